@@ -1,0 +1,331 @@
+"""A deterministic synthetic social world, shared by every platform's sandbox.
+
+Everything is a pure function of (seed, platform, account handle, time), computed on demand,
+so the sandbox keeps no state and two processes with the same seed see the same world:
+
+- accounts have heavy-tailed (log-normal) follower counts that grow every day;
+- each account posts a Poisson number of posts per day at seeded times;
+- a post's likes, views and comments accrue with its age towards a heavy-tailed final value;
+- comments form trees: each new comment either starts a thread or replies to an earlier one,
+  which gives the long thin chains and wide shallow threads real comment sections have.
+
+The world's clock (`SandboxClock`) decides what exists "now": nothing published after it is
+visible, and counts are evaluated at it.
+
+Platform sandboxes render these platform-neutral objects in their API's shapes. Ids are derived
+reversibly from (account number, day, index) so any id a client was given can be resolved
+again without a lookup table.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import os
+import random
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta, timezone
+from functools import lru_cache
+
+from social_assets.core.timeutil import from_iso, utc_now
+
+EPOCH = date(2020, 1, 1)  # day 0 of the world; ids encode days since then
+FOLLOWERS_ANCHOR = datetime(2026, 1, 1, tzinfo=timezone.utc)  # base_followers hold on this day
+DEFAULT_SEED = 20260101
+MAX_POSTS_PER_DAY = 255
+MAX_COMMENTS_PER_POST = 4000
+ACCRUAL_HOURS = 18.0  # engagement reaches ~63% of its final value after this many hours
+
+_WORDS = (
+    "data pipeline warehouse launch update guide tips question weekly thread review python "
+    "analytics growth story behind scenes tutorial live recap news release community event "
+    "design dashboard metrics sql model dbt dagster duckdb api stream debate ideas why how "
+    "best worst first last quick deep dive lesson mistakes wins today tomorrow"
+).split()
+
+
+class SandboxClock:
+    """The world's 'now'.
+
+    A fixed time when given one. Otherwise `SOCIAL_SANDBOX_NOW` (ISO 8601, read at each call)
+    pins it, and without that it is real UTC time floored to the hour: the world ticks hourly,
+    so two collections within the same hour see identical numbers and re-running a partition
+    reproduces the warehouse exactly.
+    """
+
+    def __init__(self, fixed: datetime | None = None):
+        self.fixed = fixed
+
+    def now(self) -> datetime:
+        if self.fixed is not None:
+            return self.fixed
+        pinned = os.environ.get("SOCIAL_SANDBOX_NOW")
+        if pinned:
+            try:
+                return from_iso(pinned)
+            except ValueError as exc:
+                raise ValueError(f"SOCIAL_SANDBOX_NOW={pinned!r} is not an ISO 8601 time with a zone") from exc
+        return utc_now().replace(minute=0, second=0, microsecond=0)
+
+
+def _rng(*parts: object) -> random.Random:
+    digest = hashlib.blake2b("|".join(map(str, parts)).encode(), digest_size=8).digest()
+    return random.Random(int.from_bytes(digest, "big"))
+
+
+def _poisson(rng: random.Random, lam: float) -> int:
+    # Knuth's method is fine for the small rates used here.
+    limit, k, p = math.exp(-lam), 0, 1.0
+    while True:
+        p *= rng.random()
+        if p <= limit:
+            return k
+        k += 1
+
+
+def accrual(age: timedelta) -> float:
+    """Share of its final engagement a post (or comment) has reached at this age."""
+    hours = age.total_seconds() / 3600.0
+    return 0.0 if hours <= 0 else 1.0 - math.exp(-hours / ACCRUAL_HOURS)
+
+
+@dataclass(frozen=True)
+class WorldAccount:
+    platform: str
+    kind: str  # what the platform calls it: subreddit, user, channel, page, ...
+    handle: str
+    number: int  # position in the platform's catalog; encoded into ids
+    created_at: datetime
+    base_followers: int  # followers on FOLLOWERS_ANCHOR
+    daily_growth: float  # relative follower growth per day
+    posts_per_day: float
+    display_name: str
+
+    def followers(self, at: datetime) -> int:
+        days = (at - FOLLOWERS_ANCHOR).total_seconds() / 86400
+        return int(self.base_followers * math.exp(self.daily_growth * days))
+
+
+@dataclass(frozen=True)
+class WorldPost:
+    account: WorldAccount
+    day: date
+    index: int
+    uid: int
+    published_at: datetime
+    title: str
+    body: str
+    flavor: float  # uniform [0, 1): platforms map it to a content type
+    final_likes: int
+    final_comments: int
+    view_ratio: float  # views per like, for platforms that report views
+    share_ratio: float
+
+    def likes(self, at: datetime) -> int:
+        return int(self.final_likes * accrual(at - self.published_at))
+
+    def views(self, at: datetime) -> int:
+        return int(self.final_likes * self.view_ratio * accrual(at - self.published_at))
+
+    def shares(self, at: datetime) -> int:
+        return int(self.final_likes * self.share_ratio * accrual(at - self.published_at))
+
+
+@dataclass(frozen=True)
+class WorldComment:
+    post: WorldPost
+    index: int
+    uid: int
+    parent_index: int | None  # None: top-level
+    depth: int
+    published_at: datetime
+    author: str
+    text: str
+    final_likes: int
+
+    def likes(self, at: datetime) -> int:
+        return int(self.final_likes * accrual(at - self.published_at))
+
+
+def post_uid(account_number: int, day: date, index: int) -> int:
+    return ((account_number * 40_000 + (day - EPOCH).days) << 8) | index
+
+
+def comment_uid(post: WorldPost, index: int) -> int:
+    return post.uid * (MAX_COMMENTS_PER_POST + 1) + index + 1
+
+
+class World:
+    """The synthetic world. `catalogs` maps each platform to its accounts as (kind, handle)."""
+
+    def __init__(
+        self,
+        catalogs: dict[str, list[tuple[str, str]]],
+        seed: int = DEFAULT_SEED,
+        clock: SandboxClock | None = None,
+    ):
+        self.seed = seed
+        self.clock = clock or SandboxClock()
+        self._accounts: dict[str, list[WorldAccount]] = {
+            platform: [self._make_account(platform, n, kind, handle) for n, (kind, handle) in enumerate(entries)]
+            for platform, entries in catalogs.items()
+        }
+
+    def now(self) -> datetime:
+        return self.clock.now()
+
+    # -- accounts ---------------------------------------------------------------------------
+
+    def _make_account(self, platform: str, number: int, kind: str, handle: str) -> WorldAccount:
+        rng = _rng(self.seed, platform, handle)
+        created_days = rng.randint(200, 3000)
+        return WorldAccount(
+            platform=platform,
+            kind=kind,
+            handle=handle,
+            number=number,
+            created_at=datetime(EPOCH.year, EPOCH.month, EPOCH.day, tzinfo=timezone.utc)
+            - timedelta(days=created_days, seconds=rng.randint(0, 86399)),
+            base_followers=max(50, int(rng.lognormvariate(math.log(8_000), 1.6))),
+            daily_growth=rng.uniform(0.0002, 0.0015),
+            posts_per_day=min(12.0, max(0.3, rng.lognormvariate(math.log(2.5), 0.7))),
+            display_name=handle.replace("_", " ").title(),
+        )
+
+    def accounts(self, platform: str) -> list[WorldAccount]:
+        return list(self._accounts.get(platform, []))
+
+    def account(self, platform: str, handle: str) -> WorldAccount | None:
+        wanted = handle.lower()
+        for account in self._accounts.get(platform, []):
+            if account.handle.lower() == wanted:
+                return account
+        return None
+
+    def account_by_number(self, platform: str, number: int) -> WorldAccount | None:
+        accounts = self._accounts.get(platform, [])
+        return accounts[number] if 0 <= number < len(accounts) else None
+
+    # -- posts ------------------------------------------------------------------------------
+
+    def posts_on(self, account: WorldAccount, day: date) -> list[WorldPost]:
+        """Every post the account publishes on `day`, oldest first, whether or not it exists yet."""
+        return list(_posts_on(self.seed, account, day))
+
+    def posts(self, account: WorldAccount, until: datetime | None = None, since: datetime | None = None) -> list[WorldPost]:
+        """Posts published in [since, until], newest first; `until` defaults to now and never passes it."""
+        now = self.now()
+        until = min(until or now, now)
+        first_day = max((since or account.created_at).date(), account.created_at.date(), EPOCH)
+        found: list[WorldPost] = []
+        day = until.date()
+        while day >= first_day:
+            for post in reversed(self.posts_on(account, day)):
+                if post.published_at <= until and (since is None or post.published_at >= since):
+                    found.append(post)
+            day -= timedelta(days=1)
+        return found
+
+    def iter_posts_newest_first(self, account: WorldAccount):
+        """Posts from now backwards, lazily, to the account's creation: listings page through this."""
+        now = self.now()
+        day = now.date()
+        first_day = max(account.created_at.date(), EPOCH)
+        while day >= first_day:
+            for post in reversed(self.posts_on(account, day)):
+                if post.published_at <= now:
+                    yield post
+            day -= timedelta(days=1)
+
+    def post_by_uid(self, platform: str, uid: int) -> WorldPost | None:
+        index = uid & 0xFF
+        account_number, day_number = divmod(uid >> 8, 40_000)
+        account = self.account_by_number(platform, account_number)
+        if account is None:
+            return None
+        posts = self.posts_on(account, EPOCH + timedelta(days=day_number))
+        if index >= len(posts) or posts[index].published_at > self.now():
+            return None
+        return posts[index]
+
+    # -- comments ---------------------------------------------------------------------------
+
+    def comments(self, post: WorldPost, at: datetime | None = None) -> list[WorldComment]:
+        """The post's comments that exist at `at` (default now), oldest first."""
+        at = at or self.now()
+        return [c for c in _comment_tree(self.seed, post) if c.published_at <= at]
+
+    def comment_count(self, post: WorldPost, at: datetime | None = None) -> int:
+        return len(self.comments(post, at))
+
+    def comment_by_uid(self, platform: str, uid: int) -> WorldComment | None:
+        post_uid_, offset = divmod(uid, MAX_COMMENTS_PER_POST + 1)
+        post = self.post_by_uid(platform, post_uid_)
+        if post is None or offset == 0:
+            return None
+        tree = _comment_tree(self.seed, post)
+        if offset - 1 >= len(tree) or tree[offset - 1].published_at > self.now():
+            return None
+        return tree[offset - 1]
+
+
+@lru_cache(maxsize=4096)
+def _posts_on(seed: int, account: WorldAccount, day: date) -> tuple[WorldPost, ...]:
+    if day < account.created_at.date() or day < EPOCH:
+        return ()
+    rng = _rng(seed, account.platform, account.handle, day.isoformat())
+    count = min(MAX_POSTS_PER_DAY, _poisson(rng, account.posts_per_day))
+    midnight = datetime(day.year, day.month, day.day, tzinfo=timezone.utc)
+    times = sorted(rng.randint(0, 86_399) for _ in range(count))
+    followers = account.followers(midnight)
+    posts = []
+    for index, offset in enumerate(times):
+        virality = rng.lognormvariate(0.0, 1.1)
+        final_likes = max(0, int(followers * 0.003 * virality))
+        words = rng.sample(_WORDS, k=rng.randint(3, 8))
+        posts.append(
+            WorldPost(
+                account=account,
+                day=day,
+                index=index,
+                uid=post_uid(account.number, day, index),
+                published_at=midnight + timedelta(seconds=offset),
+                title=" ".join(words).capitalize(),
+                body=" ".join(rng.sample(_WORDS, k=rng.randint(0, 30))),
+                flavor=rng.random(),
+                final_likes=final_likes,
+                final_comments=min(MAX_COMMENTS_PER_POST, int(final_likes * rng.uniform(0.02, 0.10))),
+                view_ratio=rng.uniform(15.0, 60.0),
+                share_ratio=rng.uniform(0.01, 0.08),
+            )
+        )
+    return tuple(posts)
+
+
+@lru_cache(maxsize=2048)
+def _comment_tree(seed: int, post: WorldPost) -> tuple[WorldComment, ...]:
+    rng = _rng(seed, post.account.platform, "comments", post.uid)
+    # Arrival delays follow the same accrual curve as likes, so counts and trees agree.
+    delays = sorted(-ACCRUAL_HOURS * math.log(1.0 - rng.random()) for _ in range(post.final_comments))
+    comments: list[WorldComment] = []
+    for index, delay_hours in enumerate(delays):
+        parent: WorldComment | None = None
+        if comments and rng.random() < 0.55:
+            # Favour recent comments: conversations continue where they are active.
+            parent = comments[int(len(comments) * (1 - rng.random() ** 2.5)) - 1 if len(comments) > 1 else 0]
+            if parent.depth >= 14:
+                parent = None
+        comments.append(
+            WorldComment(
+                post=post,
+                index=index,
+                uid=comment_uid(post, index),
+                parent_index=parent.index if parent else None,
+                depth=parent.depth + 1 if parent else 0,
+                published_at=post.published_at + timedelta(hours=delay_hours, seconds=1),
+                author=f"user_{rng.randint(1, 50_000)}",
+                text=" ".join(rng.sample(_WORDS, k=rng.randint(2, 14))).capitalize(),
+                final_likes=int(rng.paretovariate(1.6)) - 1,
+            )
+        )
+    return tuple(comments)
