@@ -1,0 +1,30 @@
+# The project's entry points. Each target creates the virtual environment first if needed.
+#   make run    collect yesterday (UTC) from the sandbox and build the warehouse
+#   make test   the whole test suite (what CI runs)
+#   make dev    the Dagster UI on this project
+
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+
+.PHONY: run test dev install clean
+
+install: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $@
+
+run: install
+	$(BIN)/social-assets run $(if $(DATE),--date $(DATE))
+
+test: install
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+dev: install
+	$(BIN)/social-assets dev
+
+clean:
+	rm -rf data .dagster_home dbt_transforms/target dbt_transforms/logs

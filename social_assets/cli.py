@@ -1,0 +1,154 @@
+"""`social-assets`: the project's command line.
+
+    social-assets run [--date YYYY-MM-DD]       collect a day (default yesterday, UTC) and build the warehouse
+    social-assets normalize PLATFORM RESOURCE [FILE]
+    social-assets sandbox serve [--port N]      serve the platform emulations over HTTP
+    social-assets dev                           the Dagster UI on this project
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from datetime import date, datetime, timedelta, timezone
+from pathlib import Path
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="social-assets", description=__doc__.split("\n")[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    run = commands.add_parser("run", help="collect one day for every configured source and build the warehouse")
+    run.add_argument("--date", type=date.fromisoformat, help="UTC day to collect (default: yesterday)")
+
+    normalize = commands.add_parser("normalize", help="normalize one raw API response body")
+    normalize.add_argument("platform")
+    normalize.add_argument("resource", choices=["posts", "comments", "profiles"])
+    normalize.add_argument("file", nargs="?", type=Path, help="response body (default: stdin)")
+
+    sandbox = commands.add_parser("sandbox", help="the local platform API emulation")
+    sandbox_commands = sandbox.add_subparsers(dest="sandbox_command", required=True)
+    serve = sandbox_commands.add_parser("serve", help="serve every platform's emulation over HTTP")
+    serve.add_argument("--port", type=int, default=8765)
+    serve.add_argument("--host", default="127.0.0.1")
+
+    commands.add_parser("dev", help="open the Dagster UI on this project")
+
+    args = parser.parse_args(argv)
+    if args.command == "normalize":
+        return normalize_command(args.platform, args.resource, args.file)
+    if args.command == "sandbox":
+        return serve_command(args.host, args.port)
+    if args.command == "dev":
+        return dev_command()
+    return run_command(args.date)
+
+
+def normalize_command(platform: str, resource: str, file: Path | None) -> int:
+    from social_assets.core.records import NotAResponse
+    from social_assets.normalization import normalize_body, parse_body
+    from social_assets.platforms import PLATFORMS
+
+    if platform not in PLATFORMS:
+        print(f"unknown platform {platform!r} (known: {', '.join(sorted(PLATFORMS))})", file=sys.stderr)
+        return 2
+    source = str(file) if file else "stdin"
+    try:
+        text = file.read_text() if file else sys.stdin.read()
+    except OSError as exc:
+        print(f"{source}: cannot read: {exc.strerror}", file=sys.stderr)
+        return 2
+    try:
+        result = normalize_body(platform, resource, parse_body(text))
+    except NotAResponse as exc:
+        print(f"{source}: not a {platform} {resource} response: {exc}", file=sys.stderr)
+        return 2
+    for record in result.records:
+        sys.stdout.write(record.model_dump_json() + "\n")
+    for rejected in result.rejected:
+        sys.stderr.write(json.dumps({"id": rejected.item_id, "reason": rejected.reason}) + "\n")
+    return 0
+
+
+def serve_command(host: str, port: int) -> int:
+    from social_assets.sandbox.app import Sandbox, make_server
+
+    sandbox = Sandbox()
+    server = make_server(sandbox, host, port)
+    bound_host, bound_port = server.server_address[:2]
+    print(f"sandbox serving {', '.join(sandbox.hosts)} at http://{bound_host}:{bound_port}/<host>/<path>")
+    print(f"point the pipeline at it with SOCIAL_SANDBOX_URL=http://{bound_host}:{bound_port}", flush=True)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
+    return 0
+
+
+def dev_command() -> int:
+    from social_assets.instance import prepare_dagster_home
+    from social_assets.settings import PROJECT_ROOT
+
+    prepare_dagster_home()
+    dagster = Path(sys.executable).parent / "dagster"
+    os.chdir(PROJECT_ROOT)
+    os.execv(str(dagster), [str(dagster), "dev", "-w", "workspace.yaml"])
+    return 0  # not reached
+
+
+def run_command(day: date | None) -> int:
+    from social_assets.instance import prepare_dagster_home
+
+    prepare_dagster_home()
+    from dagster import DagsterInstance
+
+    from social_assets.definitions import defs
+    from social_assets.defs.partitions import platform_day_key
+    from social_assets.platforms import PLATFORMS
+    from social_assets.settings import sources_path, warehouse_path
+    from social_assets.sources import SourcesConfigError, load_sources
+    from social_assets.summary import print_summary
+
+    day = day or (datetime.now(timezone.utc).date() - timedelta(days=1))
+    try:
+        sources = load_sources(sources_path())
+    except SourcesConfigError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+
+    ok = True
+    with DagsterInstance.get() as instance:
+        collect = defs.resolve_job_def("collect_platform_day")
+        for platform in sorted(PLATFORMS):
+            if not sources[platform]:
+                print(f"{platform}: no sources configured, skipped")
+                continue
+            print(f"{platform}: collecting {day} ({len(sources[platform])} sources)...", flush=True)
+            result = collect.execute_in_process(
+                instance=instance, partition_key=platform_day_key(platform, day), raise_on_error=False
+            )
+            ok &= _report(result, f"{platform} {day}")
+        print("analytics: building the warehouse tables with dbt...", flush=True)
+        result = defs.resolve_job_def("build_analytics").execute_in_process(instance=instance, raise_on_error=False)
+        ok &= _report(result, "analytics")
+
+    print_summary(warehouse_path(), day)
+    return 0 if ok else 1
+
+
+def _report(result, what: str) -> bool:
+    if result.success:
+        return True
+    for event in result.all_events:
+        if event.is_step_failure and event.step_failure_data and event.step_failure_data.error:
+            print(f"{what}: step {event.step_key} failed: {event.step_failure_data.error.message.strip()}", file=sys.stderr)
+    print(f"{what}: run {result.run_id} failed", file=sys.stderr)
+    return False
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,65 @@
+"""Which API a platform client talks to: the real platform or the sandbox.
+
+A platform goes live when every one of its credential variables is set; otherwise it uses the
+sandbox with the sandbox's own credentials. The sandbox runs in process unless
+`SOCIAL_SANDBOX_URL` points at a served one (`social-assets sandbox serve`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Mapping
+
+import httpx
+
+from social_assets.platforms.base import Platform
+from social_assets.sandbox.app import LoopbackSandboxTransport, Sandbox, SandboxTransport
+
+TIMEOUT = httpx.Timeout(30.0, connect=10.0)
+
+
+@dataclass
+class Connection:
+    platform: Platform
+    mode: str  # "live", "sandbox (in-process)" or "sandbox (<url>)"
+    http: httpx.Client
+    credentials: Mapping[str, str]
+
+    @property
+    def is_live(self) -> bool:
+        return self.mode == "live"
+
+    def close(self) -> None:
+        self.http.close()
+
+
+def connect(
+    platform: Platform,
+    credentials: Mapping[str, str],
+    sandbox_url: str | None = None,
+    sandbox: Sandbox | None = None,
+) -> Connection:
+    """`credentials` holds whatever variables are set, by name; values are never logged."""
+    own = {name: credentials[name] for name in platform.credentials if credentials.get(name)}
+    if len(own) == len(platform.credentials):
+        return Connection(platform, "live", httpx.Client(timeout=TIMEOUT), own)
+    if sandbox_url:
+        transport: httpx.BaseTransport = LoopbackSandboxTransport(sandbox_url)
+        mode = f"sandbox ({sandbox_url})"
+    else:
+        transport = SandboxTransport(sandbox or shared_sandbox())
+        mode = "sandbox (in-process)"
+    return Connection(
+        platform, mode, httpx.Client(transport=transport, timeout=TIMEOUT), dict(platform.sandbox_credentials)
+    )
+
+
+_SANDBOX: Sandbox | None = None
+
+
+def shared_sandbox() -> Sandbox:
+    """One in-process sandbox per process, so rate limits and quotas add up across clients."""
+    global _SANDBOX
+    if _SANDBOX is None:
+        _SANDBOX = Sandbox()
+    return _SANDBOX

@@ -1,0 +1,60 @@
+"""Resources: the platform APIs and the warehouse."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Optional
+
+from dagster import ConfigurableResource, EnvVar
+from dagster_dbt import DbtCliResource
+from dagster_duckdb import DuckDBResource
+from pydantic import Field
+
+from social_assets.connections import Connection, connect
+from social_assets.platforms import PLATFORMS
+from social_assets.platforms.base import SourceConfig
+from social_assets.sources import load_sources
+from social_assets.settings import DBT_PROJECT_DIR, dbt_executable, sources_path, warehouse_path
+
+
+class SocialApiResource(ConfigurableResource):
+    """Connections to the platforms. A platform whose credential variables are all set talks
+    to the real API; any other platform talks to the sandbox."""
+
+    credentials: dict[str, str] = Field(
+        default_factory=dict, description="credential values by environment variable name (EnvVar)"
+    )
+    sandbox_url: Optional[str] = Field(
+        default=None, description="a served sandbox (social-assets sandbox serve); in-process when unset"
+    )
+    sources_file: str = Field(description="the sources YAML file")
+
+    def sources(self) -> dict[str, list[SourceConfig]]:
+        return load_sources(Path(self.sources_file))
+
+    def connect(self, platform: str) -> Connection:
+        return connect(PLATFORMS[platform], self.credentials, sandbox_url=self.sandbox_url)
+
+
+def _credentials_from_environment() -> dict[str, EnvVar]:
+    """EnvVar references for the credential variables that are set; the values are resolved
+    by Dagster at run time and never appear in config, logs or metadata."""
+    names = [name for platform in PLATFORMS.values() for name in platform.credentials]
+    return {name: EnvVar(name) for name in names if os.environ.get(name)}
+
+
+def build_resources() -> dict[str, object]:
+    database = warehouse_path()
+    database.parent.mkdir(parents=True, exist_ok=True)
+    return {
+        "social_api": SocialApiResource(
+            credentials=_credentials_from_environment(),
+            sandbox_url=os.environ.get("SOCIAL_SANDBOX_URL") or None,
+            sources_file=str(sources_path()),
+        ),
+        "warehouse": DuckDBResource(database=str(database)),
+        "dbt": DbtCliResource(
+            project_dir=str(DBT_PROJECT_DIR), profiles_dir=str(DBT_PROJECT_DIR), dbt_executable=dbt_executable()
+        ),
+    }

@@ -1,0 +1,56 @@
+"""analytics/*: the analyst-facing tables, built by the dbt project in dbt_transforms/.
+
+The dbt sources `normalized.*` are the Python assets of the same keys, so lineage runs from
+the API responses to the rollups. dbt tests become asset checks.
+"""
+
+
+import os
+import subprocess
+from typing import Any, Mapping, Optional
+
+from dagster import AssetExecutionContext, AssetKey
+from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_assets
+
+from social_assets.settings import DBT_PROJECT_DIR, dbt_executable, warehouse_path
+
+dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
+
+
+def ensure_manifest() -> None:
+    """A fresh clone has no manifest yet: parse the project so the definitions always load."""
+    if dbt_project.manifest_path.exists():
+        return
+    subprocess.run(
+        [dbt_executable(), "parse", "--quiet", "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR)],
+        check=True,
+        env={**os.environ, "SOCIAL_WAREHOUSE": str(warehouse_path())},
+    )
+
+
+ensure_manifest()
+
+
+class SchemaQualifiedTranslator(DagsterDbtTranslator):
+    """Models are keyed <schema>/<name> (analytics/posts), matching their warehouse tables."""
+
+    def get_asset_key(self, dbt_resource_props: Mapping[str, Any]) -> AssetKey:
+        if dbt_resource_props["resource_type"] == "model":
+            return AssetKey([dbt_resource_props["schema"], dbt_resource_props["name"]])
+        return super().get_asset_key(dbt_resource_props)
+
+    def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> Optional[str]:
+        return "analytics" if dbt_resource_props["resource_type"] == "model" else None
+
+
+@dbt_assets(
+    manifest=dbt_project.manifest_path,
+    project=dbt_project,
+    dagster_dbt_translator=SchemaQualifiedTranslator(),
+    pool="duckdb",
+)
+def analytics_models(context: AssetExecutionContext, dbt: DbtCliResource):
+    # The profile reads the warehouse path from the environment; make it the absolute path
+    # the rest of the pipeline writes to, whatever directory dbt runs in.
+    os.environ["SOCIAL_WAREHOUSE"] = str(warehouse_path())
+    yield from dbt.cli(["build"], context=context).stream()

@@ -1,0 +1,130 @@
+"""Turning landed responses into normalized rows: the code behind both the
+`social-assets normalize` command and the `normalized/*` assets."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+import pandas as pd
+
+from social_assets.core.records import NotAResponse, Normalized, Resource
+from social_assets.platforms import PLATFORMS
+from social_assets.platforms.base import DayWindow
+from social_assets.warehouse.tables import NORMALIZED_TABLES, REJECTED_ITEMS
+
+
+def normalize_body(platform: str, resource: Resource, body: Any) -> Normalized:
+    """Normalize one parsed response body. Raises `NotAResponse` (or its `ApiErrorBody`)
+    when the body is not a response of `resource`, `KeyError` for an unknown platform."""
+    return PLATFORMS[platform].normalizers[resource](body)
+
+
+def parse_body(text: str) -> Any:
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise NotAResponse(f"body is not JSON ({exc.msg} at line {exc.lineno} column {exc.colno})") from None
+
+
+@dataclass
+class PartitionRows:
+    rows: pd.DataFrame
+    rejected: pd.DataFrame
+    items_seen: int
+
+
+def normalize_partition(
+    platform: str, resource: Resource, day: date, window: DayWindow, landed: pd.DataFrame
+) -> PartitionRows:
+    """Normalize the landed responses of one platform-day (rows of a `raw.*` table, in `seq` order).
+
+    Posts are kept when published inside the day; each item keeps its latest observation;
+    comment depths are recomputed from the parent chain so every response style agrees.
+    """
+    table = NORMALIZED_TABLES[resource]
+    records: list[dict[str, Any]] = []
+    rejected: list[dict[str, Any]] = []
+    for row in landed.sort_values("seq").itertuples(index=False):
+        if not row.normalize or not 200 <= row.status < 300:
+            continue
+        try:
+            result = normalize_body(platform, resource, parse_body(row.body))
+        except NotAResponse as exc:
+            rejected.append(_reject(platform, day, resource, row, None, f"response rejected: {exc}"))
+            continue
+        for record in result.records:
+            records.append(
+                {**record.model_dump(), "account_id": row.account_id, "collected_at": row.fetched_at}
+            )
+        rejected.extend(_reject(platform, day, resource, row, r.item_id, r.reason) for r in result.rejected)
+
+    frame = pd.DataFrame(records) if records else pd.DataFrame(columns=table.column_names)
+    if records:
+        for column in ("published_at", "collected_at"):
+            frame[column] = pd.to_datetime(frame[column], utc=True).dt.tz_localize(None)
+        if resource == "posts":
+            start, end = (pd.Timestamp(t).tz_convert("UTC").tz_localize(None) for t in (window.start, window.end))
+            frame = frame[(frame.published_at >= start) & (frame.published_at < end)]
+        frame = _latest_observation(frame, resource)
+        if resource == "comments":
+            frame = _recompute_depths(frame)
+    frame = frame.assign(platform=platform, partition_date=day)
+    rejected_frame = pd.DataFrame(rejected, columns=REJECTED_ITEMS.column_names)
+    return PartitionRows(
+        rows=frame.reindex(columns=table.column_names),
+        rejected=rejected_frame,
+        items_seen=len(records) + len(rejected),
+    )
+
+
+_KEYS = {"posts": ["account_id", "post_id"], "comments": ["post_id", "comment_id"], "profiles": ["account_id"]}
+
+
+def _latest_observation(frame: pd.DataFrame, resource: str) -> pd.DataFrame:
+    # Records arrive in landing order; the last one of a key is the newest observation.
+    return frame.drop_duplicates(subset=_KEYS[resource], keep="last").reset_index(drop=True)
+
+
+def _recompute_depths(frame: pd.DataFrame) -> pd.DataFrame:
+    """Depth from the parent chain: some responses (Reddit "continue this thread") number
+    depths from the comment they start at rather than from the post. Where a parent was not
+    collected, the response's own depth stands."""
+    keys = list(zip(frame.post_id, frame.comment_id))
+    parent_of = dict(zip(keys, frame.parent_id))
+    given = dict(zip(keys, frame.depth))
+    depths: dict[tuple[str, str], int] = {}
+
+    def resolve(key: tuple[str, str]) -> int:
+        path: list[tuple[str, str]] = []
+        while key not in depths:
+            parent = parent_of[key]
+            parent_key = (key[0], parent)
+            if parent is None or pd.isna(parent):
+                depths[key] = 0
+            elif parent_key not in parent_of or parent_key in path:
+                depths[key] = int(given[key])
+            else:
+                path.append(key)
+                key = parent_key
+        for steps, child in enumerate(reversed(path), start=1):
+            depths[child] = depths[key] + steps
+        return depths[path[0]] if path else depths[key]
+
+    frame = frame.copy()
+    frame["depth"] = [resolve(k) for k in keys]
+    return frame
+
+
+def _reject(platform: str, day: date, resource: str, row: Any, item_id: str | None, reason: str) -> dict[str, Any]:
+    return {
+        "platform": platform,
+        "partition_date": day,
+        "resource": resource,
+        "account_id": row.account_id,
+        "endpoint": row.endpoint,
+        "item_id": item_id,
+        "reason": reason,
+    }

@@ -1,0 +1,33 @@
+"""Where things live. Every path can be moved with an environment variable."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DBT_PROJECT_DIR = PROJECT_ROOT / "dbt_transforms"
+
+# First day the daily partitions offer; backfills can reach back to it.
+PARTITIONS_START = "2025-01-01"
+
+
+def warehouse_path() -> Path:
+    """The DuckDB file (`SOCIAL_WAREHOUSE`, default data/warehouse.duckdb), always absolute."""
+    configured = os.environ.get("SOCIAL_WAREHOUSE")
+    path = Path(configured) if configured else PROJECT_ROOT / "data" / "warehouse.duckdb"
+    return path if path.is_absolute() else (Path.cwd() / path).resolve()
+
+
+def sources_path() -> Path:
+    """The sources file (`SOCIAL_SOURCES`, default sources.yaml at the project root)."""
+    configured = os.environ.get("SOCIAL_SOURCES")
+    return Path(configured).resolve() if configured else PROJECT_ROOT / "sources.yaml"
+
+
+def dbt_executable() -> str:
+    """The dbt installed beside this interpreter, so nothing depends on the venv being on PATH."""
+    beside = Path(sys.executable).parent / "dbt"
+    return str(beside) if beside.exists() else (shutil.which("dbt") or "dbt")

@@ -1,0 +1,177 @@
+"""The Python-written tables of the warehouse and the one way they are written.
+
+Schemas:
+- `raw`        API responses exactly as received, one row per response (assets raw/*)
+- `normalized` the cross-platform records of each collection, one partition per platform-day
+- `ops`        operational records (items that failed to normalize, ...)
+- `analytics`  built by dbt from `normalized` (see dbt_transforms/)
+
+Timestamps are stored as UTC `TIMESTAMP` values (no zone: every one is UTC).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+import duckdb
+import pandas as pd
+
+
+@dataclass(frozen=True)
+class Table:
+    schema: str
+    name: str
+    columns: tuple[tuple[str, str], ...]
+
+    @property
+    def qualified(self) -> str:
+        return f"{self.schema}.{self.name}"
+
+    @property
+    def column_names(self) -> list[str]:
+        return [name for name, _ in self.columns]
+
+    def ddl(self) -> str:
+        cols = ", ".join(f"{name} {type_}" for name, type_ in self.columns)
+        return f"CREATE TABLE IF NOT EXISTS {self.qualified} ({cols})"
+
+
+_PARTITION = (("platform", "VARCHAR NOT NULL"), ("partition_date", "DATE NOT NULL"))
+
+_RAW_COLUMNS = _PARTITION + (
+    ("account_id", "VARCHAR NOT NULL"),  # the source the request was made for
+    ("seq", "INTEGER NOT NULL"),  # order of the response within the partition's collection
+    ("method", "VARCHAR NOT NULL"),
+    ("endpoint", "VARCHAR NOT NULL"),
+    ("params", "JSON NOT NULL"),  # request parameters, secrets removed
+    ("status", "INTEGER NOT NULL"),
+    ("fetched_at", "TIMESTAMP NOT NULL"),
+    ("normalize", "BOOLEAN NOT NULL"),  # false for index-only responses
+    ("body", "VARCHAR NOT NULL"),  # the response body, verbatim
+)
+
+RAW_TABLES = {
+    resource: Table("raw", resource, _RAW_COLUMNS) for resource in ("posts", "comments", "profiles")
+}
+
+NORMALIZED_TABLES = {
+    "posts": Table(
+        "normalized",
+        "posts",
+        _PARTITION
+        + (
+            ("account_id", "VARCHAR NOT NULL"),
+            ("post_id", "VARCHAR NOT NULL"),
+            ("author_id", "VARCHAR"),
+            ("author_username", "VARCHAR"),
+            ("text", "VARCHAR"),
+            ("content_type", "VARCHAR NOT NULL"),
+            ("media_urls", "VARCHAR[]"),
+            ("published_at", "TIMESTAMP NOT NULL"),
+            ("likes", "BIGINT"),
+            ("comments", "BIGINT"),
+            ("shares", "BIGINT"),
+            ("views", "BIGINT"),
+            ("permalink", "VARCHAR"),
+            ("collected_at", "TIMESTAMP NOT NULL"),
+        ),
+    ),
+    "comments": Table(
+        "normalized",
+        "comments",
+        _PARTITION
+        + (
+            ("account_id", "VARCHAR NOT NULL"),
+            ("comment_id", "VARCHAR NOT NULL"),
+            ("post_id", "VARCHAR NOT NULL"),
+            ("parent_id", "VARCHAR"),
+            ("author_username", "VARCHAR"),
+            ("text", "VARCHAR"),
+            ("published_at", "TIMESTAMP NOT NULL"),
+            ("likes", "BIGINT"),
+            ("depth", "INTEGER NOT NULL"),
+            ("collected_at", "TIMESTAMP NOT NULL"),
+        ),
+    ),
+    "profiles": Table(
+        "normalized",
+        "profiles",
+        _PARTITION
+        + (
+            ("account_id", "VARCHAR NOT NULL"),
+            ("username", "VARCHAR"),
+            ("followers", "BIGINT"),
+            ("following", "BIGINT"),
+            ("posts_count", "BIGINT"),
+            ("collected_at", "TIMESTAMP NOT NULL"),
+        ),
+    ),
+}
+
+REJECTED_ITEMS = Table(
+    "ops",
+    "rejected_items",
+    _PARTITION
+    + (
+        ("resource", "VARCHAR NOT NULL"),
+        ("account_id", "VARCHAR NOT NULL"),
+        ("endpoint", "VARCHAR NOT NULL"),
+        ("item_id", "VARCHAR"),
+        ("reason", "VARCHAR NOT NULL"),
+    ),
+)
+
+ALL_TABLES = [*RAW_TABLES.values(), *NORMALIZED_TABLES.values(), REJECTED_ITEMS]
+
+
+def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
+    for schema in sorted({t.schema for t in ALL_TABLES} | {"analytics"}):
+        con.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
+    for table in ALL_TABLES:
+        con.execute(table.ddl())
+
+
+@dataclass(frozen=True)
+class PartitionWrite:
+    """New rows for one table's share of a platform-day. `scope` narrows the rows replaced
+    further (column -> value), for tables that several assets share."""
+
+    table: Table
+    rows: pd.DataFrame
+    scope: tuple[tuple[str, object], ...] = ()
+
+
+def replace_partition(
+    con: duckdb.DuckDBPyConnection,
+    platform: str,
+    day: date,
+    writes: list[PartitionWrite],
+    keep_accounts: set[str] | frozenset[str] = frozenset(),
+) -> None:
+    """Replace one platform-day in each table, all in one transaction.
+
+    Either every table holds exactly the new rows for the partition or, if anything fails,
+    every table is left as it was: re-running a partition is always safe. Rows of
+    `keep_accounts` (sources whose collection failed this time) are kept as they were.
+    """
+    ensure_schema(con)
+    con.execute("BEGIN TRANSACTION")
+    try:
+        for write in writes:
+            table = write.table
+            conditions = ["platform = ?", "partition_date = ?", *(f"{column} = ?" for column, _ in write.scope)]
+            params: list[object] = [platform, day, *(value for _, value in write.scope)]
+            if keep_accounts:
+                conditions.append(f"account_id NOT IN ({', '.join('?' for _ in keep_accounts)})")
+                params.extend(sorted(keep_accounts))
+            con.execute(f"DELETE FROM {table.qualified} WHERE {' AND '.join(conditions)}", params)
+            if len(write.rows):
+                con.register("incoming_rows", write.rows[table.column_names])
+                columns = ", ".join(table.column_names)
+                con.execute(f"INSERT INTO {table.qualified} ({columns}) SELECT {columns} FROM incoming_rows")
+                con.unregister("incoming_rows")
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
