@@ -1,0 +1,293 @@
+"""Pydantic models of the YouTube Data API v3 resources this project reads.
+
+Only the fields we use are declared; everything else the API sends is kept (`extra="allow"`)
+so a new field never breaks parsing. Field names are the API's camelCase, exposed in
+snake_case. Statistics counts are uint64 values the API encodes as JSON strings; they parse to
+`int` and are `None` when YouTube leaves them out (hidden likes, disabled comments, hidden
+subscriber counts, or a `part` that was not requested).
+
+List responses keep their `items` as raw JSON: the normalizers parse items one by one, so one
+malformed item becomes a reject instead of failing the whole page.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field
+from pydantic.alias_generators import to_camel
+
+# A uint64 count as YouTube sends it ("7920"); pydantic's lax mode turns the string into an int.
+Count = Annotated[int, Field(ge=0)]
+
+
+class YouTubeModel(BaseModel):
+    model_config = ConfigDict(
+        extra="allow", alias_generator=to_camel, populate_by_name=True, frozen=True
+    )
+
+
+# -- shared pieces ------------------------------------------------------------------------
+
+
+class Thumbnail(YouTubeModel):
+    url: str
+    width: int | None = None
+    height: int | None = None
+
+
+class Thumbnails(YouTubeModel):
+    default: Thumbnail | None = None
+    medium: Thumbnail | None = None
+    high: Thumbnail | None = None
+    standard: Thumbnail | None = None
+    maxres: Thumbnail | None = None
+
+    def best_url(self) -> str | None:
+        """The largest thumbnail's URL (maxres > standard > high > medium > default)."""
+        for thumbnail in (self.maxres, self.standard, self.high, self.medium, self.default):
+            if thumbnail is not None and thumbnail.url:
+                return thumbnail.url
+        return None
+
+
+class PageInfo(YouTubeModel):
+    total_results: int | None = None
+    results_per_page: int | None = None
+
+
+class ListResponse(YouTubeModel):
+    """The envelope every `*.list` method answers with; `kind` names the resource."""
+
+    kind: str
+    etag: str | None = None
+    next_page_token: str | None = None
+    prev_page_token: str | None = None
+    page_info: PageInfo | None = None
+    # Missing on some empty answers; raw so each item is validated on its own.
+    items: list[Any] = Field(default_factory=list)
+
+
+class ResourceId(YouTubeModel):
+    """What a playlist item or a search result points at."""
+
+    kind: str
+    video_id: str | None = None
+    channel_id: str | None = None
+    playlist_id: str | None = None
+
+
+# -- videos -------------------------------------------------------------------------------
+
+
+class VideoSnippet(YouTubeModel):
+    published_at: datetime
+    channel_id: str | None = None
+    channel_title: str | None = None
+    title: str = ""
+    description: str = ""
+    thumbnails: Thumbnails = Field(default_factory=Thumbnails)
+
+
+class VideoStatistics(YouTubeModel):
+    view_count: Count | None = None
+    like_count: Count | None = None
+    comment_count: Count | None = None
+    favorite_count: Count | None = None
+
+
+class VideoContentDetails(YouTubeModel):
+    duration: str | None = None  # ISO 8601, e.g. PT21M7S
+
+
+class Video(YouTubeModel):
+    kind: str = "youtube#video"
+    id: str
+    snippet: VideoSnippet | None = None
+    statistics: VideoStatistics | None = None
+    content_details: VideoContentDetails | None = None
+
+
+# -- channels -----------------------------------------------------------------------------
+
+
+class ChannelSnippet(YouTubeModel):
+    title: str | None = None
+    description: str | None = None
+    custom_url: str | None = None  # the @handle on current channels
+    published_at: datetime | None = None
+    thumbnails: Thumbnails = Field(default_factory=Thumbnails)
+
+
+class ChannelStatistics(YouTubeModel):
+    view_count: Count | None = None
+    # Rounded down to three significant figures by YouTube; absent or meaningless when hidden.
+    subscriber_count: Count | None = None
+    hidden_subscriber_count: bool = False
+    video_count: Count | None = None
+
+
+class RelatedPlaylists(YouTubeModel):
+    uploads: str | None = None
+    likes: str | None = None
+
+
+class ChannelContentDetails(YouTubeModel):
+    related_playlists: RelatedPlaylists = Field(default_factory=RelatedPlaylists)
+
+
+class Channel(YouTubeModel):
+    kind: str = "youtube#channel"
+    id: str
+    snippet: ChannelSnippet | None = None
+    statistics: ChannelStatistics | None = None
+    content_details: ChannelContentDetails | None = None
+
+
+# -- playlist items -----------------------------------------------------------------------
+
+
+class PlaylistItemSnippet(YouTubeModel):
+    published_at: datetime | None = None  # when the item was added to the playlist
+    channel_id: str | None = None  # the playlist's owner
+    channel_title: str | None = None
+    # The video's owner; differs from channel_id in other people's playlists.
+    video_owner_channel_id: str | None = None
+    video_owner_channel_title: str | None = None
+    title: str = ""
+    description: str = ""
+    thumbnails: Thumbnails = Field(default_factory=Thumbnails)
+    playlist_id: str | None = None
+    position: int | None = None
+    resource_id: ResourceId | None = None
+
+
+class PlaylistItemContentDetails(YouTubeModel):
+    video_id: str | None = None
+    video_published_at: datetime | None = None  # absent for private and deleted videos
+
+
+class PlaylistItem(YouTubeModel):
+    kind: str = "youtube#playlistItem"
+    id: str
+    snippet: PlaylistItemSnippet | None = None
+    content_details: PlaylistItemContentDetails | None = None
+
+
+# -- search and activities ----------------------------------------------------------------
+
+
+class SearchSnippet(YouTubeModel):
+    # search.list HTML-escapes titles and descriptions (`&#39;`, `&amp;`), unlike videos.list.
+    published_at: datetime
+    channel_id: str | None = None
+    channel_title: str | None = None
+    title: str = ""
+    description: str = ""
+    thumbnails: Thumbnails = Field(default_factory=Thumbnails)
+
+
+class SearchResult(YouTubeModel):
+    kind: str = "youtube#searchResult"
+    id: ResourceId
+    snippet: SearchSnippet | None = None
+
+
+class ActivitySnippet(YouTubeModel):
+    published_at: datetime
+    channel_id: str | None = None
+    channel_title: str | None = None
+    title: str = ""
+    description: str = ""
+    thumbnails: Thumbnails = Field(default_factory=Thumbnails)
+    type: str | None = None  # upload, like, playlistItem, ...
+
+
+class ActivityUpload(YouTubeModel):
+    video_id: str
+
+
+class ActivityContentDetails(YouTubeModel):
+    upload: ActivityUpload | None = None
+
+
+class Activity(YouTubeModel):
+    kind: str = "youtube#activity"
+    id: str
+    snippet: ActivitySnippet | None = None
+    content_details: ActivityContentDetails | None = None
+
+
+# -- comments -----------------------------------------------------------------------------
+
+
+class AuthorChannelId(YouTubeModel):
+    value: str
+
+
+class CommentSnippet(YouTubeModel):
+    author_display_name: str | None = None
+    author_channel_id: AuthorChannelId | None = None
+    channel_id: str | None = None
+    # Present on thread comments; comments.list(parentId=...) replies leave it out.
+    video_id: str | None = None
+    text_display: str | None = None
+    text_original: str | None = None
+    parent_id: str | None = None  # only on replies: the top-level comment's id
+    like_count: Count | None = None
+    published_at: datetime
+    updated_at: datetime | None = None
+
+
+class Comment(YouTubeModel):
+    kind: str = "youtube#comment"
+    id: str
+    snippet: CommentSnippet
+
+
+class CommentThreadSnippet(YouTubeModel):
+    channel_id: str | None = None
+    video_id: str | None = None
+    top_level_comment: Comment
+    can_reply: bool | None = None
+    total_reply_count: Count = 0
+    is_public: bool | None = None
+
+
+class CommentThreadReplies(YouTubeModel):
+    # Raw, like list items, so one bad reply does not lose the thread.
+    comments: list[Any] = Field(default_factory=list)
+
+
+class CommentThread(YouTubeModel):
+    kind: str = "youtube#commentThread"
+    id: str
+    snippet: CommentThreadSnippet
+    replies: CommentThreadReplies | None = None
+
+
+# -- errors -------------------------------------------------------------------------------
+
+
+class GoogleErrorItem(YouTubeModel):
+    message: str | None = None
+    domain: str | None = None
+    reason: str | None = None
+
+
+class GoogleError(YouTubeModel):
+    code: int | None = None
+    message: str = ""
+    errors: list[GoogleErrorItem] = Field(default_factory=list)
+    status: str | None = None  # newer envelopes only, e.g. PERMISSION_DENIED
+
+    @property
+    def reasons(self) -> list[str]:
+        return [item.reason for item in self.errors if item.reason]
+
+
+class ErrorEnvelope(YouTubeModel):
+    """`{"error": {"code": 403, "message": ..., "errors": [{"reason": ...}]}}`"""
+
+    error: GoogleError

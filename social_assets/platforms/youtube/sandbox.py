@@ -1,0 +1,740 @@
+"""Emulation of the YouTube Data API v3 over the synthetic world.
+
+It answers the read endpoints the collector uses, in the JSON shapes of the recorded responses
+in the shared realdata folder: `channels`, `playlistItems`, `videos`, `commentThreads` and
+`comments`, with the API's key check, daily quota, `maxResults` bounds, opaque page tokens and
+Google error envelopes.
+
+How the world maps onto YouTube:
+- each catalog account is a channel; its id is derived from the handle (`channel_id_for`), its
+  uploads playlist is "UU" + the same 22 characters, newest upload first;
+- every world post is a video whose 11-character id encodes the post's uid; statistics are
+  the world's counts at `world.now()`, as strings. Some videos hide their like count and some
+  have comments disabled, picked by a hash of the uid;
+- YouTube comments are two levels: every world comment of depth >= 1 becomes a reply in its
+  top-level ancestor's thread (parentId = the top-level comment). Threads carry at most five
+  replies inline; `comments?parentId=` lists them all, newest first.
+
+Ids are reversible: a video id gives back the post uid, a comment id the comment uid, so no
+lookup table is kept. The only state is the quota counter, which follows real wall-clock time
+(the key's day in America/Los_Angeles), not the world's clock.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import html
+import json
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any, Callable, ClassVar
+from zoneinfo import ZoneInfo
+
+from social_assets.core.timeutil import utc_now
+from social_assets.platforms.base import SandboxRequest, SandboxResponse
+from social_assets.sandbox.world import World, WorldAccount, WorldComment, WorldPost
+
+PLATFORM = "youtube"
+SANDBOX_API_KEY = "AIzaSy-sandbox-youtube-data-api-v3-key"
+DAILY_QUOTA_UNITS = 10_000
+QUOTA_TIME_ZONE = ZoneInfo("America/Los_Angeles")  # quotas reset at midnight Pacific
+API_PREFIX = "/youtube/v3/"
+INLINE_REPLIES = 5  # commentThreads carry at most this many replies; the rest via comments.list
+
+HIDDEN_LIKES_SHARE = 0.10  # videos whose owner hid the like count
+COMMENTS_DISABLED_SHARE = 0.08  # videos with comments turned off
+HIDDEN_SUBSCRIBER_HANDLES = frozenset({"@brandstudio"})
+
+
+# -- ids ----------------------------------------------------------------------------------
+# Ids are the world's uids run through an invertible mix (so neighbouring uids get unrelated
+# ids, as on YouTube) and base64url encoded in YouTube's lengths. Unmixing gives the uid back.
+
+
+def _odd_constant(label: str, bits: int) -> int:
+    return int.from_bytes(hashlib.blake2b(label.encode(), digest_size=bits // 8).digest(), "big") | 1
+
+
+def _mix(value: int, bits: int, label: str) -> int:
+    """A bijection on `bits`-bit integers: multiply by an odd constant, fold the high half in."""
+    mask, half = (1 << bits) - 1, bits // 2
+    value = (value + _odd_constant(label, bits)) & mask  # so uid 0 does not map to 0
+    for round_ in range(2):
+        value = (value * _odd_constant(f"{label}/{round_}", bits)) & mask
+        value ^= value >> half
+    return value
+
+
+def _unmix(value: int, bits: int, label: str) -> int:
+    mask, half = (1 << bits) - 1, bits // 2
+    for round_ in (1, 0):
+        value ^= value >> half  # x ^ (x >> half) is its own inverse when half >= bits / 2
+        value = (value * pow(_odd_constant(f"{label}/{round_}", bits), -1, 1 << bits)) & mask
+    return (value - _odd_constant(label, bits)) & mask
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).decode().rstrip("=")
+
+
+def _unb64(text: str) -> bytes | None:
+    try:
+        return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+    except (binascii.Error, ValueError):
+        return None
+
+
+def _encode_uid(uid: int, size: int, label: str) -> bytes:
+    return _mix(uid, size * 8, label).to_bytes(size, "big")
+
+
+def _decode_uid(raw: bytes, label: str) -> int:
+    return _unmix(int.from_bytes(raw, "big"), len(raw) * 8, label)
+
+
+# Top-level comment ids are base64 of a small protobuf: field 10 holding 12 bytes, then two
+# constant fields. That gives YouTube's look: 26 characters, "Ug..." ending in "4AaABAg".
+_TOP_COMMENT_HEAD = b"\x52\x0c"
+_TOP_COMMENT_TAIL = b"\x78\x01\xa0\x01\x02"
+
+
+def channel_id_for(handle: str) -> str:
+    """A channel's id: "UC" + 22 base64url characters hashed from the handle (case-insensitive)."""
+    digest = hashlib.blake2b(handle.lower().encode(), digest_size=16, person=b"yt-channel").digest()
+    return "UC" + _b64(digest)
+
+
+def uploads_playlist_id(channel_id: str) -> str:
+    return "UU" + channel_id[2:]
+
+
+def video_id_for(uid: int) -> str:
+    """11 characters: the 64-bit post uid, mixed and base64url encoded."""
+    return _b64(_encode_uid(uid, 8, "video"))
+
+
+def uid_from_video_id(video_id: str) -> int | None:
+    raw = _unb64(video_id) if len(video_id) == 11 else None
+    if raw is None or len(raw) != 8:
+        return None
+    uid = _decode_uid(raw, "video")
+    return uid if video_id_for(uid) == video_id else None  # reject non-canonical spellings
+
+
+def top_level_comment_id(uid: int) -> str:
+    return _b64(_TOP_COMMENT_HEAD + _encode_uid(uid, 12, "comment") + _TOP_COMMENT_TAIL)
+
+
+def reply_comment_id(top_level_uid: int, uid: int) -> str:
+    """YouTube's reply ids: "<top-level comment id>.<22 characters>"."""
+    return f"{top_level_comment_id(top_level_uid)}.{_b64(_encode_uid(uid, 16, 'reply'))}"
+
+
+def uid_from_top_level_id(comment_id: str) -> int | None:
+    raw = _unb64(comment_id) if len(comment_id) == 26 else None
+    if raw is None or not (raw.startswith(_TOP_COMMENT_HEAD) and raw.endswith(_TOP_COMMENT_TAIL)):
+        return None
+    uid = _decode_uid(raw[2:14], "comment")
+    return uid if top_level_comment_id(uid) == comment_id else None
+
+
+def uid_from_comment_id(comment_id: str) -> int | None:
+    """The world comment uid behind a top-level or reply id."""
+    top, dot, child = comment_id.partition(".")
+    if not dot:
+        return uid_from_top_level_id(comment_id)
+    top_uid, raw = uid_from_top_level_id(top), _unb64(child)
+    if top_uid is None or raw is None or len(raw) != 16:
+        return None
+    uid = _decode_uid(raw, "reply")
+    return uid if reply_comment_id(top_uid, uid) == comment_id else None
+
+
+def _playlist_item_id(playlist_id: str, video_id: str) -> str:
+    # Real ids are base64 of "<playlist id>.<16 hex digits>".
+    suffix = hashlib.blake2b(video_id.encode(), digest_size=8).hexdigest().upper()
+    return base64.b64encode(f"{playlist_id}.{suffix}".encode()).decode()
+
+
+def _etag(content: Any) -> str:
+    digest = hashlib.blake2b(json.dumps(content, sort_keys=True).encode(), digest_size=21).digest()
+    return _b64(digest)[:27]
+
+
+def _share(seed: int, label: str, uid: int) -> float:
+    """A stable pseudo-random number in [0, 1) for one (label, uid)."""
+    digest = hashlib.blake2b(f"{seed}|{label}|{uid}".encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big") / 2**64
+
+
+def _rfc3339(moment: datetime) -> str:
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _iso_duration(seconds: int) -> str:
+    hours, rest = divmod(seconds, 3600)
+    minutes, secs = divmod(rest, 60)
+    text = "PT" + (f"{hours}H" if hours else "") + (f"{minutes}M" if minutes else "")
+    return text + (f"{secs}S" if secs or text == "PT" else "")
+
+
+def _three_significant_figures(count: int) -> int:
+    """YouTube rounds public subscriber counts down to three significant figures."""
+    if count < 1000:
+        return count
+    step = 10 ** (len(str(count)) - 3)
+    return count // step * step
+
+
+# -- errors -------------------------------------------------------------------------------
+
+
+class _ApiProblem(Exception):
+    """Raised anywhere while answering; becomes a Google error envelope."""
+
+    def __init__(self, status: int, reason: str, message: str, domain: str = "youtube.api", **extra: str):
+        super().__init__(message)
+        self.response = google_error(status, reason, message, domain, **extra)
+
+
+def google_error(status: int, reason: str, message: str, domain: str = "youtube.api", **extra: str) -> SandboxResponse:
+    item = {"message": message, "domain": domain, "reason": reason, **extra}
+    return SandboxResponse(status, {"error": {"code": status, "message": message, "errors": [item]}})
+
+
+def _bad_parameter(name: str, message: str) -> _ApiProblem:
+    return _ApiProblem(400, "invalidParameter", message, "global", location=name, locationType="parameter")
+
+
+# The legacy envelope of the recorded 400 keyInvalid answer (errors first, no status).
+_KEY_INVALID = {
+    "error": {
+        "errors": [{"domain": "usageLimits", "reason": "keyInvalid", "message": "Bad Request"}],
+        "code": 400,
+        "message": "Bad Request",
+    }
+}
+_QUOTA_MESSAGE = (
+    'The request cannot be completed because you have exceeded your '
+    '<a href="/youtube/v3/getting-started#quota">quota</a>.'
+)
+
+
+# -- request parsing ----------------------------------------------------------------------
+
+
+def _parts(request: SandboxRequest, allowed: frozenset[str]) -> set[str]:
+    value = request.param("part")
+    if not value:
+        raise _ApiProblem(400, "required", "Required parameter: part", "global", location="part", locationType="parameter")
+    parts = {p.strip() for p in value.split(",") if p.strip()}
+    unknown = sorted(parts - allowed)
+    if unknown:
+        raise _ApiProblem(400, "unknownPart", f"'{unknown[0]}'", "youtube.part", location="part", locationType="parameter")
+    return parts
+
+
+def _max_results(request: SandboxRequest, low: int, high: int, default: int) -> int:
+    value = request.param("maxResults")
+    if value is None:
+        return default
+    try:
+        number = int(value)
+    except ValueError:
+        number = None
+    if number is None or not low <= number <= high:
+        raise _bad_parameter("maxResults", f"Invalid value '{value}'. Values must be within the range: [{low}, {high}]")
+    return number
+
+
+def _choice(request: SandboxRequest, name: str, allowed: tuple[str, ...]) -> str:
+    value = request.param(name, allowed[0])
+    if value not in allowed:
+        raise _bad_parameter(name, f"Invalid string value: '{value}'. Allowed values: [{', '.join(allowed)}]")
+    return value
+
+
+def _ids(value: str | None) -> list[str]:
+    return [part.strip() for part in (value or "").split(",") if part.strip()]
+
+
+@dataclass(frozen=True)
+class _Paging:
+    """Offset paging behind opaque tokens; a token only works for the query that issued it."""
+
+    scope: str
+    offset: int
+    size: int
+
+    @classmethod
+    def of(cls, request: SandboxRequest, scope: str, size: int) -> "_Paging":
+        token = request.param("pageToken")
+        if not token:
+            return cls(scope, 0, size)
+        raw = _unb64(token)
+        try:
+            token_scope, offset = json.loads(raw.decode()) if raw else (None, None)
+        except (ValueError, TypeError, UnicodeDecodeError):
+            token_scope, offset = None, None
+        if token_scope != _scope_digest(scope) or not isinstance(offset, int) or offset < 0:
+            raise _ApiProblem(400, "invalidPageToken", "The request specifies an invalid page token.",
+                              location="pageToken", locationType="parameter")
+        return cls(scope, offset, size)
+
+    def token(self, offset: int) -> str:
+        return _b64(json.dumps([_scope_digest(self.scope), offset]).encode())
+
+    def window(self, items: list[Any]) -> tuple[list[Any], str | None, str | None]:
+        """This page of `items` and the next/previous page tokens."""
+        page = items[self.offset : self.offset + self.size]
+        more = self.size > 0 and self.offset + self.size < len(items)
+        next_token = self.token(self.offset + self.size) if more else None
+        prev_token = self.token(max(0, self.offset - self.size)) if self.offset > 0 else None
+        return page, next_token, prev_token
+
+
+def _scope_digest(scope: str) -> str:
+    return hashlib.blake2b(scope.encode(), digest_size=6).hexdigest()
+
+
+def _list_response(kind: str, items: list[dict], page_info: dict[str, int], next_token: str | None = None,
+                   prev_token: str | None = None) -> dict[str, Any]:
+    body: dict[str, Any] = {"kind": kind, "etag": _etag(items)}
+    if next_token:
+        body["nextPageToken"] = next_token
+    if prev_token:
+        body["prevPageToken"] = prev_token
+    body["pageInfo"] = page_info
+    body["items"] = items
+    return body
+
+
+def _with_etag(resource: dict[str, Any]) -> dict[str, Any]:
+    resource["etag"] = _etag({k: v for k, v in resource.items() if k != "etag"})
+    return resource
+
+
+# -- the world, seen the YouTube way ------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Thread:
+    top: WorldComment
+    replies: tuple[WorldComment, ...]  # every descendant in the world's tree, newest first
+
+
+def _threads(world: World, post: WorldPost) -> list[_Thread]:
+    """The post's comments as YouTube threads, oldest thread first."""
+    comments = world.comments(post)
+    root_of: dict[int, int] = {}
+    replies: dict[int, list[WorldComment]] = {}
+    for comment in comments:  # oldest first, so a parent is always seen before its children
+        root = comment.index if comment.parent_index is None else root_of[comment.parent_index]
+        root_of[comment.index] = root
+        if root != comment.index:
+            replies.setdefault(root, []).append(comment)
+    return [
+        _Thread(c, tuple(sorted(replies.get(c.index, []), key=lambda r: r.published_at, reverse=True)))
+        for c in comments
+        if c.parent_index is None
+    ]
+
+
+@dataclass(frozen=True)
+class _ChannelTotals:
+    videos: int
+    views: int
+
+
+_TOTALS_CACHE: dict[tuple[int, WorldAccount, datetime], _ChannelTotals] = {}
+_TOTALS_CACHE_SIZE = 256  # a served sandbox adds an entry per channel and world hour
+
+
+def _channel_totals(world: World, account: WorldAccount) -> _ChannelTotals:
+    """Video and view counts over the channel's whole history (cached per world hour)."""
+    now = world.now()
+    key = (world.seed, account, now)
+    if key not in _TOTALS_CACHE:
+        if len(_TOTALS_CACHE) >= _TOTALS_CACHE_SIZE:
+            _TOTALS_CACHE.clear()
+        posts = world.posts(account)
+        _TOTALS_CACHE[key] = _ChannelTotals(len(posts), sum(p.views(now) for p in posts))
+    return _TOTALS_CACHE[key]
+
+
+def channel_title(account: WorldAccount) -> str:
+    return account.display_name.lstrip("@")
+
+
+# -- the emulation ------------------------------------------------------------------------
+
+
+class YouTubeSandbox:
+    """The YouTube Data API v3 over the synthetic world (see the module docstring)."""
+
+    hosts: ClassVar[tuple[str, ...]] = ("www.googleapis.com", "youtube.googleapis.com")
+    catalog: ClassVar[tuple[tuple[str, str], ...]] = tuple(
+        ("channel", handle) for handle in ("@dagsterio", "@duckdblabs", "@datatalksclub", "@socialpulse", "@brandstudio")
+    )
+
+    def __init__(self, world: World) -> None:
+        self.world = world
+        self.api_key = SANDBOX_API_KEY
+        self.daily_quota = DAILY_QUOTA_UNITS
+        # Quota days follow real time; tests may swap the clock to cross a Pacific midnight.
+        self.wall_clock: Callable[[], datetime] = utc_now
+        self._units: dict[tuple[str, date], int] = {}
+        self._channels = {channel_id_for(a.handle): a for a in world.accounts(PLATFORM)}
+        self._routes: dict[str, Callable[[SandboxRequest], dict[str, Any]]] = {
+            "channels": self._list_channels,
+            "playlistItems": self._list_playlist_items,
+            "videos": self._list_videos,
+            "commentThreads": self._list_comment_threads,
+            "comments": self._list_comments,
+        }
+
+    # -- entry point: every response leaves through here (wrap it to inject faults) --------
+
+    def handle(self, request: SandboxRequest) -> SandboxResponse:
+        key = request.param("key")
+        if not key:
+            return google_error(403, "forbidden", "The request is missing a valid API key.", "global")
+        if key != self.api_key:
+            return SandboxResponse(400, _KEY_INVALID)
+        if not self._spend_unit(key):
+            return google_error(403, "quotaExceeded", _QUOTA_MESSAGE, "youtube.quota")
+        route = self._routes.get(request.path.removeprefix(API_PREFIX)) if request.path.startswith(API_PREFIX) else None
+        if route is None or request.method != "GET":
+            return google_error(404, "notFound", "Not Found", "global")
+        try:
+            return SandboxResponse(200, route(request))
+        except _ApiProblem as problem:
+            return problem.response
+
+    # -- quota ----------------------------------------------------------------------------
+
+    def quota_day(self) -> date:
+        return self.wall_clock().astimezone(QUOTA_TIME_ZONE).date()
+
+    def units_used(self, key: str = SANDBOX_API_KEY) -> int:
+        """Units the key spent today (Pacific)."""
+        return self._units.get((key, self.quota_day()), 0)
+
+    def _spend_unit(self, key: str) -> bool:
+        """Charge one unit (every list call, valid or not, costs 1); False once the day's quota is gone."""
+        day = (key, self.quota_day())
+        if self._units.get(day, 0) >= self.daily_quota:
+            return False
+        self._units[day] = self._units.get(day, 0) + 1
+        return True
+
+    # -- lookups --------------------------------------------------------------------------
+
+    def _video(self, video_id: str) -> WorldPost | None:
+        uid = uid_from_video_id(video_id)
+        return self.world.post_by_uid(PLATFORM, uid) if uid is not None else None
+
+    def likes_hidden(self, post: WorldPost) -> bool:
+        return _share(self.world.seed, "hidden-likes", post.uid) < HIDDEN_LIKES_SHARE
+
+    def comments_disabled(self, post: WorldPost) -> bool:
+        return _share(self.world.seed, "comments-disabled", post.uid) < COMMENTS_DISABLED_SHARE
+
+    # -- channels -------------------------------------------------------------------------
+
+    def _list_channels(self, request: SandboxRequest) -> dict[str, Any]:
+        parts = _parts(request, frozenset({"id", "snippet", "statistics", "contentDetails", "status"}))
+        size = _max_results(request, 0, 50, 5)
+        if request.param("id") is not None:
+            wanted = _ids(request.param("id"))
+            accounts = [self._channels[i] for i in wanted if i in self._channels]  # unknown ids: no item
+        elif request.param("forHandle") is not None:
+            account = self.world.account(PLATFORM, "@" + request.param("forHandle", "").lstrip("@"))
+            accounts = [account] if account else []
+        else:
+            raise _ApiProblem(400, "missingRequiredParameter",
+                              "No filter selected. Expected one of: forHandle, id (the sandbox serves no other filter).")
+        items = [self._channel_resource(a, parts) for a in accounts]
+        return _list_response("youtube#channelListResponse", items, {"totalResults": len(items), "resultsPerPage": size})
+
+    def _channel_resource(self, account: WorldAccount, parts: set[str]) -> dict[str, Any]:
+        channel_id = channel_id_for(account.handle)
+        resource: dict[str, Any] = {"kind": "youtube#channel", "etag": "", "id": channel_id}
+        title = channel_title(account)
+        if "snippet" in parts:
+            description = f"The official {title} channel."
+            resource["snippet"] = {
+                "title": title,
+                "description": description,
+                "customUrl": account.handle.lower(),
+                "publishedAt": _rfc3339(account.created_at),
+                "thumbnails": _channel_thumbnails(channel_id),
+                "localized": {"title": title, "description": description},
+                "country": "US",
+            }
+        if "contentDetails" in parts:
+            resource["contentDetails"] = {"relatedPlaylists": {"likes": "", "uploads": uploads_playlist_id(channel_id)}}
+        if "statistics" in parts:
+            resource["statistics"] = self._channel_statistics(account)
+        if "status" in parts:
+            resource["status"] = {"privacyStatus": "public", "isLinked": True, "longUploadsStatus": "longUploadsUnspecified"}
+        return _with_etag(resource)
+
+    def _channel_statistics(self, account: WorldAccount) -> dict[str, Any]:
+        totals = _channel_totals(self.world, account)
+        hidden = account.handle.lower() in HIDDEN_SUBSCRIBER_HANDLES
+        stats: dict[str, Any] = {"viewCount": str(totals.views)}
+        if not hidden:  # a hidden count is left out rather than shown as zero
+            stats["subscriberCount"] = str(_three_significant_figures(account.followers(self.world.now())))
+        stats["hiddenSubscriberCount"] = hidden
+        stats["videoCount"] = str(totals.videos)
+        return stats
+
+    # -- playlist items (the uploads playlists) -------------------------------------------
+
+    def _list_playlist_items(self, request: SandboxRequest) -> dict[str, Any]:
+        parts = _parts(request, frozenset({"id", "snippet", "contentDetails", "status"}))
+        size = _max_results(request, 0, 50, 5)
+        playlist_id = request.param("playlistId")
+        if not playlist_id:
+            raise _ApiProblem(400, "missingRequiredParameter", "No filter selected. Expected one of: playlistId, id")
+        account = self._channels.get("UC" + playlist_id[2:]) if playlist_id.startswith("UU") else None
+        if account is None:
+            raise _ApiProblem(404, "playlistNotFound",
+                              "The playlist identified with the request's <code>playlistId</code> parameter cannot be found.",
+                              location="playlistId", locationType="parameter")
+        paging = _Paging.of(request, f"playlistItems|{playlist_id}", size)
+        # Walk lazily from the newest upload: only this page and one look-ahead are rendered.
+        wanted = paging.offset + size + 1
+        uploads = []
+        for post in self.world.iter_posts_newest_first(account):
+            uploads.append(post)
+            if len(uploads) >= wanted:
+                break
+        page, next_token, prev_token = paging.window(uploads)
+        items = [self._playlist_item(account, playlist_id, post, paging.offset + i, parts) for i, post in enumerate(page)]
+        total = _channel_totals(self.world, account).videos
+        return _list_response("youtube#playlistItemListResponse", items,
+                              {"totalResults": total, "resultsPerPage": size}, next_token, prev_token)
+
+    def _playlist_item(self, account: WorldAccount, playlist_id: str, post: WorldPost, position: int,
+                       parts: set[str]) -> dict[str, Any]:
+        video_id = video_id_for(post.uid)
+        channel_id = channel_id_for(account.handle)
+        resource: dict[str, Any] = {"kind": "youtube#playlistItem", "etag": "", "id": _playlist_item_id(playlist_id, video_id)}
+        if "snippet" in parts:
+            resource["snippet"] = {
+                "publishedAt": _rfc3339(post.published_at),
+                "channelId": channel_id,
+                "title": post.title,
+                "description": post.body,
+                "thumbnails": self._video_thumbnails(post),
+                "channelTitle": channel_title(account),
+                "playlistId": playlist_id,
+                "position": position,
+                "resourceId": {"kind": "youtube#video", "videoId": video_id},
+                "videoOwnerChannelTitle": channel_title(account),
+                "videoOwnerChannelId": channel_id,
+            }
+        if "contentDetails" in parts:
+            resource["contentDetails"] = {"videoId": video_id, "videoPublishedAt": _rfc3339(post.published_at)}
+        if "status" in parts:
+            resource["status"] = {"privacyStatus": "public"}
+        return _with_etag(resource)
+
+    # -- videos ---------------------------------------------------------------------------
+
+    def _list_videos(self, request: SandboxRequest) -> dict[str, Any]:
+        parts = _parts(request, frozenset({"id", "snippet", "statistics", "contentDetails", "status"}))
+        size = _max_results(request, 0, 50, 5)
+        if request.param("id") is None:
+            raise _ApiProblem(400, "missingRequiredParameter",
+                              "No filter selected. Expected one of: id (the sandbox serves no chart or myRating).")
+        wanted = _ids(request.param("id"))
+        if len(wanted) > 50:
+            raise _bad_parameter("id", "The request specifies more than 50 video ids.")
+        posts = [post for post in map(self._video, wanted) if post is not None]  # unknown ids: no item
+        items = [self._video_resource(post, parts) for post in posts]
+        return _list_response("youtube#videoListResponse", items, {"totalResults": len(items), "resultsPerPage": len(items) or size})
+
+    def _video_resource(self, post: WorldPost, parts: set[str]) -> dict[str, Any]:
+        video_id = video_id_for(post.uid)
+        resource: dict[str, Any] = {"kind": "youtube#video", "etag": "", "id": video_id}
+        if "snippet" in parts:
+            resource["snippet"] = {
+                "publishedAt": _rfc3339(post.published_at),
+                "channelId": channel_id_for(post.account.handle),
+                "title": post.title,
+                "description": post.body,
+                "thumbnails": self._video_thumbnails(post),
+                "channelTitle": channel_title(post.account),
+                "tags": post.title.lower().split()[:5],
+                "categoryId": "28",
+                "liveBroadcastContent": "none",
+                "localized": {"title": post.title, "description": post.body},
+                "defaultAudioLanguage": "en",
+            }
+        if "contentDetails" in parts:
+            seconds = 30 + int(_share(self.world.seed, "duration", post.uid) * 2400)
+            resource["contentDetails"] = {
+                "duration": _iso_duration(seconds),
+                "dimension": "2d",
+                "definition": "hd",
+                "caption": "false",
+                "licensedContent": False,
+                "contentRating": {},
+                "projection": "rectangular",
+            }
+        if "status" in parts:
+            resource["status"] = {
+                "uploadStatus": "processed",
+                "privacyStatus": "public",
+                "license": "youtube",
+                "embeddable": True,
+                "publicStatsViewable": True,
+                "madeForKids": False,
+            }
+        if "statistics" in parts:
+            resource["statistics"] = self._video_statistics(post)
+        return _with_etag(resource)
+
+    def _video_statistics(self, post: WorldPost) -> dict[str, str]:
+        now = self.world.now()
+        stats = {"viewCount": str(post.views(now))}
+        if not self.likes_hidden(post):
+            stats["likeCount"] = str(post.likes(now))
+        stats["favoriteCount"] = "0"
+        if not self.comments_disabled(post):
+            stats["commentCount"] = str(self.world.comment_count(post, now))
+        return stats
+
+    def _video_thumbnails(self, post: WorldPost) -> dict[str, Any]:
+        base = f"https://i.ytimg.com/vi/{video_id_for(post.uid)}"
+        sizes = [("default", "default", 120, 90), ("medium", "mqdefault", 320, 180),
+                 ("high", "hqdefault", 480, 360), ("standard", "sddefault", 640, 480)]
+        if _share(self.world.seed, "maxres", post.uid) < 0.7:  # older or low-res uploads have no maxres
+            sizes.append(("maxres", "maxresdefault", 1280, 720))
+        return {name: {"url": f"{base}/{file}.jpg", "width": w, "height": h} for name, file, w, h in sizes}
+
+    # -- comment threads ------------------------------------------------------------------
+
+    def _list_comment_threads(self, request: SandboxRequest) -> dict[str, Any]:
+        parts = _parts(request, frozenset({"id", "snippet", "replies"}))
+        size = _max_results(request, 1, 100, 20)
+        order = _choice(request, "order", ("time", "relevance"))
+        text_format = _choice(request, "textFormat", ("html", "plainText"))
+        video_id = request.param("videoId")
+        if not video_id:
+            raise _ApiProblem(400, "missingRequiredParameter",
+                              "No filter selected. Expected one of: videoId (the sandbox serves no other filter).")
+        post = self._commentable_video(video_id)
+        threads = _threads(self.world, post)
+        if order == "time":
+            threads.sort(key=lambda t: t.top.published_at, reverse=True)
+        else:  # relevance: an engagement ranking, newest first among equals
+            now = self.world.now()
+            threads.sort(key=lambda t: (t.top.likes(now) + 2 * len(t.replies), t.top.published_at), reverse=True)
+        paging = _Paging.of(request, f"commentThreads|{video_id}|{order}", size)
+        page, next_token, _ = paging.window(threads)
+        items = [self._thread_resource(post, thread, parts, text_format) for thread in page]
+        # YouTube's totalResults here is the size of this page, not of the whole list.
+        return _list_response("youtube#commentThreadListResponse", items,
+                              {"totalResults": len(items), "resultsPerPage": size}, next_token)
+
+    def _commentable_video(self, video_id: str) -> WorldPost:
+        post = self._video(video_id)
+        if post is None:
+            raise _ApiProblem(404, "videoNotFound",
+                              "The video identified by the <code><a href=\"/youtube/v3/docs/commentThreads/list#videoId\">"
+                              "videoId</a></code> parameter could not be found.",
+                              location="videoId", locationType="parameter")
+        if self.comments_disabled(post):
+            raise _ApiProblem(403, "commentsDisabled",
+                              "The video identified by the <code><a href=\"/youtube/v3/docs/commentThreads/list#videoId\">"
+                              "videoId</a></code> parameter has disabled comments.",
+                              location="videoId", locationType="parameter")
+        return post
+
+    def _thread_resource(self, post: WorldPost, thread: _Thread, parts: set[str], text_format: str) -> dict[str, Any]:
+        video_id = video_id_for(post.uid)
+        top_id = top_level_comment_id(thread.top.uid)
+        resource: dict[str, Any] = {"kind": "youtube#commentThread", "etag": "", "id": top_id}
+        if "snippet" in parts:
+            resource["snippet"] = {
+                "channelId": channel_id_for(post.account.handle),
+                "videoId": video_id,
+                "topLevelComment": self._comment_resource(thread.top, None, text_format, with_video=True),
+                "canReply": True,
+                "totalReplyCount": len(thread.replies),
+                "isPublic": True,
+            }
+        if "replies" in parts and thread.replies:
+            resource["replies"] = {
+                "comments": [
+                    self._comment_resource(reply, thread.top, text_format, with_video=True)
+                    for reply in thread.replies[:INLINE_REPLIES]
+                ]
+            }
+        return _with_etag(resource)
+
+    def _comment_resource(self, comment: WorldComment, top: WorldComment | None, text_format: str,
+                          with_video: bool) -> dict[str, Any]:
+        """One comment; `top` is its thread's top-level comment when it is a reply.
+
+        Thread comments carry `videoId`; replies listed by comments.list do not (as recorded).
+        """
+        post = comment.post
+        author = "@" + comment.author  # display names are @handles on today's YouTube
+        author_channel = channel_id_for(author)
+        display = html.escape(comment.text).replace("\n", "<br>") if text_format == "html" else comment.text
+        snippet: dict[str, Any] = {
+            "channelId": channel_id_for(post.account.handle),
+            "authorDisplayName": author,
+            "authorProfileImageUrl": f"https://yt3.ggpht.com/ytc/{author_channel[2:]}=s48-c-k-c0x00ffffff-no-rj",
+            "authorChannelUrl": f"http://www.youtube.com/{author}",
+            "authorChannelId": {"value": author_channel},
+        }
+        if with_video:
+            snippet["videoId"] = video_id_for(post.uid)
+        snippet["textDisplay"] = display
+        snippet["textOriginal"] = comment.text
+        if top is not None:
+            snippet["parentId"] = top_level_comment_id(top.uid)
+        published = _rfc3339(comment.published_at)
+        snippet |= {"canRate": True, "viewerRating": "none", "likeCount": comment.likes(self.world.now()),
+                    "publishedAt": published, "updatedAt": published}
+        comment_id = top_level_comment_id(comment.uid) if top is None else reply_comment_id(top.uid, comment.uid)
+        return _with_etag({"kind": "youtube#comment", "etag": "", "id": comment_id, "snippet": snippet})
+
+    # -- replies --------------------------------------------------------------------------
+
+    def _list_comments(self, request: SandboxRequest) -> dict[str, Any]:
+        _parts(request, frozenset({"id", "snippet"}))
+        size = _max_results(request, 1, 100, 20)
+        text_format = _choice(request, "textFormat", ("html", "plainText"))
+        parent_id = request.param("parentId")
+        if not parent_id:
+            raise _ApiProblem(400, "missingRequiredParameter",
+                              "No filter selected. Expected one of: parentId (the sandbox serves no other filter).")
+        thread = self._thread_of(parent_id)
+        paging = _Paging.of(request, f"comments|{parent_id}", size)
+        page, next_token, _ = paging.window(list(thread.replies))
+        items = [self._comment_resource(reply, thread.top, text_format, with_video=False) for reply in page]
+        # The recorded comments.list answer has no totalResults.
+        return _list_response("youtube#commentListResponse", items, {"resultsPerPage": size}, next_token)
+
+    def _thread_of(self, top_level_id: str) -> _Thread:
+        uid = uid_from_top_level_id(top_level_id)
+        top = self.world.comment_by_uid(PLATFORM, uid) if uid is not None else None
+        if top is None or top.parent_index is not None or self.comments_disabled(top.post):
+            raise _ApiProblem(404, "commentNotFound", "The comment identified by the parentId parameter could not be found.",
+                              location="parentId", locationType="parameter")
+        return next(t for t in _threads(self.world, top.post) if t.top.index == top.index)
+
+
+def _channel_thumbnails(channel_id: str) -> dict[str, Any]:
+    base = f"https://yt3.ggpht.com/ytc/{channel_id[2:]}"
+    return {name: {"url": f"{base}=s{px}-c-k-c0x00ffffff-no-rj", "width": px, "height": px}
+            for name, px in (("default", 88), ("medium", 240), ("high", 800))}
