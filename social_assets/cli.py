@@ -9,6 +9,8 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
+import io
 import json
 import os
 import sys
@@ -106,6 +108,7 @@ def run_command(day: date | None) -> int:
     prepare_dagster_home()
     from dagster import DagsterInstance
 
+    from social_assets.connections import api_mode
     from social_assets.definitions import defs
     from social_assets.defs.partitions import platform_day_key
     from social_assets.platforms import PLATFORMS
@@ -120,6 +123,8 @@ def run_command(day: date | None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
 
+    # The runs' full logs are in the Dagster instance (make dev); the terminal gets warnings.
+    quiet = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
     ok = True
     with DagsterInstance.get() as instance:
         collect = defs.resolve_job_def("collect_platform_day")
@@ -127,13 +132,20 @@ def run_command(day: date | None) -> int:
             if not sources[platform]:
                 print(f"{platform}: no sources configured, skipped")
                 continue
-            print(f"{platform}: collecting {day} ({len(sources[platform])} sources)...", flush=True)
+            mode = api_mode(PLATFORMS[platform], os.environ, os.environ.get("SOCIAL_SANDBOX_URL"))
+            print(f"{platform}: collecting {day} ({len(sources[platform])} sources) from {mode}...", flush=True)
             result = collect.execute_in_process(
-                instance=instance, partition_key=platform_day_key(platform, day), raise_on_error=False
+                instance=instance, partition_key=platform_day_key(platform, day), run_config=quiet, raise_on_error=False
             )
             ok &= _report(result, f"{platform} {day}")
         print("analytics: building the warehouse tables with dbt...", flush=True)
-        result = defs.resolve_job_def("build_analytics").execute_in_process(instance=instance, raise_on_error=False)
+        dbt_log = io.StringIO()  # dagster-dbt echoes dbt's log; show it only when it matters
+        with contextlib.redirect_stdout(dbt_log):
+            result = defs.resolve_job_def("build_analytics").execute_in_process(
+                instance=instance, run_config=quiet, raise_on_error=False
+            )
+        if not result.success:
+            print(dbt_log.getvalue(), file=sys.stderr)
         ok &= _report(result, "analytics")
 
     print_summary(warehouse_path(), day)
@@ -142,6 +154,7 @@ def run_command(day: date | None) -> int:
 
 def _report(result, what: str) -> bool:
     if result.success:
+        print(f"{what}: run {result.run_id} succeeded")
         return True
     for event in result.all_events:
         if event.is_step_failure and event.step_failure_data and event.step_failure_data.error:

@@ -33,6 +33,13 @@ class Connection:
         self.http.close()
 
 
+def api_mode(platform: Platform, credentials: Mapping[str, str], sandbox_url: str | None = None) -> str:
+    """"live" when every credential of the platform is set, else which sandbox is used."""
+    if all(credentials.get(name) for name in platform.credentials):
+        return "live"
+    return f"sandbox ({sandbox_url})" if sandbox_url else "sandbox (in-process)"
+
+
 def connect(
     platform: Platform,
     credentials: Mapping[str, str],
@@ -40,15 +47,14 @@ def connect(
     sandbox: Sandbox | None = None,
 ) -> Connection:
     """`credentials` holds whatever variables are set, by name; values are never logged."""
-    own = {name: credentials[name] for name in platform.credentials if credentials.get(name)}
-    if len(own) == len(platform.credentials):
-        return Connection(platform, "live", httpx.Client(timeout=TIMEOUT), own)
+    mode = api_mode(platform, credentials, sandbox_url)
+    if mode == "live":
+        own = {name: credentials[name] for name in platform.credentials}
+        return Connection(platform, mode, httpx.Client(timeout=TIMEOUT), own)
     if sandbox_url:
         transport: httpx.BaseTransport = LoopbackSandboxTransport(sandbox_url)
-        mode = f"sandbox ({sandbox_url})"
     else:
         transport = SandboxTransport(sandbox or shared_sandbox())
-        mode = "sandbox (in-process)"
     return Connection(
         platform, mode, httpx.Client(transport=transport, timeout=TIMEOUT), dict(platform.sandbox_credentials)
     )

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
+from typing import Any, Mapping
 
 import pandas as pd
 
@@ -16,10 +16,13 @@ from social_assets.platforms.base import DayWindow
 from social_assets.warehouse.tables import NORMALIZED_TABLES, REJECTED_ITEMS
 
 
-def normalize_body(platform: str, resource: Resource, body: Any) -> Normalized:
-    """Normalize one parsed response body. Raises `NotAResponse` (or its `ApiErrorBody`)
+def normalize_body(
+    platform: str, resource: Resource, body: Any, context: Mapping[str, str] | None = None
+) -> Normalized:
+    """Normalize one parsed response body. `context` carries what the collector knew that the
+    body omits (see `LandedResponse.context`). Raises `NotAResponse` (or its `ApiErrorBody`)
     when the body is not a response of `resource`, `KeyError` for an unknown platform."""
-    return PLATFORMS[platform].normalizers[resource](body)
+    return PLATFORMS[platform].normalizers[resource](body, **(context or {}))
 
 
 def parse_body(text: str) -> Any:
@@ -51,7 +54,7 @@ def normalize_partition(
         if not row.normalize or not 200 <= row.status < 300:
             continue
         try:
-            result = normalize_body(platform, resource, parse_body(row.body))
+            result = normalize_body(platform, resource, parse_body(row.body), json.loads(row.context))
         except NotAResponse as exc:
             rejected.append(_reject(platform, day, resource, row, None, f"response rejected: {exc}"))
             continue
@@ -64,6 +67,8 @@ def normalize_partition(
     frame = pd.DataFrame(records) if records else pd.DataFrame(columns=table.column_names)
     if records:
         for column in ("published_at", "collected_at"):
+            if column not in frame:
+                continue
             frame[column] = pd.to_datetime(frame[column], utc=True).dt.tz_localize(None)
         if resource == "posts":
             start, end = (pd.Timestamp(t).tz_convert("UTC").tz_localize(None) for t in (window.start, window.end))

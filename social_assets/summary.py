@@ -18,7 +18,7 @@ def print_summary(warehouse: Path, day: date, top: int = 3) -> None:
         print(f"\nwarehouse {warehouse}")
         for schema, name in tables:
             (count,) = con.execute(f'SELECT count(*) FROM "{schema}"."{name}"').fetchone()
-            print(f"  {schema}.{name:<24} {count:>8} rows")
+            print(f"  {schema + '.' + name:<32} {count:>8} rows")
         if ("analytics", "posts") not in tables:
             return
         print(f"\ntop posts published {day} (by likes)")

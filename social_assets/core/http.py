@@ -75,6 +75,9 @@ class LandedResponse:
     status: int
     fetched_at: datetime
     body: str
+    # Facts the body omits that its normalizer needs (e.g. the video a YouTube replies page
+    # belongs to), recorded beside the body in raw.* as request metadata.
+    context: Mapping[str, str] = field(default_factory=dict)
 
 
 def redact(params: Mapping[str, Any] | None) -> dict[str, str]:
@@ -172,6 +175,7 @@ class ApiSession:
         land_as: Resource | None = None,
         normalize: bool = True,
         authenticated: bool = True,
+        context: Mapping[str, str] | None = None,
     ) -> httpx.Response:
         """Send a request, retrying transient failures; raise `ApiError` when it fails for good.
 
@@ -223,7 +227,7 @@ class ApiSession:
                         retry_after=retry_after_seconds(response),
                     )
                 if land_as is not None:
-                    self._land(method, url, params or data, response, land_as, normalize)
+                    self._land(method, url, params or data, response, land_as, normalize, context)
                 if response.status_code == 401:
                     raise AuthError(self.platform, method, url, 401, error_detail(response))
                 if response.is_error:
@@ -241,6 +245,7 @@ class ApiSession:
         response: httpx.Response,
         resource: Resource,
         normalize: bool,
+        context: Mapping[str, str] | None,
     ) -> None:
         if self.sink is None:
             return
@@ -255,6 +260,7 @@ class ApiSession:
                 status=response.status_code,
                 fetched_at=server_time(response),
                 body=response.text,
+                context=dict(context or {}),
             )
         )
 

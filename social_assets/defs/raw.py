@@ -94,6 +94,7 @@ def _frames(collection: PartitionCollection, platform: str, day) -> dict[str, pd
                 "method": landed.method,
                 "endpoint": landed.endpoint,
                 "params": json.dumps(landed.params, sort_keys=True),
+                "context": json.dumps(dict(landed.context), sort_keys=True),
                 "status": landed.status,
                 "fetched_at": pd.Timestamp(landed.fetched_at).tz_convert("UTC").tz_localize(None),
                 "normalize": landed.normalize,

@@ -3,7 +3,8 @@
 
 A platform brings:
 - `source_type`: the pydantic model of one entry of its section in the sources file;
-- `normalizers`: for each resource, a function from one raw response body to `Normalized`;
+- `normalizers`: for each resource, a function from one raw response body (and, as keyword
+  arguments, the landed response's `context`) to `Normalized`;
 - `credentials`: the environment variables that switch it from the sandbox to the real API,
   and `sandbox_credentials`, the values the sandbox accepts in their place;
 - `make_collector`: builds the client that walks the API for one source and day;

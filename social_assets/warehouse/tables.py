@@ -45,6 +45,7 @@ _RAW_COLUMNS = _PARTITION + (
     ("method", "VARCHAR NOT NULL"),
     ("endpoint", "VARCHAR NOT NULL"),
     ("params", "JSON NOT NULL"),  # request parameters, secrets removed
+    ("context", "JSON NOT NULL"),  # what the collector knew that the body omits (see LandedResponse)
     ("status", "INTEGER NOT NULL"),
     ("fetched_at", "TIMESTAMP NOT NULL"),
     ("normalize", "BOOLEAN NOT NULL"),  # false for index-only responses
