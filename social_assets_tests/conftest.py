@@ -1,0 +1,62 @@
+"""Shared fixtures: a private warehouse, sources file and sandbox clock per test."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+REALDATA = Path(__file__).resolve().parents[2] / "shared" / "realdata"
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+
+# A small, fast set of sources for pipeline tests: real platforms, few posts, full comment trees.
+TEST_CHANNEL = "@socialpulse"
+TEST_SOURCES = """
+reddit:
+  defaults: {post_limit: 100, collect_comments: true, comment_depth: 6, sort: new}
+  sources:
+    - subreddit: duckdb
+    - user: sandbox_bob
+youtube:
+  defaults: {post_limit: 50, collect_comments: true, comment_depth: 1}
+  sources:
+    - channel: {youtube_channel}
+"""
+
+
+def realdata_files(platform: str) -> list[Path]:
+    return sorted((REALDATA / platform).glob("*.json"))
+
+
+def realdata_body(path: Path):
+    return json.loads(path.read_text())["body"]
+
+
+@pytest.fixture
+def sources_file(tmp_path: Path) -> Path:
+    from social_assets.platforms.youtube.sandbox import channel_id_for
+
+    path = tmp_path / "sources.yaml"
+    path.write_text(TEST_SOURCES.replace("{youtube_channel}", channel_id_for(TEST_CHANNEL)))
+    return path
+
+
+@pytest.fixture
+def pipeline_env(tmp_path: Path, sources_file: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Point the pipeline at a fresh warehouse, the test sources and a pinned sandbox clock;
+    no platform credentials, so every platform uses the in-process sandbox."""
+    from social_assets import connections
+    from social_assets.platforms import PLATFORMS
+
+    warehouse = tmp_path / "warehouse.duckdb"
+    monkeypatch.setenv("SOCIAL_WAREHOUSE", str(warehouse))
+    monkeypatch.setenv("SOCIAL_SOURCES", str(sources_file))
+    monkeypatch.setenv("SOCIAL_SANDBOX_NOW", "2026-11-20T03:00:00+00:00")
+    monkeypatch.delenv("SOCIAL_SANDBOX_URL", raising=False)
+    for platform in PLATFORMS.values():
+        for name in platform.credentials:
+            monkeypatch.delenv(name, raising=False)
+    # A fresh sandbox per test: its rate-limit and quota counters start from zero.
+    monkeypatch.setattr(connections, "_SANDBOX", None)
+    return warehouse

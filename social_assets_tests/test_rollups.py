@@ -1,0 +1,144 @@
+"""The dbt rollups against an independent pandas computation over the normalized tables."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import duckdb
+import numpy as np
+import pandas as pd
+import pytest
+from dagster import instance_for_test
+
+from social_assets_tests.pipeline import build_analytics, collect_partition
+
+# Collected the morning after each day. Snapshots then end periods of every grain: October and
+# November, the weeks starting Mon 26 Oct, 9 Nov and 16 Nov, and consecutive days.
+DAYS = [date(2026, 10, 30), date(2026, 11, 14), date(2026, 11, 15), date(2026, 11, 16), date(2026, 11, 18)]
+GRAINS = {"daily": "D", "weekly": "W", "monthly": "M"}
+
+
+@pytest.fixture(scope="module")
+def warehouse(tmp_path_factory):
+    """Days collected at different times, so follower snapshots and metrics change between them."""
+    from social_assets import connections
+    from social_assets.platforms.youtube.sandbox import channel_id_for
+    from social_assets_tests.conftest import TEST_CHANNEL, TEST_SOURCES
+
+    tmp = tmp_path_factory.mktemp("rollups")
+    sources = tmp / "sources.yaml"
+    sources.write_text(TEST_SOURCES.replace("{youtube_channel}", channel_id_for(TEST_CHANNEL)))
+    patch = pytest.MonkeyPatch()
+    patch.setenv("SOCIAL_WAREHOUSE", str(tmp / "warehouse.duckdb"))
+    patch.setenv("SOCIAL_SOURCES", str(sources))
+    patch.setattr(connections, "_SANDBOX", None)
+    with instance_for_test() as instance:
+        for day in DAYS:
+            patch.setenv("SOCIAL_SANDBOX_NOW", f"{day + timedelta(days=1)}T02:00:00+00:00")
+            for platform in ("reddit", "youtube"):
+                collect_partition(instance, platform, day)
+        build_analytics(instance)
+    patch.undo()
+    return tmp / "warehouse.duckdb"
+
+
+def expected_rollups(con: duckdb.DuckDBPyConnection, grain: str) -> pd.DataFrame:
+    posts = con.execute("SELECT * FROM normalized.posts").df()
+    profiles = con.execute("SELECT platform, account_id, collected_at, followers FROM normalized.profiles").df()
+
+    latest = posts.sort_values(["collected_at", "account_id"]).groupby(["platform", "post_id"]).tail(1)
+
+    def followers_at(platform: str, account: str, moment) -> float:
+        """The last snapshot at or before `moment`."""
+        mine = profiles[(profiles.platform == platform) & (profiles.account_id == account)]
+        mine = mine[mine.collected_at <= moment]
+        if mine.empty:
+            return np.nan
+        value = mine.sort_values("collected_at").followers.iloc[-1]
+        return np.nan if pd.isna(value) else float(value)
+
+    def period_start(moment) -> pd.Timestamp:
+        ts = pd.Timestamp(moment).normalize()
+        if grain == "W":
+            return ts - pd.Timedelta(days=ts.weekday())
+        if grain == "M":
+            return ts.replace(day=1)
+        return ts
+
+    def next_period(start: pd.Timestamp) -> pd.Timestamp:
+        if grain == "W":
+            return start + pd.Timedelta(days=7)
+        if grain == "M":
+            return start + pd.offsets.MonthBegin(1)
+        return start + pd.Timedelta(days=1)
+
+    def previous_period(start: pd.Timestamp) -> pd.Timestamp:
+        if grain == "W":
+            return start - pd.Timedelta(days=7)
+        if grain == "M":
+            return start - pd.offsets.MonthBegin(1)
+        return start - pd.Timedelta(days=1)
+
+    rows = {}
+    for post in latest.itertuples():
+        followers = followers_at(post.platform, post.account_id, post.collected_at)
+        engaged = sum(0 if pd.isna(v) else v for v in (post.likes, post.comments, post.shares))
+        rate = 100.0 * engaged / followers if followers and followers > 0 else np.nan
+        key = (post.platform, post.account_id, period_start(post.published_at))
+        rows.setdefault(key, []).append((post.likes, post.comments, post.shares, post.views, rate))
+    for snap in profiles.itertuples():
+        rows.setdefault((snap.platform, snap.account_id, period_start(snap.collected_at)), [])
+
+    def total(values):
+        present = [v for v in values if not pd.isna(v)]
+        return float(sum(present)) if present else np.nan
+
+    out = []
+    for (platform, account, start), items in rows.items():
+        end_followers = followers_at(platform, account, next_period(start))
+        prev_followers = followers_at(platform, account, start)
+        rates = [r for *_, r in items if not pd.isna(r)]
+        growth = end_followers - prev_followers
+        out.append(
+            {
+                "platform": platform,
+                "account_id": account,
+                "period_start": start,
+                "posts": len(items),
+                "likes": total(i[0] for i in items),
+                "comments": total(i[1] for i in items),
+                "shares": total(i[2] for i in items),
+                "views": total(i[3] for i in items),
+                "avg_engagement_rate": np.mean(rates) if rates else np.nan,
+                "min_engagement_rate": min(rates) if rates else np.nan,
+                "max_engagement_rate": max(rates) if rates else np.nan,
+                "followers_end": end_followers,
+                "follower_growth": growth,
+                "follower_growth_rate": 100.0 * growth / prev_followers if prev_followers and prev_followers > 0 else np.nan,
+            }
+        )
+    return _canonical(pd.DataFrame(out))
+
+
+def _canonical(frame: pd.DataFrame) -> pd.DataFrame:
+    frame = frame.copy()
+    frame["period_start"] = pd.to_datetime(frame["period_start"]).dt.tz_localize(None).astype("datetime64[ns]")
+    for column in frame.columns:
+        if column not in ("platform", "account_id", "period_start"):
+            frame[column] = pd.to_numeric(frame[column], errors="coerce").astype(float)
+    return frame.sort_values(["platform", "account_id", "period_start"]).reset_index(drop=True)
+
+
+@pytest.mark.parametrize("table,grain", [(f"rollups_{name}", g) for name, g in GRAINS.items()])
+def test_rollups_match_an_independent_computation(warehouse, table, grain):
+    con = duckdb.connect(str(warehouse), read_only=True)
+    actual = _canonical(con.execute(f"SELECT * FROM analytics.{table}").df())
+    expected = expected_rollups(con, grain)
+    con.close()
+
+    assert list(actual.columns) == list(expected.columns)
+    assert len(actual) == len(expected) > 0
+    pd.testing.assert_frame_equal(actual, expected, check_exact=False, rtol=1e-9, check_dtype=False)
+    # The fixture's data must exercise what is being compared, or the test proves nothing.
+    assert actual.followers_end.notna().any() and actual.follower_growth.notna().any()
+    assert actual.avg_engagement_rate.notna().any()
