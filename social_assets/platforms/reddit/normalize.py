@@ -1,0 +1,492 @@
+"""Reddit API response bodies -> the cross-platform records.
+
+Each `normalize_*` takes one parsed response body and returns `Normalized`: the records it could
+build and, for items it could not, a `Rejected` with the item's id and a one-line reason. A body
+that is not a response of the asked-for resource raises instead: `ApiErrorBody` for Reddit's
+error envelopes, `NotAResponse` for anything else.
+
+What counts as which resource:
+- posts: a Listing (subreddit and user listings, search, /api/info); items of another kind
+  (t1 in a user overview, t5 in /api/info) are rejected, not errors. Also the comment page
+  `[post listing, comment listing]`, whose first element is the post.
+- comments: the comment page (the tree is walked, `more` stubs skipped), a Listing of t1 (user
+  comments, a subreddit's comment stream, /api/info), and the /api/morechildren response.
+- profiles: a t2 account (`/user/{name}/about`), a t5 subreddit (`/r/{name}/about`), the
+  `/api/user_data_by_account_ids` dict keyed by t2 fullname, and a Listing of t2/t5.
+
+Comment depth: 0 for a top-level comment; a reply's depth is its parent's + 1 when the parent
+is in the same body. Otherwise the body's own `depth` field is used, but never below 1 for a
+reply: a subtree view (`/comments/{post}/_/{comment}`, a permalink with context) numbers depths
+from its first comment, so that comment says 0 although it answers another comment. 1 is then
+the least the true depth can be; the pipeline recomputes depths from the parent chain anyway.
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Iterator
+from http import HTTPStatus
+from typing import Any, TypeVar
+from urllib.parse import urlsplit
+
+from pydantic import BaseModel, ValidationError
+
+from social_assets.core.records import (
+    ApiErrorBody,
+    CommentRecord,
+    ContentType,
+    Normalized,
+    NotAResponse,
+    PostRecord,
+    ProfileRecord,
+    Rejected,
+)
+from social_assets.core.timeutil import from_epoch_seconds
+from social_assets.platforms.reddit.models import (
+    Account,
+    Comment,
+    ErrorEnvelope,
+    Link,
+    Listing,
+    MoreChildrenResponse,
+    PartialAccount,
+    Subreddit,
+    Thing,
+)
+
+PLATFORM = "reddit"
+SITE = "https://www.reddit.com"
+DELETED_AUTHOR = "[deleted]"
+
+KIND_NAMES = {
+    "t1": "comment",
+    "t2": "account",
+    "t3": "post",
+    "t4": "message",
+    "t5": "subreddit",
+    "t6": "award",
+    "more": "more-comments stub",
+    "Listing": "Listing",
+}
+
+ModelT = TypeVar("ModelT", bound=BaseModel)
+
+
+# -- posts ------------------------------------------------------------------------------------
+
+
+def normalize_posts(body: Any) -> Normalized[PostRecord]:
+    raise_if_error(body)
+    listing = _post_listing(body)
+    result = Normalized[PostRecord]()
+    for thing in listing.children:
+        if thing.kind != "t3":
+            result.rejected.append(_wrong_kind(thing, "is not a post"))
+            continue
+        link = _validate(Link, thing, result)
+        if link is not None:
+            result.records.append(post_record(link))
+    return result
+
+
+def _post_listing(body: Any) -> Listing:
+    if _is_comment_page(body):
+        return _parse_listing(body[0], "the post listing of a comment page")
+    if _looks_like_listing(body):
+        return _parse_listing(body, "a Listing of posts")
+    raise NotAResponse(f"expected a Reddit Listing of posts (t3), found {describe(body)}")
+
+
+def post_record(link: Link) -> PostRecord:
+    return PostRecord(
+        platform=PLATFORM,
+        post_id=link.id,
+        author_id=link.author_fullname,
+        author_username=_username(link.author),
+        text=f"{link.title}\n\n{link.selftext}" if link.selftext else link.title,
+        content_type=content_type(link),
+        media_urls=media_urls(link),
+        published_at=from_epoch_seconds(link.created_utc),
+        likes=link.score,
+        comments=link.num_comments,
+        # Reddit reports neither; None says "unknown", 0 would claim nobody shared or viewed.
+        shares=None,
+        views=None,
+        permalink=_absolute(link.permalink),
+    )
+
+
+def content_type(link: Link) -> ContentType:
+    if link.is_gallery:
+        return "gallery"
+    if link.is_video or _reddit_video_url(link):
+        return "video"
+    if link.poll_data:
+        return "poll"
+    if link.is_self:
+        return "text"
+    if link.post_hint == "image" or _host(link.url) == "i.redd.it":
+        return "image"
+    return "link"
+
+
+def media_urls(link: Link) -> list[str]:
+    """The media a post shows, largest rendition, in display order; `&amp;` unescaped (Reddit
+    HTML-escapes URLs unless asked for `raw_json=1`)."""
+    kind = content_type(link)
+    if kind == "gallery":
+        urls = _gallery_urls(link)
+    elif kind == "video":
+        urls = [_reddit_video_url(link)]
+    elif kind == "image":
+        urls = [link.url]
+    elif kind == "link":
+        urls = [_preview_url(link)]
+    else:
+        # Self posts (and polls) can embed images inline; Reddit lists them in media_metadata.
+        urls = [item.s.url for item in (link.media_metadata or {}).values() if item.s]
+    unique: dict[str, None] = {}
+    for url in urls:
+        if url:
+            unique.setdefault(html.unescape(url), None)
+    return list(unique)
+
+
+def _gallery_urls(link: Link) -> list[str | None]:
+    metadata = link.media_metadata or {}
+    urls: list[str | None] = []
+    for item in link.gallery_data.items if link.gallery_data else []:
+        media = metadata.get(item.media_id)
+        # Items still processing or failed have no rendition to point at.
+        if media is not None and media.status in (None, "valid") and media.s is not None:
+            urls.append(media.s.url)
+    return urls
+
+
+def _reddit_video_url(link: Link) -> str | None:
+    for media in (link.media, link.secure_media):
+        if media is not None and media.reddit_video is not None and media.reddit_video.fallback_url:
+            return media.reddit_video.fallback_url
+    return None
+
+
+def _preview_url(link: Link) -> str | None:
+    if link.preview and link.preview.images and link.preview.images[0].source:
+        return link.preview.images[0].source.url
+    return None
+
+
+# -- comments ---------------------------------------------------------------------------------
+
+
+def normalize_comments(body: Any) -> Normalized[CommentRecord]:
+    raise_if_error(body)
+    result = Normalized[CommentRecord]()
+    depths: dict[str, int] = {}  # comment fullname -> depth, for replies that follow it
+    if _is_comment_page(body):
+        tree = _parse_listing(body[1], "the comment listing of a comment page")
+        _walk_tree(tree.children, None, depths, result)
+    elif _is_morechildren(body):
+        _flat_comments(_morechildren_things(body), depths, result)
+    elif _looks_like_listing(body):
+        listing = _parse_listing(body, "a Listing of comments")
+        _flat_comments(listing.children, depths, result)
+    else:
+        raise NotAResponse(
+            "expected a Reddit comment page, a Listing of comments (t1) or an /api/morechildren "
+            f"response, found {describe(body)}"
+        )
+    return result
+
+
+def _walk_tree(
+    things: list[Thing], parent_depth: int | None, depths: dict[str, int], result: Normalized[CommentRecord]
+) -> None:
+    """Comments of one level of a comment page, then (depth first) their replies."""
+    for thing in things:
+        if thing.kind == "more":
+            continue  # a stub: the comments it stands for come from another request
+        if thing.kind != "t1":
+            result.rejected.append(_wrong_kind(thing, "is not a comment"))
+            continue
+        comment = _validate(Comment, thing, result)
+        if comment is None:
+            # Its replies are still good comments; their depth follows from the nesting.
+            replies = thing.data.get("replies")
+            if isinstance(replies, dict) and isinstance(replies.get("data"), dict):
+                nested = replies["data"].get("children")
+                if isinstance(nested, list):
+                    guess = 0 if parent_depth is None else parent_depth + 1
+                    _walk_tree([Thing.model_validate(t) for t in nested if _is_thing(t)], guess, depths, result)
+            continue
+        depth = _comment_depth(comment, parent_depth, depths)
+        result.records.append(comment_record(comment, depth))
+        if comment.replies:
+            _walk_tree(comment.replies.children, depth, depths, result)
+
+
+def _flat_comments(things: list[Thing], depths: dict[str, int], result: Normalized[CommentRecord]) -> None:
+    """A flat list (a Listing of t1, or /api/morechildren in pre-order): parents come first,
+    so a reply finds its parent's depth in `depths`."""
+    for thing in things:
+        if thing.kind == "more":
+            continue
+        if thing.kind != "t1":
+            result.rejected.append(_wrong_kind(thing, "is not a comment"))
+            continue
+        comment = _validate(Comment, thing, result)
+        if comment is not None:
+            result.records.append(comment_record(comment, _comment_depth(comment, None, depths)))
+
+
+def _comment_depth(comment: Comment, parent_depth: int | None, depths: dict[str, int]) -> int:
+    if comment.parent_id.startswith("t3_"):
+        depth = 0
+    elif parent_depth is not None:
+        depth = parent_depth + 1
+    elif comment.parent_id in depths:
+        depth = depths[comment.parent_id] + 1
+    else:
+        # A reply whose parent is not in this body: trust its own depth, but a reply is at least 1.
+        depth = max(comment.depth or 0, 1)
+    depths[f"t1_{comment.id}"] = depth
+    return depth
+
+
+def comment_record(comment: Comment, depth: int) -> CommentRecord:
+    return CommentRecord(
+        platform=PLATFORM,
+        comment_id=comment.id,
+        post_id=_strip_prefix(comment.link_id, "t3_"),
+        parent_id=None if comment.parent_id.startswith("t3_") else _strip_prefix(comment.parent_id, "t1_"),
+        author_username=_username(comment.author),
+        text=comment.body,
+        published_at=from_epoch_seconds(comment.created_utc),
+        likes=comment.score,
+        depth=depth,
+    )
+
+
+def iter_tree(things: list[Thing], parent_depth: int | None = None) -> Iterator[tuple[Thing, int]]:
+    """Every thing of a comment tree with its depth relative to the tree's first level (0),
+    depth first. Used by the collector to find `more` stubs; invalid items are yielded too."""
+    for thing in things:
+        depth = 0 if parent_depth is None else parent_depth + 1
+        yield thing, depth
+        replies = thing.data.get("replies") if thing.kind == "t1" else None
+        if isinstance(replies, dict) and _looks_like_listing(replies):
+            children = replies["data"].get("children") or []
+            yield from iter_tree([Thing.model_validate(t) for t in children if _is_thing(t)], depth)
+
+
+def _morechildren_things(body: dict[str, Any]) -> list[Thing]:
+    try:
+        response = MoreChildrenResponse.model_validate(body)
+    except ValidationError as exc:
+        raise NotAResponse(f"expected an /api/morechildren response, found one that is malformed: {_first_error(exc)}") from None
+    data = response.json_.data
+    return data.things if data else []
+
+
+# -- profiles ---------------------------------------------------------------------------------
+
+
+def normalize_profiles(body: Any) -> Normalized[ProfileRecord]:
+    raise_if_error(body)
+    result = Normalized[ProfileRecord]()
+    if _is_thing(body) and body["kind"] in ("t2", "t5"):
+        things = [Thing.model_validate(body)]
+    elif _looks_like_listing(body):
+        things = _parse_listing(body, "a Listing of accounts").children
+    elif _is_account_dict(body):
+        for fullname, data in body.items():
+            partial = _validate(PartialAccount, Thing(kind="t2", data={"id": fullname, **data}), result)
+            if partial is not None:
+                result.records.append(_profile(f"u/{partial.name}", partial.name, None))
+        return result
+    else:
+        raise NotAResponse(
+            "expected a Reddit account (t2), subreddit (t5), a Listing of them or an "
+            f"/api/user_data_by_account_ids object, found {describe(body)}"
+        )
+    for thing in things:
+        if thing.kind == "t2":
+            account = _validate(Account, thing, result)
+            if account is not None:
+                followers = account.subreddit.subscribers if account.subreddit else None
+                result.records.append(_profile(f"u/{account.name}", account.name, followers))
+        elif thing.kind == "t5":
+            subreddit = _validate(Subreddit, thing, result)
+            if subreddit is not None:
+                name = subreddit.display_name
+                result.records.append(_profile(f"r/{name}", name, subreddit.subscribers))
+        else:
+            result.rejected.append(_wrong_kind(thing, "is not an account or subreddit"))
+    return result
+
+
+def _profile(account_id: str, username: str, followers: int | None) -> ProfileRecord:
+    # Reddit has no "following" count for others and no post count in these responses.
+    return ProfileRecord(
+        platform=PLATFORM, account_id=account_id, username=username, followers=followers,
+        following=None, posts_count=None,
+    )
+
+
+# -- errors and shapes ------------------------------------------------------------------------
+
+
+def raise_if_error(body: Any) -> None:
+    """Raise `ApiErrorBody` when `body` is one of Reddit's error envelopes."""
+    if not isinstance(body, dict):
+        return
+    if _is_morechildren(body):
+        errors = body["json"].get("errors") or []
+        if errors:
+            code, message = _write_error(errors[0])
+            raise ApiErrorBody(PLATFORM, code, message)
+        return
+    if "kind" in body or "data" in body:
+        return
+    if "error" in body or ("reason" in body and "explanation" in body):
+        envelope = ErrorEnvelope.model_validate(body)
+        status = envelope.error if envelope.error is not None else _status_from_phrase(envelope.message)
+        raise ApiErrorBody(PLATFORM, status, _error_message(envelope, status))
+
+
+def _error_message(envelope: ErrorEnvelope, status: int | str | None) -> str:
+    if envelope.reason:
+        detail = f"{envelope.reason}: {envelope.explanation}" if envelope.explanation else envelope.reason
+        return detail
+    if envelope.message:
+        return envelope.message
+    if isinstance(status, str):
+        return status  # the token endpoint's `{"error": "invalid_grant"}`
+    if isinstance(status, int):
+        try:
+            return HTTPStatus(status).phrase  # `{"error": 403}` comes without a message
+        except ValueError:
+            pass
+    return "no message"
+
+
+def _status_from_phrase(phrase: str | None) -> int | None:
+    for status in HTTPStatus:
+        if status.phrase == phrase:
+            return status.value
+    return None
+
+
+def _write_error(error: Any) -> tuple[str | None, str]:
+    # Write endpoints list errors as [code, message, field].
+    if isinstance(error, list) and error:
+        code = str(error[0])
+        message = str(error[1]) if len(error) > 1 else code
+        return code, message
+    return None, str(error)
+
+
+def describe(body: Any) -> str:
+    """A few words on what a body is, for the one-line NotAResponse message."""
+    if body is None:
+        return "null"
+    if isinstance(body, list):
+        return f"a JSON array of {len(body)} element{'s' if len(body) != 1 else ''}"
+    if isinstance(body, dict):
+        if _is_thing(body):
+            kind = body["kind"]
+            if kind == "Listing":
+                kinds = _listing_kinds(body)
+                return f"a Listing of {', '.join(kinds)}" if kinds else "an empty Listing"
+            return f"a {kind} {KIND_NAMES.get(kind, 'thing')}"
+        keys = list(body)[:5]
+        more = ", ..." if len(body) > 5 else ""
+        return f"a JSON object with keys {', '.join(keys)}{more}" if keys else "an empty JSON object"
+    return f"a JSON {type(body).__name__}"
+
+
+def _listing_kinds(body: dict[str, Any]) -> list[str]:
+    children = body["data"].get("children") if isinstance(body.get("data"), dict) else None
+    if not isinstance(children, list):
+        return []
+    kinds: dict[str, None] = {}
+    for child in children:
+        if isinstance(child, dict):
+            kind = str(child.get("kind"))
+            kinds.setdefault(f"{kind} ({KIND_NAMES.get(kind, 'thing')})", None)
+    return list(kinds)
+
+
+def _is_thing(value: Any) -> bool:
+    return isinstance(value, dict) and isinstance(value.get("kind"), str) and isinstance(value.get("data"), dict)
+
+
+def _looks_like_listing(value: Any) -> bool:
+    return _is_thing(value) and value["kind"] == "Listing"
+
+
+def _is_comment_page(value: Any) -> bool:
+    return isinstance(value, list) and len(value) == 2 and all(_looks_like_listing(v) for v in value)
+
+
+def _is_morechildren(value: Any) -> bool:
+    return isinstance(value, dict) and isinstance(value.get("json"), dict)
+
+
+def _is_account_dict(value: Any) -> bool:
+    return (
+        isinstance(value, dict)
+        and bool(value)
+        and all(key.startswith("t2_") and isinstance(item, dict) for key, item in value.items())
+    )
+
+
+def _parse_listing(body: Any, what: str) -> Listing:
+    try:
+        return Listing.model_validate(body)
+    except ValidationError as exc:
+        raise NotAResponse(f"expected {what}, found a malformed Listing: {_first_error(exc)}") from None
+
+
+def _validate(model: type[ModelT], thing: Thing, result: Normalized) -> ModelT | None:
+    try:
+        return model.model_validate(thing.data)
+    except ValidationError as exc:
+        result.rejected.append(Rejected(item_id=_thing_id(thing), reason=f"{thing.kind} {_first_error(exc)}"))
+        return None
+
+
+def _first_error(exc: ValidationError) -> str:
+    error = exc.errors()[0]
+    field = ".".join(str(part) for part in error["loc"]) or "body"
+    if error["type"] == "missing":
+        return f"has no '{field}'"
+    return f"field '{field}': {error['msg']}"
+
+
+def _wrong_kind(thing: Thing, reason: str) -> Rejected:
+    name = KIND_NAMES.get(thing.kind, "thing")
+    return Rejected(item_id=_thing_id(thing), reason=f"{thing.kind} ({name}) {reason}")
+
+
+def _thing_id(thing: Thing) -> str | None:
+    name, id_ = thing.data.get("name"), thing.data.get("id")
+    if isinstance(name, str) and name and name != "t1__":
+        return name
+    return str(id_) if id_ is not None else None
+
+
+def _username(author: str | None) -> str | None:
+    return None if author in (None, "", DELETED_AUTHOR) else author
+
+
+def _absolute(permalink: str) -> str:
+    return permalink if permalink.startswith("http") else SITE + permalink
+
+
+def _strip_prefix(value: str, prefix: str) -> str:
+    return value[len(prefix):] if value.startswith(prefix) else value
+
+
+def _host(url: str | None) -> str | None:
+    return urlsplit(url).hostname if url else None
