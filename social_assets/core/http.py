@@ -192,33 +192,11 @@ class ApiSession:
         refreshed = False
         for attempt in retrying:
             with attempt:
-                auth_headers = self.authenticate(refreshed) if authenticated else {}
-                try:
-                    response = self.http.request(
-                        method,
-                        url,
-                        params=params,
-                        data=data,
-                        json=json_body,
-                        headers={**(headers or {}), **auth_headers},
-                    )
-                    response.read()
-                except httpx.TransportError as exc:
-                    self.stats.calls += 1
-                    raise TransientApiError(
-                        self.platform, method, url, None, f"{type(exc).__name__}: {exc}"
-                    ) from exc
-                self.stats.calls += 1
+                response = self._send(method, url, params, data, json_body, headers, authenticated, refresh=False)
                 if response.status_code == 401 and authenticated and not refreshed:
                     # Tokens expire early or get revoked: get a fresh one once, then give up.
                     refreshed = True
-                    auth_headers = self.authenticate(True)
-                    response = self.http.request(
-                        method, url, params=params, data=data, json=json_body,
-                        headers={**(headers or {}), **auth_headers},
-                    )
-                    response.read()
-                    self.stats.calls += 1
+                    response = self._send(method, url, params, data, json_body, headers, authenticated, refresh=True)
                 if response.status_code == 429:
                     self.stats.throttled += 1
                 if response.status_code in TRANSIENT_STATUSES:
@@ -227,7 +205,8 @@ class ApiSession:
                         retry_after=retry_after_seconds(response),
                     )
                 if land_as is not None:
-                    self._land(method, url, params or data, response, land_as, normalize, context)
+                    recorded = {**(params or {}), **(data or {})}
+                    self._land(method, url, recorded, response, land_as, normalize, context)
                 if response.status_code == 401:
                     raise AuthError(self.platform, method, url, 401, error_detail(response))
                 if response.is_error:
@@ -236,6 +215,30 @@ class ApiSession:
                     )
                 return response
         raise AssertionError("unreachable: tenacity re-raises the last error")
+
+    def _send(
+        self,
+        method: str,
+        url: str,
+        params: Mapping[str, Any] | None,
+        data: Mapping[str, Any] | None,
+        json_body: Any,
+        headers: Mapping[str, str] | None,
+        authenticated: bool,
+        refresh: bool,
+    ) -> httpx.Response:
+        """One HTTP exchange; a network failure becomes a `TransientApiError`."""
+        auth_headers = self.authenticate(refresh) if authenticated else {}
+        self.stats.calls += 1
+        try:
+            response = self.http.request(
+                method, url, params=params, data=data, json=json_body,
+                headers={**(headers or {}), **auth_headers},
+            )
+            response.read()
+        except httpx.TransportError as exc:
+            raise TransientApiError(self.platform, method, url, None, f"{type(exc).__name__}: {exc}") from exc
+        return response
 
     def _land(
         self,
