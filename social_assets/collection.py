@@ -1,29 +1,60 @@
-"""Collecting one platform-day: every configured source, every response landed.
+"""Collecting one platform-day: every selected source, every response landed.
 
-A source that fails does not stop the others: its error is recorded and the partition is
-reported partial. The caller decides what a partial collection means for the run.
+A source that fails does not stop the others: its failing request is kept as a dead letter,
+its earlier data stays, and the collection reports itself partial, naming what failed.
 """
 
 from __future__ import annotations
 
+import json
+import statistics
 import time
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 
 from social_assets.connections import Connection
-from social_assets.core.http import ApiError, CallStats, LandedResponse
+from social_assets.core.http import ApiError, LandedResponse
+from social_assets.core.records import NotAResponse
+from social_assets.core.timeutil import utc_now
 from social_assets.platforms.base import DayWindow, SourceConfig
 
 
 @dataclass
 class SourceOutcome:
     account_id: str
-    status: str  # "success" or "failed"
+    status: str  # success: all collected and normalized; partial: some items did not; failed
+    items: int  # items that normalized cleanly
+    item_problems: int  # items (or responses) that did not
     responses: int
     calls: int
     retries: int
     throttled: int
-    seconds: float
-    error: str | None = None
+    latency_p50_ms: float | None
+    latency_p95_ms: float | None
+    started_at: datetime
+    finished_at: datetime
+    error: ApiError | None = None
+
+    @property
+    def duration_s(self) -> float:
+        return round((self.finished_at - self.started_at).total_seconds(), 3)
+
+    def summary(self) -> dict:
+        """For run metadata: plain values, no secrets (errors never carry them)."""
+        return {
+            "account_id": self.account_id,
+            "status": self.status,
+            "items": self.items,
+            "item_problems": self.item_problems,
+            "responses": self.responses,
+            "calls": self.calls,
+            "retries": self.retries,
+            "throttled_429": self.throttled,
+            "latency_p50_ms": self.latency_p50_ms,
+            "latency_p95_ms": self.latency_p95_ms,
+            "duration_s": self.duration_s,
+            "error": str(self.error) if self.error else None,
+        }
 
 
 @dataclass
@@ -35,13 +66,13 @@ class PartitionCollection:
 
     @property
     def failed(self) -> list[SourceOutcome]:
-        return [o for o in self.outcomes if o.status != "success"]
+        return [o for o in self.outcomes if o.status == "failed"]
 
     @property
     def status(self) -> str:
-        if not self.failed:
-            return "success"
-        return "failed" if len(self.failed) == len(self.outcomes) else "partial"
+        if self.failed:
+            return "failed" if len(self.failed) == len(self.outcomes) else "partial"
+        return "partial" if any(o.status == "partial" for o in self.outcomes) else "success"
 
 
 def collect_partition(
@@ -51,22 +82,29 @@ def collect_partition(
     for source in sources:
         landed: list[LandedResponse] = []
         collector = connection.platform.make_collector(connection.http, connection.credentials, landed.append)
-        started = time.monotonic()
-        error: str | None = None
+        started_at, clock = utc_now(), time.monotonic()
+        error: ApiError | None = None
         try:
             collector.collect(source, window)
         except ApiError as exc:
-            error = str(exc)
-        stats: CallStats = collector.session.stats
+            error = exc
+        finished_at = started_at + _elapsed(clock)
+        items, problems = count_items(connection.platform.name, landed)
+        stats = collector.session.stats
         result.outcomes.append(
             SourceOutcome(
                 account_id=source.account_id,
-                status="failed" if error else "success",
+                status="failed" if error else ("partial" if problems else "success"),
+                items=items,
+                item_problems=problems,
                 responses=len(landed),
                 calls=stats.calls,
                 retries=stats.retries,
                 throttled=stats.throttled,
-                seconds=round(time.monotonic() - started, 3),
+                latency_p50_ms=_percentile(stats.latencies_ms, 50),
+                latency_p95_ms=_percentile(stats.latencies_ms, 95),
+                started_at=started_at,
+                finished_at=finished_at,
                 error=error,
             )
         )
@@ -74,3 +112,33 @@ def collect_partition(
         if error is None:
             result.landed.extend((source.account_id, response) for response in landed)
     return result
+
+
+def count_items(platform: str, landed: list[LandedResponse]) -> tuple[int, int]:
+    """How many items of the landed responses normalize cleanly, and how many do not."""
+    from social_assets.normalization import normalize_body
+
+    clean = problems = 0
+    for response in landed:
+        if not response.normalize or not 200 <= response.status < 300:
+            continue
+        try:
+            result = normalize_body(platform, response.resource, json.loads(response.body), response.context)
+        except (NotAResponse, json.JSONDecodeError):
+            problems += 1
+            continue
+        clean += len(result.records)
+        problems += len(result.rejected)
+    return clean, problems
+
+
+def _elapsed(since: float) -> timedelta:
+    return timedelta(seconds=time.monotonic() - since)
+
+
+def _percentile(values: list[float], pct: int) -> float | None:
+    if not values:
+        return None
+    if len(values) == 1:
+        return round(values[0], 2)
+    return round(statistics.quantiles(values, n=100, method="inclusive")[pct - 1], 2)

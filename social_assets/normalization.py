@@ -10,10 +10,12 @@ from typing import Any, Mapping
 
 import pandas as pd
 
-from social_assets.core.records import NotAResponse, Normalized, Resource
+from social_assets.core.records import NotAResponse, Normalized, Rejected, Resource
+from social_assets.core.timeutil import utc_now
+from social_assets.dead_letters import item_letters
 from social_assets.platforms import PLATFORMS
 from social_assets.platforms.base import DayWindow
-from social_assets.warehouse.tables import NORMALIZED_TABLES, REJECTED_ITEMS
+from social_assets.warehouse.tables import NORMALIZED_TABLES
 
 
 def normalize_body(
@@ -35,7 +37,7 @@ def parse_body(text: str) -> Any:
 @dataclass
 class PartitionRows:
     rows: pd.DataFrame
-    rejected: pd.DataFrame
+    dead_letters: list[dict[str, Any]]  # items (or whole responses) that did not normalize
     items_seen: int
 
 
@@ -49,20 +51,22 @@ def normalize_partition(
     """
     table = NORMALIZED_TABLES[resource]
     records: list[dict[str, Any]] = []
-    rejected: list[dict[str, Any]] = []
+    letters: list[dict[str, Any]] = []
+    failed_at = utc_now()
     for row in landed.sort_values("seq").itertuples(index=False):
         if not row.normalize or not 200 <= row.status < 300:
             continue
         try:
             result = normalize_body(platform, resource, parse_body(row.body), json.loads(row.context))
         except NotAResponse as exc:
-            rejected.append(_reject(platform, day, resource, row, None, f"response rejected: {exc}"))
+            whole = Rejected(item_id=None, reason=f"response rejected: {exc}", payload=row.body)
+            letters += item_letters(platform, day, resource, row, [whole], failed_at)
             continue
         for record in result.records:
             records.append(
                 {**record.model_dump(), "account_id": row.account_id, "collected_at": row.fetched_at}
             )
-        rejected.extend(_reject(platform, day, resource, row, r.item_id, r.reason) for r in result.rejected)
+        letters += item_letters(platform, day, resource, row, result.rejected, failed_at)
 
     frame = pd.DataFrame(records) if records else pd.DataFrame(columns=table.column_names)
     if records:
@@ -77,11 +81,10 @@ def normalize_partition(
         if resource == "comments":
             frame = _recompute_depths(frame)
     frame = frame.assign(platform=platform, partition_date=day)
-    rejected_frame = pd.DataFrame(rejected, columns=REJECTED_ITEMS.column_names)
     return PartitionRows(
         rows=frame.reindex(columns=table.column_names),
-        rejected=rejected_frame,
-        items_seen=len(records) + len(rejected),
+        dead_letters=letters,
+        items_seen=len(records) + len(letters),
     )
 
 
@@ -121,15 +124,3 @@ def _recompute_depths(frame: pd.DataFrame) -> pd.DataFrame:
     frame = frame.copy()
     frame["depth"] = [resolve(k) for k in keys]
     return frame
-
-
-def _reject(platform: str, day: date, resource: str, row: Any, item_id: str | None, reason: str) -> dict[str, Any]:
-    return {
-        "platform": platform,
-        "partition_date": day,
-        "resource": resource,
-        "account_id": row.account_id,
-        "endpoint": row.endpoint,
-        "item_id": item_id,
-        "reason": reason,
-    }

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import email.utils
 import json
+import time
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Callable, Mapping
@@ -38,12 +39,21 @@ TRANSIENT_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
 class ApiError(Exception):
     """A request that failed for good. The message names the platform and endpoint, never a secret."""
 
-    def __init__(self, platform: str, method: str, endpoint: str, status: int | None, detail: str):
+    def __init__(
+        self,
+        platform: str,
+        method: str,
+        endpoint: str,
+        status: int | None,
+        detail: str,
+        params: Mapping[str, Any] | None = None,
+    ):
         self.platform = platform
         self.method = method
         self.endpoint = endpoint
         self.status = status
         self.detail = detail
+        self.params = redact(params)  # the request, fit to record in a dead letter
         where = f"{method} {endpoint}"
         super().__init__(f"{platform}: {where} failed with status {status}: {detail}")
 
@@ -51,8 +61,8 @@ class ApiError(Exception):
 class TransientApiError(ApiError):
     """A failure worth retrying (429, 5xx)."""
 
-    def __init__(self, *args: Any, retry_after: float | None = None):
-        super().__init__(*args)
+    def __init__(self, *args: Any, retry_after: float | None = None, params: Mapping[str, Any] | None = None):
+        super().__init__(*args, params=params)
         self.retry_after = retry_after
 
 
@@ -140,6 +150,7 @@ class CallStats:
     calls: int = 0
     retries: int = 0
     throttled: int = 0  # 429 responses
+    latencies_ms: list[float] = field(default_factory=list)  # one per HTTP exchange
 
 
 @dataclass
@@ -189,6 +200,7 @@ class ApiSession:
             before_sleep=self._count_retry,
             **({"sleep": self.sleep} if self.sleep else {}),
         )
+        recorded = {**(params or {}), **(data or {})}
         refreshed = False
         for attempt in retrying:
             with attempt:
@@ -202,16 +214,16 @@ class ApiSession:
                 if response.status_code in TRANSIENT_STATUSES:
                     raise TransientApiError(
                         self.platform, method, url, response.status_code, error_detail(response),
-                        retry_after=retry_after_seconds(response),
+                        retry_after=retry_after_seconds(response), params=recorded,
                     )
                 if land_as is not None:
-                    recorded = {**(params or {}), **(data or {})}
                     self._land(method, url, recorded, response, land_as, normalize, context)
                 if response.status_code == 401:
-                    raise AuthError(self.platform, method, url, 401, error_detail(response))
+                    raise AuthError(self.platform, method, url, 401, error_detail(response), params=recorded)
                 if response.is_error:
                     raise ApiError(
-                        self.platform, method, url, response.status_code, error_detail(response)
+                        self.platform, method, url, response.status_code, error_detail(response),
+                        params=recorded,
                     )
                 return response
         raise AssertionError("unreachable: tenacity re-raises the last error")
@@ -230,6 +242,7 @@ class ApiSession:
         """One HTTP exchange; a network failure becomes a `TransientApiError`."""
         auth_headers = self.authenticate(refresh) if authenticated else {}
         self.stats.calls += 1
+        started = time.perf_counter()
         try:
             response = self.http.request(
                 method, url, params=params, data=data, json=json_body,
@@ -237,7 +250,12 @@ class ApiSession:
             )
             response.read()
         except httpx.TransportError as exc:
-            raise TransientApiError(self.platform, method, url, None, f"{type(exc).__name__}: {exc}") from exc
+            self.stats.latencies_ms.append((time.perf_counter() - started) * 1000)
+            raise TransientApiError(
+                self.platform, method, url, None, f"{type(exc).__name__}: {exc}",
+                params={**(params or {}), **(data or {})},
+            ) from exc
+        self.stats.latencies_ms.append((time.perf_counter() - started) * 1000)
         return response
 
     def _land(

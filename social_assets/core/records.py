@@ -11,7 +11,7 @@ different facts for an analyst.
 from __future__ import annotations
 
 from datetime import datetime, timezone
-from typing import Generic, Literal, TypeVar
+from typing import Any, Generic, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -83,10 +83,12 @@ RECORD_TYPES: dict[Resource, type[_Record]] = {
 
 
 class Rejected(BaseModel):
-    """An item of a valid response that could not be normalized."""
+    """An item of a valid response that could not be normalized. `payload` is the item as
+    the platform sent it, kept in the dead letters so it can be replayed."""
 
     item_id: str | None
     reason: str
+    payload: Any = None
 
 
 class Normalized(BaseModel, Generic[RecordT]):

@@ -19,3 +19,10 @@ def from_iso(value: str) -> datetime:
 
 def utc_now() -> datetime:
     return datetime.now(timezone.utc)
+
+
+def to_warehouse_time(moment: datetime) -> datetime:
+    """The warehouse stores UTC as zone-less TIMESTAMP values."""
+    if moment.tzinfo is None:
+        raise ValueError(f"timestamp {moment!r} has no time zone")
+    return moment.astimezone(timezone.utc).replace(tzinfo=None)

@@ -1,6 +1,6 @@
 """normalized/posts, normalized/comments, normalized/profiles: the cross-platform records of a
 platform-day, made from the landed responses by the platform's normalizers (the same code as
-`social-assets normalize`). Items that do not normalize go to ops.rejected_items."""
+`social-assets normalize`). Items that do not normalize become dead letters (ops.dead_letters)."""
 
 
 from dagster import AssetExecutionContext, AssetsDefinition, MaterializeResult, MetadataValue, asset
@@ -8,11 +8,11 @@ from dagster_duckdb import DuckDBResource
 
 from social_assets.core.records import RESOURCES, Resource
 from social_assets.defs.partitions import platform_day_partitions, split_key
+from social_assets.dead_letters import letters_write
 from social_assets.normalization import normalize_partition
 from social_assets.warehouse.tables import (
     NORMALIZED_TABLES,
     RAW_TABLES,
-    REJECTED_ITEMS,
     PartitionWrite,
     ensure_schema,
     replace_partition,
@@ -44,18 +44,18 @@ def build_normalized_asset(resource: Resource) -> AssetsDefinition:
                 day,
                 [
                     PartitionWrite(NORMALIZED_TABLES[resource], result.rows),
-                    # The three normalized assets share ops.rejected_items: each replaces its own.
-                    PartitionWrite(REJECTED_ITEMS, result.rejected, scope=(("resource", resource),)),
+                    # The three normalized assets share ops.dead_letters: each replaces its items.
+                    letters_write(con, result.dead_letters, kind="item", resource=resource),
                 ],
             )
-        for rejected in result.rejected.head(20).itertuples():
-            context.log.warning(f"{platform} {resource}: rejected item {rejected.item_id}: {rejected.reason}")
+        for letter in result.dead_letters[:20]:
+            context.log.warning(f"{platform} {resource}: item {letter['item_id']} not normalized: {letter['reason']}")
         return MaterializeResult(
             metadata={
                 "rows": MetadataValue.int(len(result.rows)),
                 "responses": MetadataValue.int(int(landed.normalize.sum()) if len(landed) else 0),
                 "items_seen": MetadataValue.int(result.items_seen),
-                "items_rejected": MetadataValue.int(len(result.rejected)),
+                "dead_letters": MetadataValue.int(len(result.dead_letters)),
             }
         )
 

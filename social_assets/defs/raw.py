@@ -1,22 +1,35 @@
 """raw/posts, raw/comments, raw/profiles: every API response of a platform-day, verbatim.
 
-One step collects all three for every configured source of the platform, because comments are
-fetched for the day's posts and the profile gives the follower count the posts are measured
-against. Sources that fail keep what an earlier run stored for them.
+One step collects all three for the platform's sources, because comments are fetched for the
+day's posts and the profile gives the follower count the posts are measured against. It also
+writes the collection log (ops.collection_log) and the dead letters of requests that failed
+for good. Sources that fail keep what an earlier run stored for them.
 """
 
-
 import json
+from datetime import date
 
 import pandas as pd
-from dagster import AssetExecutionContext, AssetSpec, Failure, MaterializeResult, MetadataValue, multi_asset
+from dagster import (
+    AssetExecutionContext,
+    AssetSpec,
+    Config,
+    Failure,
+    MaterializeResult,
+    MetadataValue,
+    multi_asset,
+)
 from dagster_duckdb import DuckDBResource
+from pydantic import Field
 
 from social_assets.collection import PartitionCollection, collect_partition
 from social_assets.core.records import RESOURCES
+from social_assets.core.timeutil import to_warehouse_time
+from social_assets.dead_letters import letters_write, request_letter
 from social_assets.defs.partitions import platform_day_partitions, split_key
 from social_assets.defs.resources import SocialApiResource
-from social_assets.warehouse.tables import RAW_TABLES, PartitionWrite, replace_partition
+from social_assets.platforms.base import SourceConfig
+from social_assets.warehouse.tables import COLLECTION_LOG, RAW_TABLES, PartitionWrite, replace_partition
 
 RAW_SPECS = [
     AssetSpec(
@@ -29,6 +42,13 @@ RAW_SPECS = [
 ]
 
 
+class CollectConfig(Config):
+    sources: list[str] = Field(
+        default_factory=list,
+        description="account ids to collect (r/python, a channel id, ...); empty: every configured source",
+    )
+
+
 @multi_asset(
     name="collect",
     specs=RAW_SPECS,
@@ -36,9 +56,11 @@ RAW_SPECS = [
     pool="duckdb",
     description="Collect one platform-day from the platform's API (or the sandbox) and land it.",
 )
-def collect(context: AssetExecutionContext, social_api: SocialApiResource, warehouse: DuckDBResource):
+def collect(
+    context: AssetExecutionContext, config: CollectConfig, social_api: SocialApiResource, warehouse: DuckDBResource
+):
     platform, day, window = split_key(context.partition_key.keys_by_dimension)
-    sources = social_api.sources()[platform]
+    sources = _selected(social_api.sources()[platform], config.sources, platform)
     connection = social_api.connect(platform)
     context.log.info(
         f"{platform}: collecting {day} for {len(sources)} source(s) from {connection.mode}"
@@ -50,31 +72,45 @@ def collect(context: AssetExecutionContext, social_api: SocialApiResource, wareh
         connection.close()
     for outcome in collection.failed:
         context.log.warning(f"{platform}: {outcome.account_id} failed: {outcome.error}")
-    if collection.status == "failed" and sources:
-        raise Failure(
-            description=f"{platform} {day}: every source failed; nothing was replaced",
-            metadata={"errors": MetadataValue.json({o.account_id: o.error for o in collection.failed})},
-        )
 
     frames = _frames(collection, platform, day)
     failed_accounts = {o.account_id for o in collection.failed}
     with warehouse.get_connection() as con:
+        letters = [
+            request_letter(platform, day, o.account_id, "posts", o.error, o.finished_at)
+            for o in collection.failed
+        ]
         replace_partition(
             con,
             platform,
             day,
-            [PartitionWrite(RAW_TABLES[r], frames[r]) for r in RESOURCES],
+            [PartitionWrite(RAW_TABLES[r], frames[r]) for r in RESOURCES]
+            + [letters_write(con, letters, kind="request")],
             keep_accounts=failed_accounts,
+            only_accounts={s.account_id for s in sources} if config.sources else None,
         )
+        # The log keeps every run's rows: it is history, not a partition's current state.
+        con.register("log_rows", _log_rows(collection, platform, day, context.run_id))
+        columns = ", ".join(COLLECTION_LOG.column_names)
+        con.execute(f"INSERT INTO {COLLECTION_LOG.qualified} ({columns}) SELECT {columns} FROM log_rows")
+        con.unregister("log_rows")
 
+    if collection.status == "failed":
+        raise Failure(
+            description=f"{platform} {day}: every source failed; their earlier data is kept",
+            metadata={"errors": MetadataValue.json({o.account_id: str(o.error) for o in collection.failed})},
+        )
     shared = {
         "api": MetadataValue.text(connection.mode),
         "collection_status": MetadataValue.text(collection.status),
-        "sources": MetadataValue.json([vars(o) for o in collection.outcomes]),
+        "sources": MetadataValue.json([o.summary() for o in collection.outcomes]),
         "calls": MetadataValue.int(sum(o.calls for o in collection.outcomes)),
         "retries": MetadataValue.int(sum(o.retries for o in collection.outcomes)),
         "throttled_429": MetadataValue.int(sum(o.throttled for o in collection.outcomes)),
+        "dead_letters": MetadataValue.int(len(letters) + sum(o.item_problems for o in collection.outcomes)),
     }
+    if collection.failed:
+        shared["failed_sources"] = MetadataValue.json({o.account_id: str(o.error) for o in collection.failed})
     for resource in RESOURCES:
         yield MaterializeResult(
             asset_key=["raw", resource],
@@ -82,7 +118,17 @@ def collect(context: AssetExecutionContext, social_api: SocialApiResource, wareh
         )
 
 
-def _frames(collection: PartitionCollection, platform: str, day) -> dict[str, pd.DataFrame]:
+def _selected(configured: list[SourceConfig], wanted: list[str], platform: str) -> list[SourceConfig]:
+    if not wanted:
+        return configured
+    by_id = {s.account_id: s for s in configured}
+    unknown = [w for w in wanted if w not in by_id]
+    if unknown:
+        raise Failure(f"{platform}: {unknown} not in the sources file (configured: {sorted(by_id)})")
+    return [by_id[w] for w in wanted]
+
+
+def _frames(collection: PartitionCollection, platform: str, day: date) -> dict[str, pd.DataFrame]:
     rows: dict[str, list[dict]] = {r: [] for r in RESOURCES}
     for seq, (account_id, landed) in enumerate(collection.landed):
         rows[landed.resource].append(
@@ -96,9 +142,38 @@ def _frames(collection: PartitionCollection, platform: str, day) -> dict[str, pd
                 "params": json.dumps(landed.params, sort_keys=True),
                 "context": json.dumps(dict(landed.context), sort_keys=True),
                 "status": landed.status,
-                "fetched_at": pd.Timestamp(landed.fetched_at).tz_convert("UTC").tz_localize(None),
+                "fetched_at": to_warehouse_time(landed.fetched_at),
                 "normalize": landed.normalize,
                 "body": landed.body,
             }
         )
     return {r: pd.DataFrame(rows[r], columns=RAW_TABLES[r].column_names) for r in RESOURCES}
+
+
+def _log_rows(collection: PartitionCollection, platform: str, day: date, run_id: str) -> pd.DataFrame:
+    return pd.DataFrame(
+        [
+            {
+                "platform": platform,
+                "partition_date": day,
+                "account_id": o.account_id,
+                "run_id": run_id,
+                "status": o.status,
+                "items": o.items,
+                "responses": o.responses,
+                "calls": o.calls,
+                "retries": o.retries,
+                "throttled": o.throttled,
+                "dead_letters": o.item_problems + (1 if o.error else 0),
+                "latency_p50_ms": o.latency_p50_ms,
+                "latency_p95_ms": o.latency_p95_ms,
+                "duration_s": o.duration_s,
+                "api": collection.mode,
+                "error": str(o.error) if o.error else None,
+                "started_at": to_warehouse_time(o.started_at),
+                "finished_at": to_warehouse_time(o.finished_at),
+            }
+            for o in collection.outcomes
+        ],
+        columns=COLLECTION_LOG.column_names,
+    )

@@ -3,7 +3,7 @@
 Schemas:
 - `raw`        API responses exactly as received, one row per response (assets raw/*)
 - `normalized` the cross-platform records of each collection, one partition per platform-day
-- `ops`        operational records (items that failed to normalize, ...)
+- `ops`        operational records: collection log, dead letters, data quality
 - `analytics`  built by dbt from `normalized` (see dbt_transforms/)
 
 Timestamps are stored as UTC `TIMESTAMP` values (no zone: every one is UTC).
@@ -110,20 +110,76 @@ NORMALIZED_TABLES = {
     ),
 }
 
-REJECTED_ITEMS = Table(
+# One row per run and source: what collecting it cost and how it went (issue #4).
+COLLECTION_LOG = Table(
     "ops",
-    "rejected_items",
+    "collection_log",
     _PARTITION
     + (
-        ("resource", "VARCHAR NOT NULL"),
         ("account_id", "VARCHAR NOT NULL"),
-        ("endpoint", "VARCHAR NOT NULL"),
-        ("item_id", "VARCHAR"),
-        ("reason", "VARCHAR NOT NULL"),
+        ("run_id", "VARCHAR NOT NULL"),
+        ("status", "VARCHAR NOT NULL"),  # success | partial | failed
+        ("items", "BIGINT NOT NULL"),  # items in the landed responses that normalized cleanly
+        ("responses", "BIGINT NOT NULL"),
+        ("calls", "BIGINT NOT NULL"),
+        ("retries", "BIGINT NOT NULL"),
+        ("throttled", "BIGINT NOT NULL"),  # 429 responses
+        ("dead_letters", "BIGINT NOT NULL"),
+        ("latency_p50_ms", "DOUBLE"),
+        ("latency_p95_ms", "DOUBLE"),
+        ("duration_s", "DOUBLE NOT NULL"),
+        ("api", "VARCHAR NOT NULL"),  # live, or which sandbox
+        ("error", "VARCHAR"),
+        ("started_at", "TIMESTAMP NOT NULL"),
+        ("finished_at", "TIMESTAMP NOT NULL"),
     ),
 )
 
-ALL_TABLES = [*RAW_TABLES.values(), *NORMALIZED_TABLES.values(), REJECTED_ITEMS]
+# Requests that failed for good and items that did not validate, kept to replay (issue #3).
+DEAD_LETTERS = Table(
+    "ops",
+    "dead_letters",
+    _PARTITION
+    + (
+        ("account_id", "VARCHAR NOT NULL"),
+        ("letter_id", "VARCHAR NOT NULL"),  # stable: the same failure twice is one letter
+        ("kind", "VARCHAR NOT NULL"),  # request | item
+        ("resource", "VARCHAR NOT NULL"),
+        ("method", "VARCHAR NOT NULL"),
+        ("endpoint", "VARCHAR NOT NULL"),
+        ("params", "JSON NOT NULL"),  # the request, secrets removed
+        ("context", "JSON NOT NULL"),
+        ("payload", "VARCHAR"),  # the item or response body, when there was one
+        ("item_id", "VARCHAR"),
+        ("reason", "VARCHAR NOT NULL"),
+        ("attempts", "INTEGER NOT NULL"),
+        ("first_failed_at", "TIMESTAMP NOT NULL"),
+        ("last_failed_at", "TIMESTAMP NOT NULL"),
+        ("status", "VARCHAR NOT NULL"),  # open | replayed
+    ),
+)
+
+# Asset check results per platform and day, for charting quality over time (issue #4).
+DATA_QUALITY = Table(
+    "ops",
+    "data_quality",
+    (
+        ("platform", "VARCHAR NOT NULL"),
+        ("day", "DATE NOT NULL"),
+        ('"check"', "VARCHAR NOT NULL"),
+        ("passed", "BOOLEAN NOT NULL"),
+        ("value", "DOUBLE"),
+        ("checked_at", "TIMESTAMP NOT NULL"),
+    ),
+)
+
+ALL_TABLES = [
+    *RAW_TABLES.values(),
+    *NORMALIZED_TABLES.values(),
+    COLLECTION_LOG,
+    DEAD_LETTERS,
+    DATA_QUALITY,
+]
 
 
 def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
@@ -149,12 +205,14 @@ def replace_partition(
     day: date,
     writes: list[PartitionWrite],
     keep_accounts: set[str] | frozenset[str] = frozenset(),
+    only_accounts: set[str] | frozenset[str] | None = None,
 ) -> None:
     """Replace one platform-day in each table, all in one transaction.
 
     Either every table holds exactly the new rows for the partition or, if anything fails,
     every table is left as it was: re-running a partition is always safe. Rows of
-    `keep_accounts` (sources whose collection failed this time) are kept as they were.
+    `keep_accounts` (sources whose collection failed this time) are kept as they were; with
+    `only_accounts`, only those accounts' rows are replaced (a collection of some sources).
     """
     ensure_schema(con)
     con.execute("BEGIN TRANSACTION")
@@ -166,6 +224,9 @@ def replace_partition(
             if keep_accounts:
                 conditions.append(f"account_id NOT IN ({', '.join('?' for _ in keep_accounts)})")
                 params.extend(sorted(keep_accounts))
+            if only_accounts is not None:
+                conditions.append(f"account_id IN ({', '.join('?' for _ in only_accounts) or 'NULL'})")
+                params.extend(sorted(only_accounts))
             con.execute(f"DELETE FROM {table.qualified} WHERE {' AND '.join(conditions)}", params)
             if len(write.rows):
                 con.register("incoming_rows", write.rows[table.column_names])

@@ -452,7 +452,9 @@ def _validate(model: type[ModelT], thing: Thing, result: Normalized) -> ModelT |
     try:
         return model.model_validate(thing.data)
     except ValidationError as exc:
-        result.rejected.append(Rejected(item_id=_thing_id(thing), reason=f"{thing.kind} {_first_error(exc)}"))
+        result.rejected.append(
+            Rejected(item_id=_thing_id(thing), reason=f"{thing.kind} {_first_error(exc)}", payload=_raw(thing))
+        )
         return None
 
 
@@ -466,7 +468,12 @@ def _first_error(exc: ValidationError) -> str:
 
 def _wrong_kind(thing: Thing, reason: str) -> Rejected:
     name = KIND_NAMES.get(thing.kind, "thing")
-    return Rejected(item_id=_thing_id(thing), reason=f"{thing.kind} ({name}) {reason}")
+    return Rejected(item_id=_thing_id(thing), reason=f"{thing.kind} ({name}) {reason}", payload=_raw(thing))
+
+
+def _raw(thing: Thing) -> dict[str, Any]:
+    """The thing as Reddit sent it, for the dead letters."""
+    return {"kind": thing.kind, "data": thing.data}
 
 
 def _thing_id(thing: Thing) -> str | None:

@@ -150,18 +150,18 @@ def _normalize_items(
 def _guarded(item: Any, convert: Callable[[Any], Any]) -> Iterator[Any]:
     """Run one item's converter; whatever goes wrong becomes a `Rejected` naming the item."""
     if not isinstance(item, dict):
-        yield Rejected(item_id=None, reason=f"item is a JSON {type(item).__name__}, not an object")
+        yield Rejected(item_id=None, reason=f"item is a JSON {type(item).__name__}, not an object", payload=item)
         return
     try:
         produced = convert(item)
         # Converters return one record, or yield several (a thread and its replies).
         outcomes = [produced] if isinstance(produced, BaseModel) else list(produced)
     except _Reject as exc:
-        yield Rejected(item_id=_item_id(item), reason=str(exc))
+        yield Rejected(item_id=_item_id(item), reason=str(exc), payload=item)
         return
     except ValidationError as exc:
         kind = item.get("kind") or "item"
-        yield Rejected(item_id=_item_id(item), reason=f"invalid {kind}: {_first_problem(exc)}")
+        yield Rejected(item_id=_item_id(item), reason=f"invalid {kind}: {_first_problem(exc)}", payload=item)
         return
     yield from outcomes
 
