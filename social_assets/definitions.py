@@ -1,10 +1,15 @@
-"""The code location: `social_assets.definitions:defs`."""
+"""The code location: `social_assets.definitions:defs`.
+
+Each area keeps its own list; this file only puts them together.
+"""
 
 from __future__ import annotations
 
 from dagster import Definitions
 
-from social_assets.defs.jobs import analytics_job, collect_job
+from social_assets.defs.automation import SCHEDULES, SENSORS
+from social_assets.defs.checks import CHECKS
+from social_assets.defs.jobs import JOBS
 from social_assets.defs.normalized import NORMALIZED_ASSETS
 from social_assets.defs.raw import collect
 from social_assets.defs.resources import build_resources
@@ -12,6 +17,9 @@ from social_assets.defs.warehouse_models import analytics_models
 
 defs = Definitions(
     assets=[collect, *NORMALIZED_ASSETS, analytics_models],
-    jobs=[collect_job, analytics_job],
+    asset_checks=CHECKS,
+    jobs=JOBS,
+    schedules=SCHEDULES,
+    sensors=SENSORS,
     resources=build_resources(),
 )

@@ -18,3 +18,4 @@ analytics_job = define_asset_job(
     selection=AssetSelection.groups("analytics"),
     description="Rebuild the analytics tables (dbt) from everything normalized so far.",
 )
+JOBS = [collect_job, analytics_job]
