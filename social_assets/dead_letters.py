@@ -19,7 +19,7 @@ import pandas as pd
 from social_assets.core.http import ApiError
 from social_assets.core.records import Rejected
 from social_assets.core.timeutil import to_warehouse_time
-from social_assets.warehouse.tables import DEAD_LETTERS, PartitionWrite
+from social_assets.warehouse.tables import DEAD_LETTERS, PartitionWrite, ensure_schema
 
 
 def letter_id(platform: str, day: date, account_id: str, kind: str, method: str, endpoint: str,
@@ -69,10 +69,32 @@ def with_history(con: duckdb.DuckDBPyConnection, letters: list[dict[str, Any]]) 
 def letters_write(con: duckdb.DuckDBPyConnection, letters: list[dict[str, Any]], kind: str,
                   resource: str | None = None) -> PartitionWrite:
     """The write that replaces a partition's letters of one kind (and resource)."""
+    ensure_schema(con)  # the letters' history is read before the partition write creates tables
     scope: tuple[tuple[str, object], ...] = (("kind", kind),)
     if resource is not None:
         scope += (("resource", resource),)
     return PartitionWrite(DEAD_LETTERS, with_history(con, letters), scope=scope)
+
+
+def open_request_letters(con: duckdb.DuckDBPyConnection, platform: str, day: date) -> list[str]:
+    """Accounts of the partition with a request that failed for good and awaits a replay."""
+    rows = con.execute(
+        f"SELECT DISTINCT account_id FROM {DEAD_LETTERS.qualified} "
+        "WHERE platform = ? AND partition_date = ? AND kind = 'request' AND status = 'open' ORDER BY 1",
+        [platform, day],
+    ).fetchall()
+    return [account for (account,) in rows]
+
+
+def partitions_with_open_letters(con: duckdb.DuckDBPyConnection) -> list[tuple[str, date]]:
+    """(platform, day) of every partition holding open dead letters, oldest first."""
+    return [
+        (platform, day)
+        for platform, day in con.execute(
+            f"SELECT DISTINCT platform, partition_date FROM {DEAD_LETTERS.qualified} "
+            "WHERE status = 'open' ORDER BY partition_date, platform"
+        ).fetchall()
+    ]
 
 
 def _letter(platform: str, day: date, account_id: str, kind: str, resource: str, method: str,

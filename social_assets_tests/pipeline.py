@@ -15,12 +15,15 @@ from social_assets.defs.resources import build_resources
 from social_assets.defs.warehouse_models import analytics_models
 
 
-def collect_partition(instance: DagsterInstance, platform: str, day: date):
+def collect_partition(instance: DagsterInstance, platform: str, day: date, **collect_config):
+    """Materialize raw/* and normalized/* for one platform-day; `collect_config` is the collect
+    step's config (sources, comment_depth, replay_dead_letters)."""
     result = materialize(
         [collect, *NORMALIZED_ASSETS],
         instance=instance,
         resources=build_resources(),
         partition_key=str(platform_day_key(platform, day)),
+        run_config={"ops": {"collect": {"config": collect_config}}} if collect_config else None,
     )
     assert result.success
     return result

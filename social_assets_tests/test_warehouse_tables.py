@@ -80,7 +80,15 @@ def test_accounts_that_failed_keep_their_earlier_rows(con):
     replace_partition(con, "reddit", DAY, [PartitionWrite(PROFILES, profile_rows(DAY, {"r/a": 1, "r/b": 2}))])
 
     replace_partition(
-        con, "reddit", DAY, [PartitionWrite(PROFILES, profile_rows(DAY, {"r/a": 3}))], keep_accounts={"r/b"}
+        con, "reddit", DAY, [PartitionWrite(PROFILES, profile_rows(DAY, {"r/a": 3}), keep_accounts=frozenset({"r/b"}))]
     )
 
     assert stored(con) == [("reddit", DAY, "r/a", 3), ("reddit", DAY, "r/b", 2)]
+
+
+def test_a_collection_of_some_accounts_replaces_only_theirs(con):
+    replace_partition(con, "reddit", DAY, [PartitionWrite(PROFILES, profile_rows(DAY, {"r/a": 1, "r/b": 2}))])
+
+    replace_partition(con, "reddit", DAY, [PartitionWrite(PROFILES, profile_rows(DAY, {"r/b": 5}))], only_accounts={"r/b"})
+
+    assert stored(con) == [("reddit", DAY, "r/a", 1), ("reddit", DAY, "r/b", 5)]

@@ -13,9 +13,20 @@ collect_job = define_asset_job(
     description="Collect one platform-day from its API and normalize it.",
 )
 
+replay_job = define_asset_job(
+    "replay_dead_letters",
+    selection=AssetSelection.groups("raw", "normalized"),
+    partitions_def=platform_day_partitions,
+    config={"ops": {"collect": {"config": {"replay_dead_letters": True}}}},
+    description=(
+        "Once the cause is fixed: re-collect the sources whose requests failed for good in the "
+        "partition, and re-normalize it (items that did not normalize are tried again)."
+    ),
+)
+
 analytics_job = define_asset_job(
     "build_analytics",
     selection=AssetSelection.groups("analytics"),
     description="Rebuild the analytics tables (dbt) from everything normalized so far.",
 )
-JOBS = [collect_job, analytics_job]
+JOBS = [collect_job, replay_job, analytics_job]

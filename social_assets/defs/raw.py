@@ -8,6 +8,7 @@ for good. Sources that fail keep what an earlier run stored for them.
 
 import json
 from datetime import date
+from typing import Optional
 
 import pandas as pd
 from dagster import (
@@ -25,11 +26,17 @@ from pydantic import Field
 from social_assets.collection import PartitionCollection, collect_partition
 from social_assets.core.records import RESOURCES
 from social_assets.core.timeutil import to_warehouse_time
-from social_assets.dead_letters import letters_write, request_letter
+from social_assets.dead_letters import letters_write, open_request_letters, request_letter
 from social_assets.defs.partitions import platform_day_partitions, split_key
 from social_assets.defs.resources import SocialApiResource
 from social_assets.platforms.base import SourceConfig
-from social_assets.warehouse.tables import COLLECTION_LOG, RAW_TABLES, PartitionWrite, replace_partition
+from social_assets.warehouse.tables import (
+    COLLECTION_LOG,
+    RAW_TABLES,
+    PartitionWrite,
+    ensure_schema,
+    replace_partition,
+)
 
 RAW_SPECS = [
     AssetSpec(
@@ -47,6 +54,13 @@ class CollectConfig(Config):
         default_factory=list,
         description="account ids to collect (r/python, a channel id, ...); empty: every configured source",
     )
+    comment_depth: Optional[int] = Field(
+        default=None, ge=0, le=50, description="collect comments this deep instead of the sources file's depth"
+    )
+    replay_dead_letters: bool = Field(
+        default=False,
+        description="collect only the sources whose requests failed for good in this partition (open dead letters)",
+    )
 
 
 @multi_asset(
@@ -60,7 +74,16 @@ def collect(
     context: AssetExecutionContext, config: CollectConfig, social_api: SocialApiResource, warehouse: DuckDBResource
 ):
     platform, day, window = split_key(context.partition_key.keys_by_dimension)
-    sources = _selected(social_api.sources()[platform], config.sources, platform)
+    wanted = config.sources
+    if config.replay_dead_letters:
+        with warehouse.get_connection() as con:
+            ensure_schema(con)
+            wanted = open_request_letters(con, platform, day)
+        context.log.info(f"{platform} {day}: replaying dead letters of {wanted or 'no source'}")
+    sources = _selected(social_api.sources()[platform], wanted, platform)
+    if config.comment_depth is not None:
+        sources = [s.model_copy(update={"comment_depth": config.comment_depth}) for s in sources]
+    scoped = bool(config.sources) or config.replay_dead_letters
     connection = social_api.connect(platform)
     context.log.info(
         f"{platform}: collecting {day} for {len(sources)} source(s) from {connection.mode}"
@@ -74,7 +97,7 @@ def collect(
         context.log.warning(f"{platform}: {outcome.account_id} failed: {outcome.error}")
 
     frames = _frames(collection, platform, day)
-    failed_accounts = {o.account_id for o in collection.failed}
+    failed_accounts = frozenset(o.account_id for o in collection.failed)
     with warehouse.get_connection() as con:
         letters = [
             request_letter(platform, day, o.account_id, "posts", o.error, o.finished_at)
@@ -84,10 +107,10 @@ def collect(
             con,
             platform,
             day,
-            [PartitionWrite(RAW_TABLES[r], frames[r]) for r in RESOURCES]
+            # A failed source keeps its earlier responses; its request letter is rewritten.
+            [PartitionWrite(RAW_TABLES[r], frames[r], keep_accounts=failed_accounts) for r in RESOURCES]
             + [letters_write(con, letters, kind="request")],
-            keep_accounts=failed_accounts,
-            only_accounts={s.account_id for s in sources} if config.sources else None,
+            only_accounts={s.account_id for s in sources} if scoped else None,
         )
         # The log keeps every run's rows: it is history, not a partition's current state.
         con.register("log_rows", _log_rows(collection, platform, day, context.run_id))
@@ -95,7 +118,7 @@ def collect(
         con.execute(f"INSERT INTO {COLLECTION_LOG.qualified} ({columns}) SELECT {columns} FROM log_rows")
         con.unregister("log_rows")
 
-    if collection.status == "failed":
+    if collection.status == "failed" and collection.outcomes:
         raise Failure(
             description=f"{platform} {day}: every source failed; their earlier data is kept",
             metadata={"errors": MetadataValue.json({o.account_id: str(o.error) for o in collection.failed})},

@@ -192,11 +192,13 @@ def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
 @dataclass(frozen=True)
 class PartitionWrite:
     """New rows for one table's share of a platform-day. `scope` narrows the rows replaced
-    further (column -> value), for tables that several assets share."""
+    further (column -> value), for tables that several assets share; rows of `keep_accounts`
+    (sources whose collection failed this time) are kept as they were."""
 
     table: Table
     rows: pd.DataFrame
     scope: tuple[tuple[str, object], ...] = ()
+    keep_accounts: frozenset[str] = frozenset()
 
 
 def replace_partition(
@@ -204,14 +206,12 @@ def replace_partition(
     platform: str,
     day: date,
     writes: list[PartitionWrite],
-    keep_accounts: set[str] | frozenset[str] = frozenset(),
     only_accounts: set[str] | frozenset[str] | None = None,
 ) -> None:
     """Replace one platform-day in each table, all in one transaction.
 
     Either every table holds exactly the new rows for the partition or, if anything fails,
-    every table is left as it was: re-running a partition is always safe. Rows of
-    `keep_accounts` (sources whose collection failed this time) are kept as they were; with
+    every table is left as it was: re-running a partition is always safe. With
     `only_accounts`, only those accounts' rows are replaced (a collection of some sources).
     """
     ensure_schema(con)
@@ -221,9 +221,9 @@ def replace_partition(
             table = write.table
             conditions = ["platform = ?", "partition_date = ?", *(f"{column} = ?" for column, _ in write.scope)]
             params: list[object] = [platform, day, *(value for _, value in write.scope)]
-            if keep_accounts:
-                conditions.append(f"account_id NOT IN ({', '.join('?' for _ in keep_accounts)})")
-                params.extend(sorted(keep_accounts))
+            if write.keep_accounts:
+                conditions.append(f"account_id NOT IN ({', '.join('?' for _ in write.keep_accounts)})")
+                params.extend(sorted(write.keep_accounts))
             if only_accounts is not None:
                 conditions.append(f"account_id IN ({', '.join('?' for _ in only_accounts) or 'NULL'})")
                 params.extend(sorted(only_accounts))
