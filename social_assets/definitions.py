@@ -12,14 +12,15 @@ from social_assets.defs.checks import CHECKS
 from social_assets.defs.jobs import JOBS
 from social_assets.defs.normalized import NORMALIZED_ASSETS
 from social_assets.defs.raw import collect
+from social_assets.defs.refresh import refresh_engagement, refresh_job, refresh_schedule
 from social_assets.defs.resources import build_resources
 from social_assets.defs.warehouse_models import analytics_models
 
 defs = Definitions(
-    assets=[collect, *NORMALIZED_ASSETS, analytics_models],
+    assets=[collect, *NORMALIZED_ASSETS, refresh_engagement, analytics_models],
     asset_checks=CHECKS,
-    jobs=JOBS,
-    schedules=SCHEDULES,
+    jobs=[*JOBS, refresh_job],
+    schedules=[*SCHEDULES, refresh_schedule],
     sensors=SENSORS,
     resources=build_resources(),
 )

@@ -18,9 +18,15 @@ dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_D
 
 
 def ensure_manifest() -> None:
-    """A fresh clone has no manifest yet: parse the project so the definitions always load."""
-    if dbt_project.manifest_path.exists():
-        return
+    """Parse the dbt project when it has no manifest yet (a fresh clone) or a model, macro or
+    YAML file changed since, so the asset graph always matches the project's files."""
+    manifest = dbt_project.manifest_path
+    if manifest.exists():
+        built = manifest.stat().st_mtime
+        sources = [p for p in DBT_PROJECT_DIR.rglob("*") if p.suffix in (".sql", ".yml", ".yaml")
+                   and "target" not in p.parts and "logs" not in p.parts]
+        if all(p.stat().st_mtime <= built for p in sources):
+            return
     subprocess.run(
         [dbt_executable(), "parse", "--quiet", "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR)],
         check=True,

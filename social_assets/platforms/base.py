@@ -8,7 +8,8 @@ A platform brings:
 - `credentials`: the environment variables that switch it from the sandbox to the real API,
   and `sandbox_credentials`, the values the sandbox accepts in their place;
 - `make_collector`: builds the client that walks the API for one source and day;
-- `sandbox`: the class that emulates the platform's API over the synthetic world.
+- `sandbox`: the class that emulates the platform's API over the synthetic world;
+- `refresh_posts`: fetches the current metrics of known posts (the hourly refresh).
 """
 
 from __future__ import annotations
@@ -123,3 +124,6 @@ class Platform:
         [httpx.Client, Mapping[str, str], Callable[["LandedResponse"], None] | None], Collector
     ]
     sandbox: type[PlatformSandbox]
+    # (collector, post ids) -> None: fetch current metrics of these posts with the fewest calls
+    # (batch lookups), landing each response as "posts". Feeds the hourly engagement refresh.
+    refresh_posts: Callable[[Any, list[str]], None] | None = None

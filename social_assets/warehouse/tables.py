@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from typing import Mapping
 
 import duckdb
 import pandas as pd
@@ -110,6 +111,26 @@ NORMALIZED_TABLES = {
     ),
 }
 
+# The hourly engagement refresh of recent posts: partitioned by platform x UTC hour.
+_HOUR_PARTITION = (("platform", "VARCHAR NOT NULL"), ("partition_hour", "TIMESTAMP NOT NULL"))
+
+REFRESH_RESPONSES = Table("raw", "metric_refreshes", _HOUR_PARTITION + _RAW_COLUMNS[2:])
+
+POST_METRICS = Table(
+    "normalized",
+    "post_metrics",
+    _HOUR_PARTITION
+    + (
+        ("account_id", "VARCHAR NOT NULL"),
+        ("post_id", "VARCHAR NOT NULL"),
+        ("likes", "BIGINT"),
+        ("comments", "BIGINT"),
+        ("shares", "BIGINT"),
+        ("views", "BIGINT"),
+        ("collected_at", "TIMESTAMP NOT NULL"),
+    ),
+)
+
 # One row per run and source: what collecting it cost and how it went (issue #4).
 COLLECTION_LOG = Table(
     "ops",
@@ -176,6 +197,8 @@ DATA_QUALITY = Table(
 ALL_TABLES = [
     *RAW_TABLES.values(),
     *NORMALIZED_TABLES.values(),
+    REFRESH_RESPONSES,
+    POST_METRICS,
     COLLECTION_LOG,
     DEAD_LETTERS,
     DATA_QUALITY,
@@ -208,7 +231,17 @@ def replace_partition(
     writes: list[PartitionWrite],
     only_accounts: set[str] | frozenset[str] | None = None,
 ) -> None:
-    """Replace one platform-day in each table, all in one transaction.
+    """Replace one platform-day (see `replace_rows`)."""
+    replace_rows(con, {"platform": platform, "partition_date": day}, writes, only_accounts)
+
+
+def replace_rows(
+    con: duckdb.DuckDBPyConnection,
+    partition: Mapping[str, object],
+    writes: list[PartitionWrite],
+    only_accounts: set[str] | frozenset[str] | None = None,
+) -> None:
+    """Replace one partition (its key columns -> values) in each table, in one transaction.
 
     Either every table holds exactly the new rows for the partition or, if anything fails,
     every table is left as it was: re-running a partition is always safe. With
@@ -219,8 +252,9 @@ def replace_partition(
     try:
         for write in writes:
             table = write.table
-            conditions = ["platform = ?", "partition_date = ?", *(f"{column} = ?" for column, _ in write.scope)]
-            params: list[object] = [platform, day, *(value for _, value in write.scope)]
+            matches = [*partition.items(), *write.scope]
+            conditions = [f"{column} = ?" for column, _ in matches]
+            params: list[object] = [value for _, value in matches]
             if write.keep_accounts:
                 conditions.append(f"account_id NOT IN ({', '.join('?' for _ in write.keep_accounts)})")
                 params.extend(sorted(write.keep_accounts))

@@ -1,10 +1,17 @@
--- One row per post with its latest known metrics. engagement_rate is
+-- One row per post: what it is (from its latest collection) with its latest known metrics
+-- (from the latest engagement snapshot, daily or hourly). engagement_rate is
 -- (likes + comments + shares, a missing count taken as 0) / the account's followers when the
 -- metrics were collected, in percent; null when followers are unknown or 0.
-with latest as (
+with latest_collection as (
     select distinct on (platform, post_id) *
     from {{ source('normalized', 'posts') }}
     order by platform, post_id, collected_at desc, account_id
+),
+
+latest_metrics as (
+    select distinct on (platform, post_id) *
+    from {{ ref('engagement_snapshots') }}
+    order by platform, post_id, collected_at desc
 )
 
 select
@@ -17,16 +24,17 @@ select
     p.content_type,
     p.media_urls,
     p.published_at,
-    p.likes,
-    p.comments,
-    p.shares,
-    p.views,
+    m.likes,
+    m.comments,
+    m.shares,
+    m.views,
     p.permalink,
-    p.collected_at,
+    m.collected_at,
     f.followers as followers_at_collection,
     case when f.followers > 0
-         then 100.0 * (coalesce(p.likes, 0) + coalesce(p.comments, 0) + coalesce(p.shares, 0)) / f.followers
+         then 100.0 * (coalesce(m.likes, 0) + coalesce(m.comments, 0) + coalesce(m.shares, 0)) / f.followers
     end as engagement_rate
-from latest p
+from latest_collection p
+join latest_metrics m using (platform, post_id)
 asof left join {{ ref('follower_snapshots') }} f
-  on p.platform = f.platform and p.account_id = f.account_id and p.collected_at >= f.collected_at
+  on p.platform = f.platform and p.account_id = f.account_id and m.collected_at >= f.collected_at

@@ -1,0 +1,202 @@
+"""raw/metric_refreshes and normalized/post_metrics: the hourly engagement refresh.
+
+Every hour, each platform's posts younger than `max_age_days` (default 7) get their current
+likes, comments, shares and views fetched with the platform's batch lookup (Reddit /api/info
+with 100 fullnames, YouTube videos.list with 50 ids). Each hour is its own partition
+(platform x UTC hour), so a refresh can be re-run or backfilled without touching the daily
+collections, and every hour adds a point to analytics.engagement_snapshots.
+"""
+
+import json
+from datetime import datetime, timedelta, timezone
+
+import pandas as pd
+from dagster import (
+    AssetExecutionContext,
+    AssetSelection,
+    AssetSpec,
+    Config,
+    HourlyPartitionsDefinition,
+    MaterializeResult,
+    MetadataValue,
+    MultiPartitionsDefinition,
+    build_schedule_from_partitioned_job,
+    define_asset_job,
+    multi_asset,
+    DefaultScheduleStatus,
+)
+from dagster_duckdb import DuckDBResource
+from pydantic import Field
+
+from social_assets.core.http import ApiError, LandedResponse
+from social_assets.core.records import NotAResponse
+from social_assets.core.timeutil import to_warehouse_time
+from social_assets.defs.partitions import platforms_partitions
+from social_assets.defs.resources import SocialApiResource
+from social_assets.normalization import normalize_body, parse_body
+from social_assets.platforms import PLATFORMS
+from social_assets.settings import PARTITIONS_START
+from social_assets.warehouse.tables import (
+    NORMALIZED_TABLES,
+    POST_METRICS,
+    REFRESH_RESPONSES,
+    PartitionWrite,
+    ensure_schema,
+    replace_rows,
+)
+
+hourly_partitions = HourlyPartitionsDefinition(start_date=f"{PARTITIONS_START}-00:00", timezone="UTC")
+platform_hour_partitions = MultiPartitionsDefinition({"platform": platforms_partitions, "hour": hourly_partitions})
+
+
+class RefreshConfig(Config):
+    max_age_days: int = Field(default=7, gt=0, le=90, description="refresh posts published this recently")
+
+
+@multi_asset(
+    name="refresh_engagement",
+    specs=[
+        AssetSpec(
+            ["raw", "metric_refreshes"],
+            description="Batch-lookup responses of the hour's engagement refresh, verbatim.",
+            group_name="raw",
+            kinds={"duckdb", "python"},
+        ),
+        AssetSpec(
+            ["normalized", "post_metrics"],
+            description="Likes, comments, shares and views of recent posts, observed this hour.",
+            group_name="normalized",
+            kinds={"duckdb", "python"},
+        ),
+    ],
+    partitions_def=platform_hour_partitions,
+    pool="duckdb",
+    description="Refresh the metrics of a platform's recent posts (reads normalized.posts for which).",
+)
+def refresh_engagement(
+    context: AssetExecutionContext, config: RefreshConfig, social_api: SocialApiResource, warehouse: DuckDBResource
+):
+    keys = context.partition_key.keys_by_dimension
+    platform = keys["platform"]
+    hour = datetime.strptime(keys["hour"], "%Y-%m-%d-%H:%M").replace(tzinfo=timezone.utc)
+    as_of = hour + timedelta(hours=1)
+    with warehouse.get_connection() as con:
+        ensure_schema(con)
+        recent = recent_posts(con, platform, as_of, timedelta(days=config.max_age_days))
+
+    landed: list[tuple[str, LandedResponse]] = []
+    errors: dict[str, str] = {}
+    refresh = PLATFORMS[platform].refresh_posts
+    if refresh is None:
+        context.log.warning(f"{platform}: the platform has no metrics refresh; nothing to do")
+    elif recent:
+        connection = social_api.connect(platform)
+        try:
+            for account_id, post_ids in recent.items():
+                sink: list[LandedResponse] = []
+                collector = PLATFORMS[platform].make_collector(connection.http, connection.credentials, sink.append)
+                try:
+                    refresh(collector, post_ids)
+                except ApiError as exc:
+                    errors[account_id] = str(exc)
+                    context.log.warning(f"{platform}: refreshing {account_id} failed: {exc}")
+                    continue
+                landed.extend((account_id, response) for response in sink)
+        finally:
+            connection.close()
+
+    responses, metrics = _rows(platform, hour, landed)
+    with warehouse.get_connection() as con:
+        replace_rows(
+            con,
+            {"platform": platform, "partition_hour": to_warehouse_time(hour)},
+            [
+                PartitionWrite(REFRESH_RESPONSES, responses, keep_accounts=frozenset(errors)),
+                PartitionWrite(POST_METRICS, metrics, keep_accounts=frozenset(errors)),
+            ],
+        )
+    shared = {
+        "posts_due": MetadataValue.int(sum(len(ids) for ids in recent.values())),
+        "failed_accounts": MetadataValue.json(errors),
+    }
+    yield MaterializeResult(
+        asset_key=["raw", "metric_refreshes"], metadata={**shared, "responses": MetadataValue.int(len(responses))}
+    )
+    yield MaterializeResult(
+        asset_key=["normalized", "post_metrics"], metadata={**shared, "rows": MetadataValue.int(len(metrics))}
+    )
+
+
+def recent_posts(con, platform: str, as_of: datetime, max_age: timedelta) -> dict[str, list[str]]:
+    """Post ids published in (as_of - max_age, as_of], by the account they were collected for."""
+    rows = con.execute(
+        f"SELECT DISTINCT account_id, post_id FROM {NORMALIZED_TABLES['posts'].qualified} "
+        "WHERE platform = ? AND published_at > ? AND published_at <= ? ORDER BY 1, 2",
+        [platform, to_warehouse_time(as_of - max_age), to_warehouse_time(as_of)],
+    ).fetchall()
+    by_account: dict[str, list[str]] = {}
+    for account_id, post_id in rows:
+        by_account.setdefault(account_id, []).append(post_id)
+    return by_account
+
+
+def _rows(platform: str, hour: datetime, landed: list[tuple[str, LandedResponse]]):
+    partition_hour = to_warehouse_time(hour)
+    responses, metrics = [], []
+    for seq, (account_id, response) in enumerate(landed):
+        responses.append(
+            {
+                "platform": platform,
+                "partition_hour": partition_hour,
+                "account_id": account_id,
+                "seq": seq,
+                "method": response.method,
+                "endpoint": response.endpoint,
+                "params": json.dumps(response.params, sort_keys=True),
+                "context": json.dumps(dict(response.context), sort_keys=True),
+                "status": response.status,
+                "fetched_at": to_warehouse_time(response.fetched_at),
+                "normalize": response.normalize,
+                "body": response.body,
+            }
+        )
+        if not (response.normalize and 200 <= response.status < 300):
+            continue
+        try:
+            result = normalize_body(platform, "posts", parse_body(response.body), response.context)
+        except NotAResponse:
+            continue
+        for post in result.records:
+            metrics.append(
+                {
+                    "platform": platform,
+                    "partition_hour": partition_hour,
+                    "account_id": account_id,
+                    "post_id": post.post_id,
+                    "likes": post.likes,
+                    "comments": post.comments,
+                    "shares": post.shares,
+                    "views": post.views,
+                    "collected_at": to_warehouse_time(response.fetched_at),
+                }
+            )
+    metrics_frame = pd.DataFrame(metrics, columns=POST_METRICS.column_names)
+    # A post seen twice in the hour keeps its last observation.
+    metrics_frame = metrics_frame.drop_duplicates(subset=["account_id", "post_id"], keep="last")
+    return pd.DataFrame(responses, columns=REFRESH_RESPONSES.column_names), metrics_frame
+
+
+refresh_job = define_asset_job(
+    "refresh_engagement_hourly",
+    selection=AssetSelection.assets(["raw", "metric_refreshes"], ["normalized", "post_metrics"]),
+    partitions_def=platform_hour_partitions,
+    description="Refresh likes, comments, shares and views of every platform's recent posts.",
+)
+
+refresh_schedule = build_schedule_from_partitioned_job(
+    refresh_job,
+    name="hourly_engagement_refresh",
+    minute_of_hour=10,
+    default_status=DefaultScheduleStatus.RUNNING,
+    description="Every hour: the previous hour's refresh, for every platform.",
+)
