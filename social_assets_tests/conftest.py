@@ -54,6 +54,9 @@ def pipeline_env(tmp_path: Path, sources_file: Path, monkeypatch: pytest.MonkeyP
     monkeypatch.setenv("SOCIAL_SOURCES", str(sources_file))
     monkeypatch.setenv("SOCIAL_SANDBOX_NOW", "2026-11-20T03:00:00+00:00")
     monkeypatch.delenv("SOCIAL_SANDBOX_URL", raising=False)
+    # A developer's shell must not change what the tests see.
+    monkeypatch.delenv("SOCIAL_SANDBOX_FAULTS", raising=False)
+    monkeypatch.delenv("SOCIAL_SANDBOX_LOG", raising=False)
     for platform in PLATFORMS.values():
         for name in platform.credentials:
             monkeypatch.delenv(name, raising=False)

@@ -79,7 +79,16 @@ class PlatformSandbox(Protocol):
 
     def __init__(self, world: "World") -> None: ...
 
-    def handle(self, request: "SandboxRequest") -> "SandboxResponse": ...
+    def handle(self, request: "SandboxRequest", fault: str | None = None) -> "SandboxResponse":
+        """Answer `request`. With `fault` (a kind of `social_assets.sandbox.faults`), answer it
+        as that fault would look on this platform and say so in `injected_fault`, without
+        charging the platform's limits; or decline (answer normally, `injected_fault` None)
+        when the fault cannot show on this answer. Genuine limit refusals win over faults."""
+        ...
+
+    def fault_kinds(self, request: "SandboxRequest") -> frozenset[str]:
+        """The fault kinds this request can show (e.g. duplicates only on a second page)."""
+        ...
 
 
 @dataclass(frozen=True)
@@ -108,6 +117,10 @@ class SandboxResponse:
     status: int
     body: Any  # JSON-serializable, or bytes sent as is
     headers: dict[str, str] | None = None
+    # For the request log (SOCIAL_SANDBOX_LOG): the request broke the platform's limit, and the
+    # fault the sandbox injected (a kind of `social_assets.sandbox.faults`), if any.
+    refused_for_overuse: bool = False
+    injected_fault: str | None = None
 
 
 @dataclass(frozen=True)

@@ -5,12 +5,22 @@ so the platform clients run unchanged against the real URLs. Served on a loopbac
 (`social-assets sandbox serve --port N`), the same router answers plain HTTP at
 `http://127.0.0.1:N/<real host>/<real path>`; `LoopbackSandboxTransport` rewrites a client's
 real URLs to that form, so again the clients do not know.
+
+Faults (`SOCIAL_SANDBOX_FAULTS`, see `faults.py`) are drawn here, shaped by the platform
+sandboxes and delivered by both transports alike: in process a timeout or dropped connection
+raises the httpx exception a network would; served, the server really stalls past the client's
+timeout or hangs up mid-body. `SOCIAL_SANDBOX_LOG` names a file that gets one JSON line per
+request: platform, method, path, status (null when no response reached the client),
+`refused_for_overuse` and `injected_fault`.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import threading
+import time
+from dataclasses import dataclass
 from email.utils import format_datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qsl, urlsplit
@@ -18,49 +28,112 @@ from urllib.parse import parse_qsl, urlsplit
 import httpx
 
 from social_assets.platforms.base import PlatformSandbox, SandboxRequest, SandboxResponse
+from social_assets.sandbox.faults import (
+    DROPPED_CONNECTION,
+    LOG_VARIABLE,
+    PROFILE_VARIABLE,
+    TIMEOUT,
+    TRUNCATED_BODY,
+    FaultInjector,
+    RequestLog,
+)
 from social_assets.sandbox.world import DEFAULT_SEED, SandboxClock, World
+
+# How long a served sandbox stalls a "timeout": past the pipeline's 30-second read timeout
+# (connections.TIMEOUT). Tests pass a shorter stall and client timeout to make_server.
+STALL_SECONDS = 35.0
+
+
+@dataclass
+class Served:
+    """The router's answer: what to send and the fault, if any, the transport must act out."""
+
+    status: int
+    headers: dict[str, str]
+    body: bytes
+    fault: str | None = None
 
 
 class Sandbox:
-    """Routes a request to the platform sandbox that owns its host."""
+    """Routes a request to the platform sandbox that owns its host, injecting faults.
 
-    def __init__(self, seed: int = DEFAULT_SEED, clock: SandboxClock | None = None):
+    `faults` (a profile name) and `log` (a file path, "" for none) default to
+    `SOCIAL_SANDBOX_FAULTS` and `SOCIAL_SANDBOX_LOG`, read here.
+    """
+
+    def __init__(
+        self,
+        seed: int = DEFAULT_SEED,
+        clock: SandboxClock | None = None,
+        faults: str | None = None,
+        log: str | os.PathLike | None = None,
+    ):
         from social_assets.platforms import PLATFORMS
 
         catalogs = {name: list(p.sandbox.catalog) for name, p in PLATFORMS.items()}
         self.world = World(catalogs, seed=seed, clock=clock)
-        self._by_host: dict[str, PlatformSandbox] = {}
+        self._by_host: dict[str, tuple[str, PlatformSandbox]] = {}
         self.platforms: dict[str, PlatformSandbox] = {}
         for name, platform in PLATFORMS.items():
             emulation = platform.sandbox(self.world)
             self.platforms[name] = emulation
             for host in emulation.hosts:
-                self._by_host[host] = emulation
+                self._by_host[host] = (name, emulation)
+        self.faults = FaultInjector(os.environ.get(PROFILE_VARIABLE) if faults is None else faults, seed=seed)
+        log = os.environ.get(LOG_VARIABLE) if log is None else log
+        self.log = RequestLog(log) if log else None
         self._lock = threading.Lock()
 
     @property
     def hosts(self) -> tuple[str, ...]:
         return tuple(self._by_host)
 
-    def handle(self, request: SandboxRequest) -> tuple[int, dict[str, str], bytes]:
-        emulation = self._by_host.get(request.host)
+    def handle(self, request: SandboxRequest) -> Served:
+        name, emulation = self._by_host.get(request.host, (None, None))
         if emulation is None:
-            return 404, {"content-type": "text/plain"}, f"sandbox has no host {request.host}".encode()
-        # Platform sandboxes keep counters (rate limits, quotas); one request at a time keeps
-        # them exact when the server runs threads.
+            served = Served(404, {"content-type": "text/plain"}, f"sandbox has no host {request.host}".encode())
+            self._log(None, request, served)
+            return served
+        # Platform sandboxes keep counters (rate limits, quotas) and the injector its RNG and
+        # bursts; one request at a time keeps both exact when the server runs threads.
+        key = _identity(request)
         with self._lock:
-            response = emulation.handle(request)
-        return _encode(response, self.world.now())
+            fault = self.faults.draw(name, key, emulation.fault_kinds(request))
+            # Without a fault, the plain call: exactly the fault-free sandbox (tests wrap `handle`).
+            response = emulation.handle(request, fault) if fault else emulation.handle(request)
+            self.faults.settle(name, key, response.injected_fault)
+            served = _encode(response, self.world.now())
+            if served.fault == TRUNCATED_BODY:
+                served.body = served.body[: self.faults.cut(len(served.body))]
+        self._log(name, request, served, response.refused_for_overuse)
+        return served
+
+    def _log(self, platform: str | None, request: SandboxRequest, served: Served, overuse: bool = False) -> None:
+        if self.log is None:
+            return
+        self.log.write({
+            "platform": platform,
+            "method": request.method,
+            "path": request.path,  # never the query: it can hold a key
+            "status": None if served.fault in (TIMEOUT, DROPPED_CONNECTION) else served.status,
+            "refused_for_overuse": overuse,
+            "injected_fault": served.fault,
+        })
 
 
-def _encode(response: SandboxResponse, now) -> tuple[int, dict[str, str], bytes]:
+def _identity(request: SandboxRequest) -> tuple:
+    """What makes a retry the same request: not its headers (a refreshed token is still a retry)."""
+    return (request.method, request.host, request.path, tuple(request.query), request.body)
+
+
+def _encode(response: SandboxResponse, now) -> Served:
     headers = {"date": format_datetime(now, usegmt=True), **(response.headers or {})}
     if isinstance(response.body, bytes):
         body = response.body
     else:
         body = json.dumps(response.body).encode()
         headers.setdefault("content-type", "application/json; charset=UTF-8")
-    return response.status, headers, body
+    return Served(response.status, headers, body, response.injected_fault)
 
 
 def _to_sandbox_request(request: httpx.Request, host: str, path: str) -> SandboxRequest:
@@ -81,10 +154,17 @@ class SandboxTransport(httpx.BaseTransport):
         self.sandbox = sandbox
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
-        status, headers, body = self.sandbox.handle(
-            _to_sandbox_request(request, request.url.host, request.url.path)
-        )
-        return httpx.Response(status, headers=headers, content=body, request=request)
+        served = self.sandbox.handle(_to_sandbox_request(request, request.url.host, request.url.path))
+        # What httpx raises when a real server does this (without the wait).
+        if served.fault == TIMEOUT:
+            raise httpx.ReadTimeout("timed out", request=request)
+        if served.fault == DROPPED_CONNECTION:
+            raise httpx.RemoteProtocolError(
+                "peer closed connection without sending complete message body "
+                f"(received {len(served.body) // 2} bytes, expected {len(served.body)})",
+                request=request,
+            )
+        return httpx.Response(served.status, headers=served.headers, content=served.body, request=request)
 
 
 class LoopbackSandboxTransport(httpx.BaseTransport):
@@ -101,7 +181,8 @@ class LoopbackSandboxTransport(httpx.BaseTransport):
             query=original.query or None,
         )
         forwarded = httpx.Request(
-            request.method, target, headers=request.headers, content=request.read()
+            request.method, target, headers=request.headers, content=request.read(),
+            extensions=request.extensions,  # the client's timeouts, so a stalled answer times out
         )
         forwarded.headers["host"] = f"{self.base.host}:{self.base.port}" if self.base.port else self.base.host
         response = self.inner.handle_request(forwarded)
@@ -112,11 +193,18 @@ class LoopbackSandboxTransport(httpx.BaseTransport):
         self.inner.close()
 
 
-def make_server(sandbox: Sandbox, host: str = "127.0.0.1", port: int = 0) -> ThreadingHTTPServer:
-    """An HTTP server for the sandbox at http://host:port/<platform host>/<path>."""
+def make_server(
+    sandbox: Sandbox, host: str = "127.0.0.1", port: int = 0, stall_seconds: float = STALL_SECONDS
+) -> ThreadingHTTPServer:
+    """An HTTP server for the sandbox at http://host:port/<platform host>/<path>.
+
+    An injected timeout stalls `stall_seconds` (longer than the client waits) and then hangs up
+    without an answer; a dropped connection sends the headers and half the body, then hangs up.
+    """
 
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
+        disable_nagle_algorithm = True  # headers and body go out in two writes: no 40 ms stall between
 
         def _serve(self) -> None:
             parts = urlsplit(self.path)
@@ -130,14 +218,23 @@ def make_server(sandbox: Sandbox, host: str = "127.0.0.1", port: int = 0) -> Thr
                 headers={k.lower(): v for k, v in self.headers.items()},
                 body=self.rfile.read(length) if length else b"",
             )
-            status, headers, body = sandbox.handle(request)
-            self.send_response(status)
-            for name, value in headers.items():
+            served = sandbox.handle(request)
+            if served.fault == TIMEOUT:
+                time.sleep(stall_seconds)  # outside the sandbox's lock: other requests go on
+                self.close_connection = True
+                return
+            # send_response_only: the sandbox's own Date header is the only one (the world's clock).
+            self.send_response_only(served.status)
+            for name, value in served.headers.items():
                 if name.lower() not in ("content-length", "connection"):
                     self.send_header(name, value)
-            self.send_header("content-length", str(len(body)))
+            self.send_header("content-length", str(len(served.body)))
             self.end_headers()
-            self.wfile.write(body)
+            if served.fault == DROPPED_CONNECTION:
+                self.wfile.write(served.body[: len(served.body) // 2])
+                self.close_connection = True
+                return
+            self.wfile.write(served.body)
 
         do_GET = do_POST = do_PUT = do_DELETE = _serve
 

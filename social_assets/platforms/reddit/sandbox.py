@@ -15,12 +15,27 @@ responses in shared/realdata/reddit):
 
 Ids are reversible: a post's id is the base-36 world uid, a comment's the base-36 comment uid,
 so any id a client was given resolves again without state. The only state is the rate-limit
-counter per client.
+counter per client (and the tokens an injected `expired_token` fault revoked).
 
 Faithful quirks a client must cope with: `replies` is "" on leaves; `more` stubs ("load more"
 with `children`/`count`, "continue this thread" with id "_" at the depth cut); the comment tree
 depth is capped at 10 like Reddit's; a subtree view (`/comments/{post}/_/{comment}`) numbers
 `depth` from its first comment; without `raw_json=1` every string is HTML-escaped.
+
+Injected faults (`social_assets.sandbox.faults`, shaped here, never charged to the window):
+- `429_burst`: 429 `{"message": "Too Many Requests", "error": 429}` with the client's true
+  X-Ratelimit-* headers (remaining > 0: a short throttle, not the window's end);
+- `5xx`: 500 `{"message": "Internal Server Error", "error": 500}` (as recorded) or
+  503 `{"message": "Service Unavailable", "error": 503}`, with X-Ratelimit-* headers;
+- `expired_token`: the token is revoked and the request answered 401 `{"message":
+  "Unauthorized", "error": 401}` with `WWW-Authenticate: ... error="invalid_token"`, exactly
+  as for an expired token: only a new token helps;
+- `duplicate_items` (post listings with `after`): the page starts with the `after` post, the
+  previous page's last; a full page then drops its last post and `after` points at the new
+  last one, so the next page carries on without a gap;
+- `field_missing` / `field_renamed` (post listings, comment pages, morechildren): one post's
+  or comment's `created_utc` is dropped or renamed `createdUtc`;
+- the token endpoint only ever gets `429_burst` or `5xx` (429/500/503 above).
 
 Simplifications: listings reach at most 1000 posts deep (as Reddit's do) and hot/top/rising
 rank only those newest 1000; `context` on subtree views is ignored; no deleted or removed items.
@@ -34,6 +49,7 @@ import hashlib
 import hmac
 import html
 import math
+import random
 import re
 import time
 from collections import defaultdict
@@ -43,6 +59,17 @@ from itertools import islice
 from typing import Any, ClassVar
 
 from social_assets.platforms.base import SandboxRequest, SandboxResponse
+from social_assets.sandbox.faults import (
+    DUPLICATE_ITEMS,
+    EXPIRED_TOKEN,
+    FIELD_FAULTS,
+    GENERIC_FAULTS,
+    RATE_LIMITED,
+    SERVER_ERROR,
+    TRUNCATED_BODY,
+    WIRE_FAULTS,
+    tamper,
+)
 from social_assets.sandbox.world import World, WorldAccount, WorldComment, WorldPost
 
 PLATFORM = "reddit"
@@ -111,7 +138,16 @@ def _error(status: int, message: str) -> SandboxResponse:
     return SandboxResponse(status, {"message": message, "error": status})
 
 
+def _unauthorized() -> SandboxResponse:
+    response = _error(401, "Unauthorized")
+    response.headers = {"www-authenticate": 'Bearer realm="reddit", error="invalid_token"'}
+    return response
+
+
 NOT_FOUND = (404, "Not Found")
+SERVER_ERRORS = ((500, "Internal Server Error"), (503, "Service Unavailable"))
+# The item field that content faults break: every post and comment needs it to be placed in a day.
+FAULTED_FIELD, FAULTED_FIELD_RENAMED = "created_utc", "createdUtc"
 
 
 class RedditSandbox:
@@ -147,40 +183,110 @@ class RedditSandbox:
         self.wall_clock = wall_clock
         self._signing_key = hashlib.sha256(f"reddit-sandbox-token|{world.seed}".encode()).digest()
         self._usage: dict[str, tuple[int, int]] = {}  # client id -> (window number, calls)
+        self._tokens_issued = 0  # in every token, so each one is distinct and can be revoked
+        self._revoked: set[str] = set()  # tokens "expired" by an injected fault
+        self._fault_rng = random.Random(f"reddit-faults|{world.seed}")  # which item, which 5xx
 
     # -- the one place a response is produced -----------------------------------------------
 
-    def handle(self, request: SandboxRequest) -> SandboxResponse:
-        """Every response leaves through here: wrap or override this to inject faults."""
+    def handle(self, request: SandboxRequest, fault: str | None = None) -> SandboxResponse:
+        """Every response leaves through here; `fault` is an injected fault to shape (see the
+        module docstring), reported in `injected_fault` unless declined."""
         if request.host == "www.reddit.com":
-            return self._www(request)
-        return self._oauth(request)
+            return self._www(request, fault)
+        return self._oauth(request, fault)
 
-    def _www(self, request: SandboxRequest) -> SandboxResponse:
+    def fault_kinds(self, request: SandboxRequest) -> frozenset[str]:
+        if request.host == "www.reddit.com":
+            return frozenset({RATE_LIMITED, SERVER_ERROR})  # the token body itself is never tampered with
+        kinds = set(GENERIC_FAULTS) | {EXPIRED_TOKEN}
+        resource = _resource_of(request)
+        if resource is not None:
+            kinds |= FIELD_FAULTS
+        if resource == "posts" and request.param("after"):
+            kinds.add(DUPLICATE_ITEMS)
+        return frozenset(kinds)
+
+    def _www(self, request: SandboxRequest, fault: str | None) -> SandboxResponse:
         if _clean_path(request.path) == "/api/v1/access_token" and request.method == "POST":
+            if fault in (RATE_LIMITED, SERVER_ERROR):
+                return self._injected_error(fault)
             return self._access_token(request)
         return _error(*NOT_FOUND)
 
-    def _oauth(self, request: SandboxRequest) -> SandboxResponse:
+    def _oauth(self, request: SandboxRequest, fault: str | None) -> SandboxResponse:
         client_id = self._client_of(request)
         if client_id is None:
-            response = _error(401, "Unauthorized")
-            response.headers = {"www-authenticate": 'Bearer realm="reddit", error="invalid_token"'}
+            return _unauthorized()
+        used, _ = self._usage_now(client_id)
+        if used >= self.requests_per_window or _is_generic_user_agent(request.headers.get("user-agent", "")):
+            # Over the limit (or a generic User-Agent, whose limit is next to nothing): a real
+            # refusal, counted like any call, whatever fault was drawn.
+            response = _error(429, "Too Many Requests")
+            response.refused_for_overuse = True
+            return self._with_limits(response, client_id, charge=True)
+        if fault == EXPIRED_TOKEN:
+            self._revoked.add(_bearer(request))
+            response = _unauthorized()
+            response.injected_fault = fault
             return response
-        used, reset = self._count_call(client_id)
+        if fault in (RATE_LIMITED, SERVER_ERROR):
+            return self._with_limits(self._injected_error(fault), client_id, charge=False)
+        response = self._route(request)
+        if fault is not None and self._inject(fault, request, response):
+            response.injected_fault = fault
+        if _params(request).get("raw_json") != "1":
+            response.body = _html_escaped(response.body)
+        return self._with_limits(response, client_id, charge=response.injected_fault is None)
+
+    def _with_limits(self, response: SandboxResponse, client_id: str, charge: bool) -> SandboxResponse:
+        used, reset = self._count_call(client_id) if charge else self._usage_now(client_id)
         limits = {
             "x-ratelimit-used": str(used),
             "x-ratelimit-remaining": f"{max(0, self.requests_per_window - used):.1f}",
             "x-ratelimit-reset": str(reset),
         }
-        if used > self.requests_per_window or _is_generic_user_agent(request.headers.get("user-agent", "")):
-            response = _error(429, "Too Many Requests")
-        else:
-            response = self._route(request)
-            if _params(request).get("raw_json") != "1":
-                response.body = _html_escaped(response.body)
         response.headers = {**limits, **(response.headers or {})}
         return response
+
+    # -- injected faults --------------------------------------------------------------------
+
+    def _injected_error(self, fault: str) -> SandboxResponse:
+        status, message = (429, "Too Many Requests") if fault == RATE_LIMITED else self._fault_rng.choice(SERVER_ERRORS)
+        response = _error(status, message)
+        response.injected_fault = fault
+        return response
+
+    def _inject(self, fault: str, request: SandboxRequest, response: SandboxResponse) -> bool:
+        """Apply a wire or content fault to an ordinary answer; False if it cannot show on it."""
+        if fault in WIRE_FAULTS:
+            return fault != TRUNCATED_BODY or response.status == 200  # only a 200 is "cut short"
+        if response.status != 200:
+            return False
+        if fault == DUPLICATE_ITEMS:
+            return self._repeat_cursor_post(request, response.body)
+        if fault in FIELD_FAULTS:
+            items = _faultable_items(response.body)
+            if items:
+                item = self._fault_rng.choice(items)
+                return tamper(item, (FAULTED_FIELD,), fault, FAULTED_FIELD_RENAMED)
+        return False
+
+    def _repeat_cursor_post(self, request: SandboxRequest, body: Any) -> bool:
+        """The page starts with the `after` post again, as when posts shift between requests.
+        A full page gives up its last post and `after` names the new last one: nothing is lost."""
+        after = request.param("after") or ""
+        children = body["data"]["children"]
+        repeated = self._thing_by_fullname(after) if after.startswith("t3_") else None
+        if repeated is None or not children:
+            return False
+        limit = max(1, min(100, _int_param(request.param("limit"), default=25)))
+        children.insert(0, repeated)
+        if len(children) > limit:
+            children.pop()
+            body["data"]["after"] = children[-1]["data"]["name"]
+        body["data"]["dist"] = len(children)
+        return True
 
     # -- auth and rate limits ---------------------------------------------------------------
 
@@ -198,25 +304,27 @@ class RedditSandbox:
         return SandboxResponse(
             200,
             {
-                "access_token": self._sign(client_id, expires_at),
+                "access_token": self._sign(f"{client_id}|{expires_at}|{self._next_token_number()}"),
                 "token_type": "bearer",
                 "expires_in": self.token_lifetime,
                 "scope": "*",
             },
         )
 
-    def _sign(self, client_id: str, expires_at: int) -> str:
-        payload = base64.urlsafe_b64encode(f"{client_id}|{expires_at}".encode()).decode().rstrip("=")
+    def _next_token_number(self) -> int:
+        self._tokens_issued += 1
+        return self._tokens_issued
+
+    def _sign(self, claims: str) -> str:
+        payload = base64.urlsafe_b64encode(claims.encode()).decode().rstrip("=")
         signature = hmac.new(self._signing_key, payload.encode(), "sha256").hexdigest()[:32]
         return f"sbx.{payload}.{signature}"
 
     def _client_of(self, request: SandboxRequest) -> str | None:
-        """The client id of a valid, unexpired bearer token, else None."""
-        scheme, _, token = request.headers.get("authorization", "").partition(" ")
-        if scheme.lower() != "bearer":
-            return None
-        parts = token.strip().split(".")
-        if len(parts) != 3 or parts[0] != "sbx":
+        """The client id of a valid, unexpired, unrevoked bearer token, else None."""
+        token = _bearer(request)
+        parts = token.split(".")
+        if len(parts) != 3 or parts[0] != "sbx" or token in self._revoked:
             return None
         payload, signature = parts[1], parts[2]
         expected = hmac.new(self._signing_key, payload.encode(), "sha256").hexdigest()[:32]
@@ -224,22 +332,27 @@ class RedditSandbox:
             return None
         try:
             decoded = base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)).decode()
-            client_id, expires_at = decoded.rsplit("|", 1)
+            client_id, expires_at, _ = decoded.rsplit("|", 2)
             if int(expires_at) <= self.wall_clock():
                 return None
         except (ValueError, binascii.Error, UnicodeDecodeError):
             return None
         return client_id
 
-    def _count_call(self, client_id: str) -> tuple[int, int]:
-        """Count one call in the client's current window: (calls used, seconds to reset)."""
+    def _usage_now(self, client_id: str, count: bool = False) -> tuple[int, int]:
+        """The client's calls in the current window (after counting one, with `count`) and the
+        seconds until the window resets."""
         now = self.wall_clock()
         window = int(now // self.window_seconds)
         start, used = self._usage.get(client_id, (window, 0))
-        used = used + 1 if start == window else 1
-        self._usage[client_id] = (window, used)
-        reset = math.ceil(self.window_seconds - now % self.window_seconds)
-        return used, reset
+        used = (used if start == window else 0) + (1 if count else 0)
+        if count:
+            self._usage[client_id] = (window, used)
+        return used, math.ceil(self.window_seconds - now % self.window_seconds)
+
+    def _count_call(self, client_id: str) -> tuple[int, int]:
+        """Count one call in the client's current window: (calls used, seconds to reset)."""
+        return self._usage_now(client_id, count=True)
 
     # -- routing ----------------------------------------------------------------------------
 
@@ -1182,6 +1295,42 @@ def _params(request: SandboxRequest) -> dict[str, str]:
     if request.body:
         params.update(request.form())
     return params
+
+
+def _resource_of(request: SandboxRequest) -> str | None:
+    """"posts" for post listings, "comments" for comment pages and morechildren, else None:
+    the answers whose items content faults can hit."""
+    match [p for p in _clean_path(request.path).split("/") if p]:
+        case ["r", _] | ["r", _, "new" | "hot" | "top" | "rising"] | ["user", _, "submitted"]:
+            return "posts"
+        case ["comments", *_] | ["r", _, "comments", *_] | ["api", "morechildren"]:
+            return "comments"
+    return None
+
+
+def _faultable_items(body: Any) -> list[dict[str, Any]]:
+    """The `data` of every post (t3) of a listing, or every comment (t1) of a comment page or
+    morechildren answer, however deep: one of them gets a content fault."""
+    if isinstance(body, dict) and body.get("kind") == "Listing":
+        return [c["data"] for c in body["data"]["children"] if c["kind"] == "t3"]
+    if isinstance(body, list):  # comment page: [post listing, comment listing]
+        return list(_comments_in(body[1]["data"]["children"]))
+    if isinstance(body, dict) and "json" in body:  # morechildren
+        return [t["data"] for t in body["json"]["data"]["things"] if t["kind"] == "t1"]
+    return []
+
+
+def _comments_in(things: list[dict[str, Any]]):
+    for thing in things:
+        if thing["kind"] == "t1":
+            yield thing["data"]
+            if thing["data"]["replies"]:
+                yield from _comments_in(thing["data"]["replies"]["data"]["children"])
+
+
+def _bearer(request: SandboxRequest) -> str:
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    return token.strip() if scheme.lower() == "bearer" else ""
 
 
 def _clean_path(path: str) -> str:

@@ -18,6 +18,21 @@ How the world maps onto YouTube:
 Ids are reversible: a video id gives back the post uid, a comment id the comment uid, so no
 lookup table is kept. The only state is the quota counter, which follows real wall-clock time
 (the key's day in America/Los_Angeles), not the world's clock.
+
+Injected faults (`social_assets.sandbox.faults`, shaped here, never charged to the quota):
+- `429_burst`: Google's short-term throttling, either 403 `rateLimitExceeded` (domain
+  `usageLimits`, the classic answer) or 429 `rateLimitExceeded` with status
+  `RESOURCE_EXHAUSTED` (seeded pick per request); never `quotaExceeded`, which only the real
+  daily quota gives;
+- `5xx`: 500 `backendError` or 503 `backendError` with status `UNAVAILABLE`;
+- `duplicate_items` (playlistItems, commentThreads, comments with a `pageToken`): the page
+  starts one item early, with the previous page's last item, and its `nextPageToken` carries on
+  from there, so nothing is skipped;
+- `field_missing` / `field_renamed` (videos, commentThreads, comments): one item's
+  `publishedAt` (a video's `snippet.publishedAt`, a thread's
+  `snippet.topLevelComment.snippet.publishedAt`, a reply's `snippet.publishedAt`) is dropped
+  or renamed `publishTime`.
+An API key does not expire, so there is no `expired_token` here.
 """
 
 from __future__ import annotations
@@ -27,6 +42,7 @@ import binascii
 import hashlib
 import html
 import json
+import random
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, Callable, ClassVar
@@ -34,6 +50,16 @@ from zoneinfo import ZoneInfo
 
 from social_assets.core.timeutil import utc_now
 from social_assets.platforms.base import SandboxRequest, SandboxResponse
+from social_assets.sandbox.faults import (
+    DUPLICATE_ITEMS,
+    FIELD_FAULTS,
+    GENERIC_FAULTS,
+    RATE_LIMITED,
+    SERVER_ERROR,
+    TRUNCATED_BODY,
+    WIRE_FAULTS,
+    tamper,
+)
 from social_assets.sandbox.world import World, WorldAccount, WorldComment, WorldPost
 
 PLATFORM = "youtube"
@@ -221,6 +247,30 @@ _QUOTA_MESSAGE = (
     '<a href="/youtube/v3/getting-started#quota">quota</a>.'
 )
 
+# Resources whose items content faults hit, and the path of the field they drop or rename.
+_FAULTED_FIELD = {
+    "videos": ("snippet", "publishedAt"),
+    "commentThreads": ("snippet", "topLevelComment", "snippet", "publishedAt"),
+    "comments": ("snippet", "publishedAt"),
+}
+_FAULTED_FIELD_RENAMED = "publishTime"
+_PAGED = frozenset({"playlistItems", "commentThreads", "comments"})
+
+
+def _injected_error(fault: str, variant: int) -> SandboxResponse:
+    """Google's answers to short-term throttling (`429_burst`) and server trouble (`5xx`), in
+    two variants each: the classic envelope, and the newer one with a `status`."""
+    if fault == RATE_LIMITED:
+        if variant == 0:
+            return google_error(403, "rateLimitExceeded", "Rate Limit Exceeded", "usageLimits")
+        response, status = google_error(429, "rateLimitExceeded", "Rate Limit Exceeded", "usageLimits"), "RESOURCE_EXHAUSTED"
+    else:
+        if variant == 0:
+            return google_error(500, "backendError", "Backend Error", "global")
+        response, status = google_error(503, "backendError", "The service is currently unavailable.", "global"), "UNAVAILABLE"
+    response.body["error"]["status"] = status
+    return response
+
 
 # -- request parsing ----------------------------------------------------------------------
 
@@ -293,6 +343,26 @@ class _Paging:
         next_token = self.token(self.offset + self.size) if more else None
         prev_token = self.token(max(0, self.offset - self.size)) if self.offset > 0 else None
         return page, next_token, prev_token
+
+
+def _one_item_earlier(request: SandboxRequest) -> SandboxRequest | None:
+    """The request with its page token moved back one item (None for a first page or a token
+    that is not ours): the page then repeats the previous page's last item, as when an item is
+    added at the head of the list between two requests."""
+    raw = _unb64(request.param("pageToken") or "")
+    try:
+        scope, offset = json.loads(raw.decode()) if raw else (None, None)
+    except (ValueError, TypeError, UnicodeDecodeError):
+        return None
+    if not isinstance(offset, int) or offset < 1:
+        return None
+    token = _b64(json.dumps([scope, offset - 1]).encode())
+    query = [(k, token if k == "pageToken" else v) for k, v in request.query]
+    return SandboxRequest(request.method, request.host, request.path, query, request.headers, request.body)
+
+
+def _resource_of(request: SandboxRequest) -> str | None:
+    return request.path.removeprefix(API_PREFIX) if request.path.startswith(API_PREFIX) else None
 
 
 def _scope_digest(scope: str) -> str:
@@ -381,6 +451,7 @@ class YouTubeSandbox:
 
     def __init__(self, world: World) -> None:
         self.world = world
+        self._fault_rng = random.Random(f"youtube-faults|{world.seed}")  # which item, which shape
         self.api_key = SANDBOX_API_KEY
         self.daily_quota = DAILY_QUOTA_UNITS
         # Quota days follow real time; tests may swap the clock to cross a Pacific midnight.
@@ -395,23 +466,64 @@ class YouTubeSandbox:
             "comments": self._list_comments,
         }
 
-    # -- entry point: every response leaves through here (wrap it to inject faults) --------
+    # -- entry point: every response leaves through here ----------------------------------
 
-    def handle(self, request: SandboxRequest) -> SandboxResponse:
+    def handle(self, request: SandboxRequest, fault: str | None = None) -> SandboxResponse:
+        """`fault` is an injected fault to shape (see the module docstring), reported in
+        `injected_fault` unless declined; an injected fault costs no quota."""
         key = request.param("key")
         if not key:
             return google_error(403, "forbidden", "The request is missing a valid API key.", "global")
         if key != self.api_key:
             return SandboxResponse(400, _KEY_INVALID)
-        if not self._spend_unit(key):
-            return google_error(403, "quotaExceeded", _QUOTA_MESSAGE, "youtube.quota")
-        route = self._routes.get(request.path.removeprefix(API_PREFIX)) if request.path.startswith(API_PREFIX) else None
+        if self.units_used(key) >= self.daily_quota:
+            # A real refusal, whatever fault was drawn; refused calls cost nothing.
+            response = google_error(403, "quotaExceeded", _QUOTA_MESSAGE, "youtube.quota")
+            response.refused_for_overuse = True
+            return response
+        if fault in (RATE_LIMITED, SERVER_ERROR):
+            response = _injected_error(fault, self._fault_rng.randrange(2))
+            response.injected_fault = fault
+            return response
+        shifted = _one_item_earlier(request) if fault == DUPLICATE_ITEMS else None
+        response = self._route(shifted or request)
+        if fault is not None and self._inject(fault, request, response, shifted is not None):
+            response.injected_fault = fault
+        else:
+            self._spend_unit(key)
+        return response
+
+    def fault_kinds(self, request: SandboxRequest) -> frozenset[str]:
+        resource = _resource_of(request)
+        kinds = set(GENERIC_FAULTS)
+        if resource in _FAULTED_FIELD:
+            kinds |= FIELD_FAULTS
+        if resource in _PAGED and request.param("pageToken"):
+            kinds.add(DUPLICATE_ITEMS)
+        return frozenset(kinds)
+
+    def _route(self, request: SandboxRequest) -> SandboxResponse:
+        route = self._routes.get(_resource_of(request) or "")
         if route is None or request.method != "GET":
             return google_error(404, "notFound", "Not Found", "global")
         try:
             return SandboxResponse(200, route(request))
         except _ApiProblem as problem:
             return problem.response
+
+    def _inject(self, fault: str, request: SandboxRequest, response: SandboxResponse, shifted: bool) -> bool:
+        """Apply a wire or content fault to an ordinary answer; False if it cannot show on it."""
+        if fault in WIRE_FAULTS:
+            return fault != TRUNCATED_BODY or response.status == 200  # only a 200 is "cut short"
+        if response.status != 200:
+            return False
+        if fault == DUPLICATE_ITEMS:
+            return shifted and bool(response.body["items"])
+        if fault in FIELD_FAULTS:
+            path = _FAULTED_FIELD.get(_resource_of(request) or "")
+            items = response.body["items"]
+            return bool(path and items) and tamper(self._fault_rng.choice(items), path, fault, _FAULTED_FIELD_RENAMED)
+        return False
 
     # -- quota ----------------------------------------------------------------------------
 
@@ -422,13 +534,10 @@ class YouTubeSandbox:
         """Units the key spent today (Pacific)."""
         return self._units.get((key, self.quota_day()), 0)
 
-    def _spend_unit(self, key: str) -> bool:
-        """Charge one unit (every list call, valid or not, costs 1); False once the day's quota is gone."""
+    def _spend_unit(self, key: str) -> None:
+        """Charge one unit: every list call, valid or not, costs 1."""
         day = (key, self.quota_day())
-        if self._units.get(day, 0) >= self.daily_quota:
-            return False
         self._units[day] = self._units.get(day, 0) + 1
-        return True
 
     # -- lookups --------------------------------------------------------------------------
 
