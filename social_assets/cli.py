@@ -4,6 +4,7 @@
     social-assets normalize PLATFORM RESOURCE [FILE]
     social-assets sandbox serve [--port N]      serve the platform emulations over HTTP
     social-assets dev                           the Dagster UI on this project
+    social-assets health [--json]               each platform's health; exits 1 when one is unhealthy
 """
 
 from __future__ import annotations
@@ -38,6 +39,20 @@ def main(argv: list[str] | None = None) -> int:
 
     commands.add_parser("dev", help="open the Dagster UI on this project")
 
+    health = commands.add_parser(
+        "health",
+        help="per platform: reachable, limit left, last collection, freshness, recent errors; exit 1 if unhealthy",
+    )
+    health.add_argument("--json", action="store_true", help="print the report as JSON")
+    health.add_argument(
+        "--max-age-hours", type=float, default=None,
+        help="a platform whose last successful collection is older is unhealthy (default SOCIAL_FRESHNESS_MAX_AGE_HOURS or 36)",
+    )
+    health.add_argument(
+        "--max-error-rate", type=float, default=0.25,
+        help="a platform whose share of failed source collections in the last 24 h is higher is unhealthy (default 0.25)",
+    )
+
     args = parser.parse_args(argv)
     if args.command == "normalize":
         return normalize_command(args.platform, args.resource, args.file)
@@ -45,6 +60,8 @@ def main(argv: list[str] | None = None) -> int:
         return serve_command(args.host, args.port)
     if args.command == "dev":
         return dev_command()
+    if args.command == "health":
+        return health_command(args.json, args.max_age_hours, args.max_error_rate)
     return run_command(args.date)
 
 
@@ -102,6 +119,30 @@ def dev_command() -> int:
     return 0  # not reached
 
 
+def health_command(as_json: bool, max_age_hours: float | None, max_error_rate: float) -> int:
+    """Exit 0 when every platform with sources is healthy, 1 when one is not, 2 when health
+    cannot be judged (the sources file is invalid, or the warehouse stays locked by a writer)."""
+    from social_assets.health import WarehouseBusy, assess, max_age_from_environment, render
+    from social_assets.settings import sources_path, warehouse_path
+    from social_assets.sources import SourcesConfigError, load_sources
+
+    now = datetime.now(timezone.utc)
+    try:
+        sources = load_sources(sources_path())
+        max_age = timedelta(hours=max_age_hours) if max_age_hours is not None else max_age_from_environment()
+        report = assess(warehouse_path(), sources, now, max_age, max_error_rate)
+    except (SourcesConfigError, WarehouseBusy, ValueError) as exc:
+        print(f"health: cannot check: {exc}", file=sys.stderr)
+        return 2
+    if as_json:
+        print(json.dumps({"checked_at": now.isoformat(timespec="seconds"),
+                          "healthy": all(h.healthy for h in report),
+                          "platforms": [h.to_json() for h in report]}, indent=2))
+    else:
+        print(render(report, now))
+    return 0 if all(h.healthy for h in report) else 1
+
+
 def run_command(day: date | None) -> int:
     from social_assets.instance import prepare_dagster_home
 
@@ -126,6 +167,7 @@ def run_command(day: date | None) -> int:
     # The runs' full logs are in the Dagster instance (make dev); the terminal gets warnings.
     quiet = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
     ok = True
+    blocked: list[str] = []
     with DagsterInstance.get() as instance:
         collect = defs.resolve_job_def("collect_platform_day")
         for platform in sorted(PLATFORMS):
@@ -138,6 +180,17 @@ def run_command(day: date | None) -> int:
                 instance=instance, partition_key=platform_day_key(platform, day), run_config=quiet, raise_on_error=False
             )
             ok &= _report(result, f"{platform} {day}")
+            if _blocking_check_failed(result):
+                blocked.append(f"{platform} {day}")
+        if blocked:
+            # Bad data must not reach the analyst tables: they stay as they were.
+            print(
+                f"analytics: not rebuilt: a blocking data-quality check failed for {', '.join(blocked)} "
+                "(see ops.data_quality)",
+                file=sys.stderr,
+            )
+            print_summary(warehouse_path(), day)
+            return 1
         print("analytics: building the warehouse tables with dbt...", flush=True)
         dbt_log = io.StringIO()  # dagster-dbt echoes dbt's log; show it only when it matters
         with contextlib.redirect_stdout(dbt_log):
@@ -150,6 +203,16 @@ def run_command(day: date | None) -> int:
 
     print_summary(warehouse_path(), day)
     return 0 if ok else 1
+
+
+def _blocking_check_failed(result) -> bool:
+    return any(
+        event.is_step_failure
+        and event.step_failure_data
+        and event.step_failure_data.error
+        and event.step_failure_data.error.cls_name == "DagsterAssetCheckFailedError"
+        for event in result.all_events
+    )
 
 
 def _report(result, what: str) -> bool:

@@ -1,21 +1,29 @@
-"""Jobs: collect a platform-day, and rebuild the analytics tables."""
+"""Jobs: collect a platform-day, rebuild the analytics tables, and watch data quality."""
 
 from __future__ import annotations
 
 from dagster import AssetSelection, define_asset_job
 
+from social_assets.core.records import RESOURCES
+from social_assets.defs.checks import FRESHNESS_KEY
 from social_assets.defs.partitions import platform_day_partitions
+
+# The platform-day assets by key: the raw and normalized groups also hold the hourly
+# refresh's assets, which are partitioned by platform x hour and cannot share these jobs.
+PLATFORM_DAY_ASSETS = AssetSelection.assets(
+    *(["raw", r] for r in RESOURCES), *(["normalized", r] for r in RESOURCES)
+)
 
 collect_job = define_asset_job(
     "collect_platform_day",
-    selection=AssetSelection.groups("raw", "normalized"),
+    selection=PLATFORM_DAY_ASSETS,
     partitions_def=platform_day_partitions,
     description="Collect one platform-day from its API and normalize it.",
 )
 
 replay_job = define_asset_job(
     "replay_dead_letters",
-    selection=AssetSelection.groups("raw", "normalized"),
+    selection=PLATFORM_DAY_ASSETS,
     partitions_def=platform_day_partitions,
     config={"ops": {"collect": {"config": {"replay_dead_letters": True}}}},
     description=(
@@ -29,4 +37,10 @@ analytics_job = define_asset_job(
     selection=AssetSelection.groups("analytics"),
     description="Rebuild the analytics tables (dbt) from everything normalized so far.",
 )
-JOBS = [collect_job, replay_job, analytics_job]
+quality_monitor_job = define_asset_job(
+    "data_quality_monitor",
+    selection=AssetSelection.checks(FRESHNESS_KEY),
+    description="Check that every platform's data is fresh (runs hourly: staleness is what happens when nothing runs).",
+)
+
+JOBS = [collect_job, replay_job, analytics_job, quality_monitor_job]

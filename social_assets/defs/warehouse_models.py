@@ -9,9 +9,12 @@ import os
 import subprocess
 from typing import Any, Mapping, Optional
 
-from dagster import AssetExecutionContext, AssetKey
+from dagster import AssetCheckResult, AssetExecutionContext, AssetKey, AutomationCondition
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_assets
+from dagster_duckdb import DuckDBResource
 
+from social_assets.defs.automation import ANALYTICS_CONDITION
+from social_assets.defs.checks import record_dbt_results
 from social_assets.settings import DBT_PROJECT_DIR, dbt_executable, warehouse_path
 
 dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
@@ -48,6 +51,10 @@ class SchemaQualifiedTranslator(DagsterDbtTranslator):
     def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> Optional[str]:
         return "analytics" if dbt_resource_props["resource_type"] == "model" else None
 
+    def get_automation_condition(self, dbt_resource_props: Mapping[str, Any]) -> Optional[AutomationCondition]:
+        # Rollups (and every other model) follow their inputs: see defs/automation.py.
+        return ANALYTICS_CONDITION if dbt_resource_props["resource_type"] == "model" else None
+
 
 @dbt_assets(
     manifest=dbt_project.manifest_path,
@@ -55,8 +62,18 @@ class SchemaQualifiedTranslator(DagsterDbtTranslator):
     dagster_dbt_translator=SchemaQualifiedTranslator(),
     pool="duckdb",
 )
-def analytics_models(context: AssetExecutionContext, dbt: DbtCliResource):
+def analytics_models(context: AssetExecutionContext, dbt: DbtCliResource, warehouse: DuckDBResource):
     # The profile reads the warehouse path from the environment; make it the absolute path
     # the rest of the pipeline writes to, whatever directory dbt runs in.
     os.environ["SOCIAL_WAREHOUSE"] = str(warehouse_path())
-    yield from dbt.cli(["build"], context=context).stream()
+    # dbt tests are asset checks; with severity error they are blocking (dbt build skips what
+    # is downstream of a failure). Their results also go to ops.data_quality, once dbt is done
+    # with the file (this step holds the duckdb pool slot throughout).
+    checked: list[AssetCheckResult] = []
+    try:
+        for event in dbt.cli(["build"], context=context).stream():
+            if isinstance(event, AssetCheckResult):
+                checked.append(event)
+            yield event
+    finally:
+        record_dbt_results(warehouse, checked)

@@ -1,0 +1,381 @@
+"""Health of each platform, for `social-assets health` and the freshness check.
+
+Per platform with sources configured:
+
+- reachable: one unauthenticated GET to each of the platform's API hosts through the same
+  connection logic as the pipeline (`connections.connect`: the sandbox without credentials).
+  Any HTTP answer means reachable; a transport error (DNS, refused, timeout, TLS) means not.
+  No credential is sent, so the probe spends no rate limit or quota.
+- limit: what is left of the platform's rate limit or quota (`limit_remaining`, the one place
+  to switch to the shared limiter state once it exists).
+- last successful collection: the newest `finished_at` in ops.collection_log of a source
+  collection that succeeded (fully or partly).
+- data freshness: the newest day collected, and the newest observation (`collected_at`) in the
+  normalized tables.
+- recent error rate: the share of source collections in the last 24 hours that failed.
+- data quality: checks that failed for the newest day collected (ops.data_quality).
+
+A platform is unhealthy when it is unreachable, its last successful collection is older than
+the allowed age (SOCIAL_FRESHNESS_MAX_AGE_HOURS, 36: the same rule as the freshness check), its
+recent error rate is above the allowed rate, its quota is known to be spent, or a blocking
+data-quality check failed on its newest day. The newest observation is shown, not judged: its
+time is the platform's clock (`collected_at`), which the sandbox may pin anywhere.
+Platforms without sources are reported and never unhealthy.
+
+Everything is read from the warehouse read-only, in one short connection, so the command can
+run next to the pipeline (DuckDB allows a reader only while nobody writes: see `open_read_only`).
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import asdict, dataclass, field
+from datetime import date, datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any, Mapping
+
+import duckdb
+import httpx
+
+from social_assets.platforms import PLATFORMS
+from social_assets.platforms.base import Platform
+
+MAX_AGE_VARIABLE = "SOCIAL_FRESHNESS_MAX_AGE_HOURS"
+DEFAULT_MAX_AGE_HOURS = 36.0  # a daily collection, plus a missed hour or two of slack
+DEFAULT_MAX_ERROR_RATE = 0.25
+ERROR_WINDOW = timedelta(hours=24)
+PROBE_TIMEOUT = httpx.Timeout(10.0, connect=5.0)
+LOCK_WAIT_SECONDS = 15.0
+
+
+def max_age_from_environment(environ: Mapping[str, str] = os.environ) -> timedelta:
+    """`SOCIAL_FRESHNESS_MAX_AGE_HOURS` (default 36): the oldest a platform's data may be."""
+    raw = environ.get(MAX_AGE_VARIABLE)
+    try:
+        hours = float(raw) if raw else DEFAULT_MAX_AGE_HOURS
+    except ValueError:
+        raise ValueError(f"{MAX_AGE_VARIABLE}={raw!r} is not a number of hours") from None
+    return timedelta(hours=hours)
+
+
+# -- reading the warehouse --------------------------------------------------------------------
+
+
+class WarehouseBusy(RuntimeError):
+    """Another process holds the DuckDB file for writing."""
+
+
+def open_read_only(path: Path, wait_seconds: float = LOCK_WAIT_SECONDS) -> duckdb.DuckDBPyConnection | None:
+    """A read-only connection, or None when the file does not exist yet. A writer (a pipeline
+    step) holding the file makes DuckDB refuse readers: wait for it a little, then give up."""
+    if not path.exists():
+        return None
+    deadline = time.monotonic() + wait_seconds
+    while True:
+        try:
+            return duckdb.connect(str(path), read_only=True)
+        except duckdb.IOException as exc:
+            if time.monotonic() >= deadline:
+                raise WarehouseBusy(f"{path} is held by another process: {exc}") from None
+            time.sleep(0.5)
+
+
+def _has_table(con: duckdb.DuckDBPyConnection, qualified: str) -> bool:
+    schema, name = qualified.split(".")
+    return bool(
+        con.execute(
+            "SELECT count(*) FROM information_schema.tables WHERE table_schema = ? AND table_name = ?",
+            [schema, name],
+        ).fetchone()[0]
+    )
+
+
+def _utc(moment: datetime | None) -> datetime | None:
+    """Warehouse timestamps are zone-less UTC."""
+    return moment.replace(tzinfo=timezone.utc) if moment is not None else None
+
+
+def _warehouse_time(moment: datetime) -> datetime:
+    return moment.astimezone(timezone.utc).replace(tzinfo=None)
+
+
+@dataclass
+class Freshness:
+    platform: str
+    last_success: datetime | None  # newest finished_at of a successful (or partial) source collection
+    newest_day: date | None  # newest partition day with such a collection
+    newest_observation: datetime | None  # newest collected_at in the normalized tables
+
+    def hours_since_success(self, now: datetime) -> float | None:
+        if self.last_success is None:
+            return None
+        return max(0.0, (now - self.last_success).total_seconds() / 3600)
+
+    def hours_since_observation(self, now: datetime) -> float | None:
+        if self.newest_observation is None:
+            return None
+        return max(0.0, (now - self.newest_observation).total_seconds() / 3600)
+
+    def stale_reason(self, now: datetime, max_age: timedelta) -> str | None:
+        """Why the platform's data is stale, or None when it is fresh."""
+        limit = max_age.total_seconds() / 3600
+        if self.last_success is None:
+            return "no successful collection yet"
+        since = self.hours_since_success(now)
+        if since > limit:
+            return f"last successful collection {since:.1f} h ago (allowed {limit:g} h)"
+        return None
+
+
+def read_freshness(con: duckdb.DuckDBPyConnection | None, platforms: list[str]) -> dict[str, Freshness]:
+    found = {p: Freshness(p, None, None, None) for p in platforms}
+    if con is None or not platforms:
+        return found
+    marks = ", ".join("?" for _ in platforms)
+    if _has_table(con, "ops.collection_log"):
+        for platform, last, day in con.execute(
+            f"SELECT platform, max(finished_at), max(partition_date) FROM ops.collection_log "
+            f"WHERE status IN ('success', 'partial') AND platform IN ({marks}) GROUP BY 1",
+            platforms,
+        ).fetchall():
+            found[platform].last_success, found[platform].newest_day = _utc(last), day
+    observed = [
+        f"SELECT platform, max(collected_at) AS newest FROM {table} WHERE platform IN ({marks}) GROUP BY 1"
+        for table in ("normalized.posts", "normalized.profiles", "normalized.post_metrics")
+        if _has_table(con, table)
+    ]
+    if observed:
+        for platform, newest in con.execute(
+            f"SELECT platform, max(newest) FROM ({' UNION ALL '.join(observed)}) GROUP BY 1",
+            platforms * len(observed),
+        ).fetchall():
+            found[platform].newest_observation = _utc(newest)
+    return found
+
+
+# -- limits -----------------------------------------------------------------------------------
+
+
+@dataclass
+class Limit:
+    remaining: int | None  # None: not known
+    of: int | None
+    detail: str
+
+    @property
+    def exhausted(self) -> bool:
+        return self.remaining is not None and self.remaining <= 0
+
+
+def limit_remaining(platform: str, con: duckdb.DuckDBPyConnection | None, now: datetime) -> Limit:
+    """What is left of the platform's rate limit or quota.
+
+    The one place that knows: switch it to the shared limiter state (social_assets/core/limits/)
+    when that lands. Until then it is the latest value known from the warehouse:
+    - YouTube: the daily quota (10,000 units, reset at midnight America/Los_Angeles) minus the
+      calls the daily collections made since the reset (ops.collection_log; every list call
+      costs one unit). An estimate: other users of the same API project are not seen.
+    - Reddit: unknown. Its limit is a 600 s window reported in response headers, which are not
+      stored (raw.* keeps bodies).
+    """
+    if platform == "youtube":
+        from social_assets.platforms.youtube.client import DAILY_QUOTA_UNITS, QUOTA_TIME_ZONE
+
+        reset = now.astimezone(QUOTA_TIME_ZONE).replace(hour=0, minute=0, second=0, microsecond=0)
+        spent = 0
+        if con is not None and _has_table(con, "ops.collection_log"):
+            spent = con.execute(
+                "SELECT coalesce(sum(calls), 0) FROM ops.collection_log WHERE platform = ? AND started_at >= ?",
+                [platform, _warehouse_time(reset)],
+            ).fetchone()[0]
+        left = max(0, DAILY_QUOTA_UNITS - int(spent))
+        return Limit(
+            left,
+            DAILY_QUOTA_UNITS,
+            f"~{left:,} of {DAILY_QUOTA_UNITS:,} quota units left today "
+            f"(estimate: {DAILY_QUOTA_UNITS:,} minus {int(spent):,} calls logged since midnight America/Los_Angeles)",
+        )
+    if platform == "reddit":
+        return Limit(None, None, "unknown (Reddit reports its 600 s window in response headers, which are not stored)")
+    return Limit(None, None, "unknown")
+
+
+# -- reachability -----------------------------------------------------------------------------
+
+
+@dataclass
+class Reach:
+    reachable: bool
+    api: str  # live, or which sandbox
+    detail: str
+
+
+def probe(platform: Platform, environ: Mapping[str, str] = os.environ) -> Reach:
+    """One GET per API host of the platform, without credentials. The hosts are those the
+    platform's emulation answers for, which are the real API hosts (the sandbox runs at the
+    real URLs)."""
+    from social_assets.connections import connect
+
+    credentials = {name: environ[name] for name in platform.credentials if environ.get(name)}
+    connection = connect(platform, credentials, sandbox_url=environ.get("SOCIAL_SANDBOX_URL") or None)
+    answers = []
+    try:
+        for host in platform.sandbox.hosts:
+            try:
+                response = connection.http.get(f"https://{host}/", timeout=PROBE_TIMEOUT)
+            except httpx.TransportError as exc:
+                return Reach(False, connection.mode, f"{host}: no answer ({type(exc).__name__})")
+            answers.append(f"{host} answered {response.status_code}")
+    finally:
+        connection.close()
+    return Reach(True, connection.mode, "; ".join(answers))
+
+
+# -- the report -------------------------------------------------------------------------------
+
+
+@dataclass
+class PlatformHealth:
+    platform: str
+    sources: int
+    api: str | None = None
+    reachable: bool | None = None
+    reach_detail: str = ""
+    limit: str = ""
+    last_success: datetime | None = None
+    newest_day: date | None = None
+    newest_observation: datetime | None = None
+    collections_24h: int = 0
+    failed_24h: int = 0
+    failed_checks: list[str] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def configured(self) -> bool:
+        return self.sources > 0
+
+    @property
+    def healthy(self) -> bool:
+        return not self.problems
+
+    @property
+    def error_rate(self) -> float | None:
+        return self.failed_24h / self.collections_24h if self.collections_24h else None
+
+    def to_json(self) -> dict[str, Any]:
+        data = asdict(self)
+        for key in ("last_success", "newest_observation"):
+            data[key] = data[key].isoformat(timespec="seconds") if data[key] else None
+        data["newest_day"] = self.newest_day.isoformat() if self.newest_day else None
+        data["healthy"] = self.healthy
+        data["error_rate"] = self.error_rate
+        return data
+
+
+def assess(
+    warehouse: Path,
+    sources: Mapping[str, list],
+    now: datetime,
+    max_age: timedelta,
+    max_error_rate: float = DEFAULT_MAX_ERROR_RATE,
+    environ: Mapping[str, str] = os.environ,
+) -> list[PlatformHealth]:
+    """The health of every platform (see the module docstring). Raises `WarehouseBusy`."""
+    report = [PlatformHealth(name, len(sources.get(name) or [])) for name in sorted(PLATFORMS)]
+    configured = [h.platform for h in report if h.configured]
+    con = open_read_only(warehouse)
+    try:
+        freshness = read_freshness(con, configured)
+        for health in report:
+            if not health.configured:
+                continue
+            fresh = freshness[health.platform]
+            health.last_success, health.newest_day = fresh.last_success, fresh.newest_day
+            health.newest_observation = fresh.newest_observation
+            stale = fresh.stale_reason(now, max_age)
+            if stale:
+                health.problems.append(stale)
+            limit = limit_remaining(health.platform, con, now)
+            health.limit = limit.detail
+            if limit.exhausted:
+                health.problems.append("quota spent")
+            _recent_errors(con, health, now)
+            if health.error_rate is not None and health.error_rate > max_error_rate:
+                health.problems.append(
+                    f"{health.failed_24h} of {health.collections_24h} source collections failed in the last 24 h "
+                    f"(allowed {max_error_rate:.0%})"
+                )
+            _failed_checks(con, health)
+    finally:
+        if con is not None:
+            con.close()
+    # Probes run after the warehouse is closed: a slow network must not hold the file.
+    for health in report:
+        if not health.configured:
+            continue
+        reach = probe(PLATFORMS[health.platform], environ)
+        health.api, health.reachable, health.reach_detail = reach.api, reach.reachable, reach.detail
+        if not reach.reachable:
+            health.problems.insert(0, f"unreachable: {reach.detail}")
+    return report
+
+
+def _recent_errors(con: duckdb.DuckDBPyConnection | None, health: PlatformHealth, now: datetime) -> None:
+    if con is None or not _has_table(con, "ops.collection_log"):
+        return
+    failed, total = con.execute(
+        "SELECT count(*) FILTER (WHERE status = 'failed'), count(*) FROM ops.collection_log "
+        "WHERE platform = ? AND finished_at >= ?",
+        [health.platform, _warehouse_time(now - ERROR_WINDOW)],
+    ).fetchone()
+    health.failed_24h, health.collections_24h = int(failed), int(total)
+
+
+def _failed_checks(con: duckdb.DuckDBPyConnection | None, health: PlatformHealth) -> None:
+    """Checks that failed on the platform's newest collected day; a blocking one is a problem:
+    it keeps the analytics tables from updating."""
+    if con is None or health.newest_day is None or not _has_table(con, "ops.data_quality"):
+        return
+    from social_assets.defs.checks import BLOCKING_CHECKS
+
+    failed = [
+        name
+        for (name,) in con.execute(
+            'SELECT "check" FROM ops.data_quality WHERE platform = ? AND day = ? AND NOT passed ORDER BY 1',
+            [health.platform, health.newest_day],
+        ).fetchall()
+    ]
+    health.failed_checks = failed
+    blocking = [name for name in failed if name in BLOCKING_CHECKS]
+    if blocking:
+        health.problems.append(f"blocking check failed on {health.newest_day}: {', '.join(blocking)}")
+
+
+def render(report: list[PlatformHealth], now: datetime) -> str:
+    def when(moment: datetime | None) -> str:
+        if moment is None:
+            return "never"
+        hours = max(0.0, (now - moment).total_seconds() / 3600)
+        return f"{moment:%Y-%m-%d %H:%M} UTC ({hours:.1f} h ago)"
+
+    lines = []
+    for h in report:
+        if not h.configured:
+            lines.append(f"{h.platform}: not configured (no sources)")
+            continue
+        status = "healthy" if h.healthy else "UNHEALTHY: " + "; ".join(h.problems)
+        rate = f"{h.error_rate:.0%}" if h.error_rate is not None else "no collections"
+        lines += [
+            f"{h.platform}: {status}",
+            f"  api             {h.api}, {'reachable' if h.reachable else 'NOT reachable'} ({h.reach_detail})",
+            f"  limit           {h.limit}",
+            f"  last success    {when(h.last_success)}",
+            f"  data freshness  newest day {h.newest_day or 'none'}, newest observation {when(h.newest_observation)}",
+            f"  errors (24 h)   {h.failed_24h} of {h.collections_24h} source collections failed ({rate})",
+            f"  quality         {', '.join(h.failed_checks) + ' failed' if h.failed_checks else 'no failed checks'}"
+            + (f" on {h.newest_day}" if h.newest_day else ""),
+        ]
+    unhealthy = [h.platform for h in report if not h.healthy]
+    lines.append(f"overall: {'UNHEALTHY (' + ', '.join(unhealthy) + ')' if unhealthy else 'healthy'}")
+    return "\n".join(lines)
