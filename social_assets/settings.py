@@ -21,6 +21,16 @@ def warehouse_path() -> Path:
     return path if path.is_absolute() else (Path.cwd() / path).resolve()
 
 
+LIMIT_STORE_VARIABLE = "SOCIAL_LIMIT_STORE"
+
+
+def limit_store_url() -> str:
+    """Where rate-limit, quota, breaker and token state is shared (`SOCIAL_LIMIT_STORE`):
+    `redis://...` or `postgresql://...` to share it across machines; by default a SQLite file
+    next to the warehouse, shared by the processes of this machine."""
+    return os.environ.get(LIMIT_STORE_VARIABLE) or str(warehouse_path().parent / "limits.sqlite")
+
+
 def sources_path() -> Path:
     """The sources file (`SOCIAL_SOURCES`, default sources.yaml at the project root)."""
     configured = os.environ.get("SOCIAL_SOURCES")

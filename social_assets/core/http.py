@@ -2,7 +2,9 @@
 
 One `ApiSession` per platform and run wraps an `httpx.Client` and adds what every platform
 needs: retries of transient failures (tenacity), one-shot re-authentication on 401, secrets kept
-out of anything recorded, and landing of responses verbatim for the `raw.*` tables.
+out of anything recorded, and landing of responses verbatim for the `raw.*` tables. With a
+`limiter` (see `core.limits`) every HTTP exchange is also paced by the platform's limits, charged
+to its quota and guarded by a circuit breaker per endpoint.
 
 Clients always use the platforms' real URLs; whether a request reaches the real platform or the
 sandbox is decided by the transport the `httpx.Client` was built with (see `transport.py`).
@@ -11,11 +13,12 @@ sandbox is decided by the transport the `httpx.Client` was built with (see `tran
 from __future__ import annotations
 
 import email.utils
+import enum
 import json
 import time
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Callable, Mapping
+from typing import TYPE_CHECKING, Any, Callable, Mapping
 
 import httpx
 from tenacity import (
@@ -28,6 +31,9 @@ from tenacity import (
 
 from social_assets.core.records import Resource
 from social_assets.core.timeutil import utc_now
+
+if TYPE_CHECKING:
+    from social_assets.core.limits.limiter import Limiter, Permit, Settled
 
 # Query or form parameters that carry credentials; never recorded or shown.
 SECRET_PARAMS = frozenset(
@@ -59,7 +65,8 @@ class ApiError(Exception):
 
 
 class TransientApiError(ApiError):
-    """A failure worth retrying (429, 5xx)."""
+    """A failure worth retrying (429 and the platform's other "slow down" answers, 408, 5xx,
+    timeouts, dropped connections, a success whose body is cut short)."""
 
     def __init__(self, *args: Any, retry_after: float | None = None, params: Mapping[str, Any] | None = None):
         super().__init__(*args, params=params)
@@ -68,6 +75,54 @@ class TransientApiError(ApiError):
 
 class AuthError(ApiError):
     """Credentials are missing, wrong or cannot be refreshed: a configuration problem."""
+
+
+class QuotaExhaustedError(ApiError):
+    """The platform's quota for this credential is spent (a daily budget, or a window longer
+    than a run should wait). Not retried: every call of the platform with this credential fails
+    fast, in every process sharing the limiter's store, until `resets_at`."""
+
+    def __init__(
+        self,
+        platform: str,
+        method: str,
+        endpoint: str,
+        status: int | None,
+        detail: str,
+        *,
+        resets_at: datetime | None,
+        params: Mapping[str, Any] | None = None,
+    ):
+        super().__init__(platform, method, endpoint, status, detail, params=params)
+        self.resets_at = resets_at
+
+
+class CircuitOpenError(ApiError):
+    """The endpoint failed again and again: its calls fail fast, without a request, until the
+    breaker lets one probe through at `retry_at`. The source fails; the run goes on."""
+
+    def __init__(
+        self,
+        platform: str,
+        method: str,
+        endpoint: str,
+        detail: str,
+        *,
+        retry_at: datetime,
+        params: Mapping[str, Any] | None = None,
+    ):
+        super().__init__(platform, method, endpoint, None, detail, params=params)
+        self.retry_at = retry_at
+
+
+class Outcome(enum.Enum):
+    """What one HTTP exchange says about the platform, for pacing, quotas and the breaker."""
+
+    OK = "ok"  # answered, success or not (a 404 says nothing bad about the endpoint)
+    THROTTLED = "throttled"  # the platform asks us to slow down (429, YouTube rateLimitExceeded)
+    FAILED = "failed"  # 5xx, 408, timeout, dropped connection, truncated body
+    QUOTA = "quota"  # the platform refused the call because the quota is spent
+    NOT_SENT = "not sent"  # the reserved call never went out
 
 
 @dataclass(frozen=True)
@@ -131,6 +186,15 @@ def error_detail(response: httpx.Response) -> str:
     return json.dumps(body)[:200]
 
 
+def json_problem(response: httpx.Response) -> str | None:
+    """For `ApiSession.validate`: why a success body is not usable JSON (e.g. cut short), or None."""
+    try:
+        response.json()
+    except (json.JSONDecodeError, UnicodeDecodeError, ValueError):
+        return f"the {response.status_code} response body is not valid JSON ({len(response.content)} bytes; cut short?)"
+    return None
+
+
 def retry_after_seconds(response: httpx.Response) -> float | None:
     value = response.headers.get("retry-after")
     if value is None:
@@ -149,13 +213,15 @@ def retry_after_seconds(response: httpx.Response) -> float | None:
 class CallStats:
     calls: int = 0
     retries: int = 0
-    throttled: int = 0  # 429 responses
+    throttled: int = 0  # 429s and the platform's other "slow down" answers
     latencies_ms: list[float] = field(default_factory=list)  # one per HTTP exchange
+    units: int = 0  # quota units charged by the limiter (YouTube: 1 per list call)
+    waited_s: float = 0.0  # time the limiter held calls back to stay inside the limits
 
 
 @dataclass
 class ApiSession:
-    """Requests to one platform with retries, re-authentication and landing."""
+    """Requests to one platform with pacing, retries, re-authentication and landing."""
 
     platform: str
     http: httpx.Client
@@ -167,6 +233,14 @@ class ApiSession:
     backoff_max: float = 30.0
     sleep: Callable[[float], None] | None = None
     stats: CallStats = field(default_factory=CallStats)
+    # Paces and meters every exchange and holds the endpoint breakers (core.limits); None: no pacing.
+    limiter: "Limiter | None" = None
+    # Says what is wrong with a 2xx response (None if nothing): such a response is retried.
+    validate: Callable[[httpx.Response], str | None] | None = None
+    # Says why a 2xx response landed as `resource` has items that do not normalize (a field
+    # missing or renamed), or None. Such a response is fetched again; on the last attempt it is
+    # landed as it is and its items become dead letters.
+    check_items: Callable[[Resource, httpx.Response, Mapping[str, str]], str | None] | None = None
 
     def get(self, url: str, **kwargs: Any) -> httpx.Response:
         return self.request("GET", url, **kwargs)
@@ -201,59 +275,128 @@ class ApiSession:
             **({"sleep": self.sleep} if self.sleep else {}),
         )
         recorded = {**(params or {}), **(data or {})}
+        send = _Request(method, url, params, data, json_body, headers, authenticated, recorded)
         refreshed = False
         for attempt in retrying:
             with attempt:
-                response = self._send(method, url, params, data, json_body, headers, authenticated, refresh=False)
-                if response.status_code == 401 and authenticated and not refreshed:
+                exchange = self._exchange(send, refresh=False)
+                if exchange.response.status_code == 401 and authenticated and not refreshed:
                     # Tokens expire early or get revoked: get a fresh one once, then give up.
                     refreshed = True
-                    response = self._send(method, url, params, data, json_body, headers, authenticated, refresh=True)
-                if response.status_code == 429:
-                    self.stats.throttled += 1
-                if response.status_code in TRANSIENT_STATUSES:
-                    raise TransientApiError(
-                        self.platform, method, url, response.status_code, error_detail(response),
-                        retry_after=retry_after_seconds(response), params=recorded,
-                    )
-                if land_as is not None:
-                    self._land(method, url, recorded, response, land_as, normalize, context)
-                if response.status_code == 401:
-                    raise AuthError(self.platform, method, url, 401, error_detail(response), params=recorded)
-                if response.is_error:
-                    raise ApiError(
-                        self.platform, method, url, response.status_code, error_detail(response),
-                        params=recorded,
-                    )
-                return response
+                    exchange = self._exchange(send, refresh=True)
+                if attempt.retry_state.attempt_number < self.max_attempts:
+                    self._refuse_unusable_items(send, exchange.response, land_as, normalize, context)
+                return self._conclude(send, exchange, land_as, normalize, context)
         raise AssertionError("unreachable: tenacity re-raises the last error")
 
-    def _send(
+    def _refuse_unusable_items(
         self,
-        method: str,
-        url: str,
-        params: Mapping[str, Any] | None,
-        data: Mapping[str, Any] | None,
-        json_body: Any,
-        headers: Mapping[str, str] | None,
-        authenticated: bool,
-        refresh: bool,
+        send: "_Request",
+        response: httpx.Response,
+        land_as: Resource | None,
+        normalize: bool,
+        context: Mapping[str, str] | None,
+    ) -> None:
+        if self.check_items is None or land_as is None or not normalize or not response.is_success:
+            return
+        problem = self.check_items(land_as, response, context or {})
+        if problem:
+            raise TransientApiError(
+                self.platform, send.method, send.url, response.status_code, problem, params=send.recorded
+            )
+
+    def _exchange(self, send: "_Request", refresh: bool) -> "_Exchange":
+        """One paced HTTP exchange and what it says; a network failure becomes a `TransientApiError`."""
+        auth_headers = self.authenticate(refresh) if send.authenticated else {}
+        # May wait for the limits, or refuse at once (QuotaExhaustedError, CircuitOpenError).
+        permit = self.limiter.acquire(send.method, send.url) if self.limiter else None
+        if permit is not None:
+            self.stats.units += permit.cost
+            self.stats.waited_s += permit.waited
+        try:
+            response = self._send(send, auth_headers)
+        except TransientApiError as error:
+            self._settle(permit, None, Outcome.FAILED, type(error.__cause__).__name__)
+            raise
+        except BaseException:
+            self._settle(permit, None, Outcome.NOT_SENT, "")
+            raise
+        outcome, problem = self._outcome(response)
+        settled = self._settle(permit, response, outcome, problem or f"HTTP {response.status_code}")
+        return _Exchange(response, outcome, problem, settled)
+
+    def _outcome(self, response: httpx.Response) -> tuple[Outcome, str | None]:
+        policy = self.limiter.policy if self.limiter else None
+        if policy is not None and policy.quota_exhausted(response):
+            return Outcome.QUOTA, None
+        if response.status_code == 429 or (policy is not None and policy.throttled(response)):
+            return Outcome.THROTTLED, None
+        if response.status_code in TRANSIENT_STATUSES:
+            return Outcome.FAILED, None
+        if response.is_success and self.validate is not None:
+            problem = self.validate(response)
+            if problem:
+                return Outcome.FAILED, problem
+        return Outcome.OK, None
+
+    def _settle(
+        self, permit: "Permit | None", response: httpx.Response | None, outcome: Outcome, note: str
+    ) -> "Settled | None":
+        if permit is None or self.limiter is None:
+            return None
+        settled = self.limiter.settle(permit, response, outcome, note)
+        self.stats.units -= settled.refunded
+        return settled
+
+    def _conclude(
+        self,
+        send: "_Request",
+        exchange: "_Exchange",
+        land_as: Resource | None,
+        normalize: bool,
+        context: Mapping[str, str] | None,
     ) -> httpx.Response:
+        """Raise the exchange's error, if any (after landing a final answer), or return it."""
+        response, method, url, recorded = exchange.response, send.method, send.url, send.recorded
+        settled = exchange.settled
+        if settled is not None and settled.paused:
+            # The quota is spent, or the platform asks for a longer wait than a run should sleep.
+            if land_as is not None:
+                self._land(method, url, recorded, response, land_as, normalize, context)
+            raise QuotaExhaustedError(
+                self.platform, method, url, response.status_code, error_detail(response),
+                resets_at=settled.resets_at, params=recorded,
+            )
+        if exchange.outcome in (Outcome.THROTTLED, Outcome.FAILED):
+            if exchange.outcome is Outcome.THROTTLED:
+                self.stats.throttled += 1
+            hints = [retry_after_seconds(response), settled.retry_after if settled else None]
+            raise TransientApiError(
+                self.platform, method, url, response.status_code, exchange.problem or error_detail(response),
+                retry_after=max((h for h in hints if h is not None), default=None), params=recorded,
+            )
+        if land_as is not None:
+            self._land(method, url, recorded, response, land_as, normalize, context)
+        if response.status_code == 401:
+            raise AuthError(self.platform, method, url, 401, error_detail(response), params=recorded)
+        if response.is_error:
+            raise ApiError(self.platform, method, url, response.status_code, error_detail(response), params=recorded)
+        return response
+
+    def _send(self, send: "_Request", auth_headers: Mapping[str, str]) -> httpx.Response:
         """One HTTP exchange; a network failure becomes a `TransientApiError`."""
-        auth_headers = self.authenticate(refresh) if authenticated else {}
         self.stats.calls += 1
         started = time.perf_counter()
         try:
             response = self.http.request(
-                method, url, params=params, data=data, json=json_body,
-                headers={**(headers or {}), **auth_headers},
+                send.method, send.url, params=send.params, data=send.data, json=send.json_body,
+                headers={**(send.headers or {}), **auth_headers},
             )
             response.read()
         except httpx.TransportError as exc:
             self.stats.latencies_ms.append((time.perf_counter() - started) * 1000)
             raise TransientApiError(
-                self.platform, method, url, None, f"{type(exc).__name__}: {exc}",
-                params={**(params or {}), **(data or {})},
+                self.platform, send.method, send.url, None, f"{type(exc).__name__}: {exc}", params=send.recorded,
             ) from exc
         self.stats.latencies_ms.append((time.perf_counter() - started) * 1000)
         return response
@@ -293,6 +436,26 @@ class ApiSession:
 
     def _count_retry(self, state: RetryCallState) -> None:
         self.stats.retries += 1
+
+
+@dataclass(frozen=True)
+class _Request:
+    method: str
+    url: str
+    params: Mapping[str, Any] | None
+    data: Mapping[str, Any] | None
+    json_body: Any
+    headers: Mapping[str, str] | None
+    authenticated: bool
+    recorded: dict[str, Any]  # query and form parameters together, as an error records them
+
+
+@dataclass(frozen=True)
+class _Exchange:
+    response: httpx.Response
+    outcome: Outcome
+    problem: str | None  # why a 2xx body is unusable
+    settled: "Settled | None"  # what the limiter made of it, when there is one
 
 
 def _is_transient(error: BaseException) -> bool:

@@ -1,0 +1,296 @@
+"""How well the collectors use what the platforms allow (not a test: it prints figures).
+
+1. Reddit, sustained: N processes sharing one client id collect comment-heavy subreddit-days
+   for `--seconds` against a sandbox served over real HTTP whose rate-limit window is shrunk
+   (default 100 calls per 10 s; Reddit's is 1000 per 600 s). Printed: the share of each full
+   window's allowed calls that was used, and any overuse (calls past the limit, 429s).
+2. YouTube, a day's quota: channel-days are collected until the key's daily units (shrunk to
+   `--youtube-quota`) are spent. Printed: the share of the quota used, and refusals by the
+   platform (overuse).
+3. Per 1,000 posts collected with full metrics (the counts of each post, and its account's
+   follower count): the calls (and YouTube units) spent, next to the documented minimum for the
+   same source-days (profile: 1 call; listings: Reddit 100 posts a page, YouTube 50 uploads a
+   playlistItems page plus 50 videos a videos.list call; reading on to the first older post).
+
+    .venv/bin/python benchmarks/collection_efficiency.py [--seconds 60] [--processes 2]
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import multiprocessing
+import os
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import replace
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import httpx  # noqa: E402
+
+from social_assets.core.http import ApiError, QuotaExhaustedError  # noqa: E402
+from social_assets.core.limits import Limiter, shared_state  # noqa: E402
+from social_assets.platforms.base import DayWindow  # noqa: E402
+from social_assets.platforms.reddit import PLATFORM as REDDIT  # noqa: E402
+from social_assets.platforms.reddit.client import LIMITS as REDDIT_LIMITS, RedditSource  # noqa: E402
+from social_assets.platforms.youtube import PLATFORM as YOUTUBE  # noqa: E402
+from social_assets.platforms.youtube.client import LIMITS as YOUTUBE_LIMITS, YouTubeSource  # noqa: E402
+from social_assets.platforms.youtube.sandbox import _threads, channel_id_for  # noqa: E402
+from social_assets.sandbox.app import LoopbackSandboxTransport, Sandbox, SandboxTransport, make_server  # noqa: E402
+from social_assets.sandbox.world import SandboxClock  # noqa: E402
+
+NOW = datetime(2026, 11, 20, 3, tzinfo=timezone.utc)
+COMMENT_HEAVY = ("python", "analytics", "dataengineering", "socialmedia", "marketing", "duckdb")
+
+
+def days_back(count: int) -> list[DayWindow]:
+    today = NOW.replace(hour=0)
+    return [DayWindow(today - timedelta(days=n + 1), today - timedelta(days=n)) for n in range(count)]
+
+
+def new_sandbox() -> Sandbox:
+    return Sandbox(clock=SandboxClock(NOW))
+
+
+def record_calls(sandbox: Sandbox, platform: str, into: list) -> None:
+    """Keep (time, status) of every call the platform's emulation answers (not its token endpoint)."""
+    emulation = sandbox.platforms[platform]
+    answer = emulation.handle
+
+    def recorded(request, *args, **kwargs):
+        response = answer(request, *args, **kwargs)
+        if "access_token" not in request.path:
+            into.append((time.time(), response.status))
+        return response
+
+    emulation.handle = recorded
+
+
+# -- 1. Reddit, sustained --------------------------------------------------------------------
+
+
+class _RunOver(Exception):
+    pass
+
+
+class _UntilDeadline(Limiter):
+    """Stops the worker's collection at the deadline, mid-collect."""
+
+    deadline: float = 0.0
+
+    def acquire(self, method: str, url: str):
+        permit = super().acquire(method, url)
+        if time.time() >= self.deadline:
+            raise _RunOver()
+        return permit
+
+
+def _reddit_worker(base_url: str, store: str, window: float, deadline: float, offset: int) -> None:
+    os.environ["SOCIAL_LIMIT_STORE"] = store
+    http = httpx.Client(transport=LoopbackSandboxTransport(base_url), timeout=30)
+    [limit] = REDDIT_LIMITS.limits
+    policy = replace(REDDIT_LIMITS, limits=(replace(limit, window=window),))
+    work = [(sub, day) for day in days_back(30) for sub in COMMENT_HEAVY]
+    n = offset
+    while True:
+        sub, day = work[n % len(work)]
+        n += 1
+        collector = REDDIT.make_collector(http, REDDIT.sandbox_credentials, None)
+        collector.session.limiter = _UntilDeadline(policy, collector.session.limiter.state)
+        collector.session.limiter.deadline = deadline
+        try:
+            collector.collect(RedditSource(subreddit=sub, comment_depth=8), day)
+        except _RunOver:
+            return
+        except ApiError as error:
+            print(f"  worker: {sub} {day.start.date()} failed: {error}", file=sys.stderr)
+
+
+def reddit_sustained(seconds: float, processes: int, limit: int, window: int, store_url: str | None) -> dict:
+    sandbox = new_sandbox()
+    reddit = sandbox.platforms["reddit"]
+    reddit.requests_per_window, reddit.window_seconds = limit, window
+    calls: list[tuple[float, int]] = []
+    record_calls(sandbox, "reddit", calls)
+    server = make_server(sandbox, port=0)
+    threading.Thread(target=lambda: server.serve_forever(poll_interval=0.05), daemon=True).start()
+    base_url = f"http://127.0.0.1:{server.server_address[1]}"
+    started = time.time()
+    deadline = started + seconds
+    with tempfile.TemporaryDirectory() as tmp:
+        store = store_url or str(Path(tmp) / "limits.sqlite")
+        context = multiprocessing.get_context("fork")
+        workers = [
+            context.Process(target=_reddit_worker, args=(base_url, store, window, deadline, i * 7))
+            for i in range(processes)
+        ]
+        for worker in workers:
+            worker.start()
+        for worker in workers:
+            worker.join()
+        _forget(base_url, store)
+    server.shutdown()
+    server.server_close()
+
+    # Full windows of the sandbox's clock inside the run: what the platform allowed in each.
+    per_window: dict[int, int] = {}
+    for moment, _ in calls:
+        per_window[int(moment // window)] = per_window.get(int(moment // window), 0) + 1
+    full = range(math.ceil(started / window), int(deadline // window))
+    counts = [per_window.get(n, 0) for n in full]
+    return {
+        "windows": len(counts),
+        "share_mean": sum(counts) / (limit * len(counts)) if counts else float("nan"),
+        "share_min": min(counts) / limit if counts else float("nan"),
+        "max_in_window": max(per_window.values(), default=0),
+        "throttled": sum(1 for _, status in calls if status == 429),
+        "calls": len(calls),
+    }
+
+
+def _forget(base_url: str, store_url: str) -> None:
+    """Remove this run's state from a shared store (its sandbox is gone with it)."""
+    os.environ["SOCIAL_LIMIT_STORE"] = store_url
+    shared = shared_state(httpx.Client(transport=LoopbackSandboxTransport(base_url)), "reddit",
+                          *REDDIT.sandbox_credentials.values())
+    for name in ("limits", "token"):
+        shared.store.transact(shared.key(name), lambda doc: (None, None), ttl=1)
+
+
+# -- 2. YouTube, a day's quota ---------------------------------------------------------------
+
+
+def youtube_quota(quota: int) -> dict:
+    sandbox = new_sandbox()
+    youtube = sandbox.platforms["youtube"]
+    youtube.daily_quota = quota
+    calls: list[tuple[float, int]] = []
+    record_calls(sandbox, "youtube", calls)
+    http = httpx.Client(transport=SandboxTransport(sandbox))
+    [units] = YOUTUBE_LIMITS.limits
+    policy = replace(YOUTUBE_LIMITS, limits=(replace(units, limit=quota),))
+    channels = [channel_id_for(handle) for _, handle in youtube.catalog]
+    paused_after = None
+    for n, (day, channel) in enumerate((d, c) for d in days_back(365) for c in channels):
+        collector = YOUTUBE.make_collector(http, YOUTUBE.sandbox_credentials, None)
+        collector.session.limiter = Limiter(policy, collector.session.limiter.state)
+        try:
+            collector.collect(YouTubeSource(channel=channel, comment_depth=1), day)
+        except QuotaExhaustedError:
+            paused_after = n
+            break
+    return {
+        "quota": quota,
+        "units_used": youtube.units_used(),
+        # The sandbox charges every call it answers except those it refuses for quota.
+        "refused_by_platform": len(calls) - youtube.units_used(),
+        "source_days": paused_after,
+    }
+
+
+# -- 3. per 1,000 posts ----------------------------------------------------------------------
+
+
+def reddit_per_thousand_posts(source_days: int) -> dict:
+    sandbox = new_sandbox()
+    calls: list = []
+    record_calls(sandbox, "reddit", calls)
+    http = httpx.Client(transport=SandboxTransport(sandbox))
+    world = sandbox.world
+    newest_first = {sub: world.posts(world.account("reddit", sub)) for sub in COMMENT_HEAVY}  # as /new lists them
+    posts = minimum = 0
+    work = [(sub, day) for day in days_back(source_days) for sub in COMMENT_HEAVY][:source_days]
+    for sub, day in work:
+        collector = REDDIT.make_collector(http, REDDIT.sandbox_credentials, None)
+        result = collector.collect(RedditSource(subreddit=sub, collect_comments=False, post_limit=1000), day)
+        posts += len(result.posts)
+        reach = _reach(newest_first[sub], day)
+        minimum += 1 + math.ceil(reach / 100)  # the about call, then listing pages
+    return {"posts": posts, "calls": len(calls), "minimum": minimum, "source_days": len(work)}
+
+
+def youtube_per_thousand_posts(with_comments: bool) -> dict:
+    sandbox = new_sandbox()
+    youtube = sandbox.platforms["youtube"]
+    http = httpx.Client(transport=SandboxTransport(sandbox))
+    world = sandbox.world
+    uploads = {handle: world.posts(world.account("youtube", handle)) for _, handle in youtube.catalog}  # newest first
+    posts = minimum = units = 0
+    for day in days_back(60):
+        for handle, newest_first in uploads.items():
+            source = YouTubeSource(channel=channel_id_for(handle), collect_comments=with_comments, comment_depth=1,
+                                   post_limit=1000)
+            collector = YOUTUBE.make_collector(http, YOUTUBE.sandbox_credentials, None)
+            collector.collect(source, day)
+            units += collector.units_spent
+            in_day = [p for p in newest_first if p.published_at in day]
+            posts += len(in_day)
+            minimum += 1 + math.ceil(_reach(newest_first, day) / 50) + math.ceil(len(in_day) / 50)
+            minimum += sum(_comment_calls(youtube, world, post) for post in in_day) if with_comments else 0
+    return {"posts": posts, "units": units, "minimum": minimum, "calls": youtube.units_used(),
+            "source_days": 60 * len(uploads)}
+
+
+def _comment_calls(youtube, world, post) -> int:
+    """commentThreads pages (100 threads each), then comments pages (100 replies each) for the
+    threads with more than the five replies that come inline; a video with comments off still
+    costs the call that says so."""
+    if youtube.comments_disabled(post):
+        return 1
+    if not world.comment_count(post):
+        return 0
+    threads = _threads(world, post)
+    return math.ceil(len(threads) / 100) + sum(math.ceil(len(t.replies) / 100) for t in threads if len(t.replies) > 5)
+
+
+def _reach(newest_first: list, day: DayWindow) -> int:
+    """How many listing items must be read: down to the first one older than the day."""
+    older = [i for i, post in enumerate(newest_first) if post.published_at < day.start]
+    return older[0] + 1 if older else len(newest_first)
+
+
+def main() -> None:
+    for name in ("SOCIAL_SANDBOX_FAULTS", "SOCIAL_SANDBOX_LOG", "SOCIAL_SANDBOX_URL"):
+        os.environ.pop(name, None)  # a clean sandbox: these figures are about the limits alone
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--seconds", type=float, default=60.0, help="length of the sustained Reddit run")
+    parser.add_argument("--processes", type=int, default=2, help="processes sharing the Reddit client id")
+    parser.add_argument("--limit", type=int, default=100, help="sandbox Reddit calls per window")
+    parser.add_argument("--window", type=int, default=10, help="sandbox Reddit window, seconds")
+    parser.add_argument("--youtube-quota", type=int, default=2000, help="sandbox YouTube units per day")
+    parser.add_argument("--store", help="SOCIAL_LIMIT_STORE the Reddit processes share (default: a new SQLite file)")
+    args = parser.parse_args()
+
+    store = args.store.split("://", 1)[0] if args.store else "SQLite"
+    print(f"Reddit: {args.processes} process(es) sharing one client id for {args.seconds:.0f} s, "
+          f"{args.limit} calls per {args.window} s window ({store} store, sandbox over HTTP)")
+    reddit = reddit_sustained(args.seconds, args.processes, args.limit, args.window, args.store)
+    print(f"  share of allowed calls used: {reddit['share_mean']:.1%} mean over {reddit['windows']} full windows "
+          f"(lowest window {reddit['share_min']:.1%})")
+    print(f"  overuse: most calls in one window {reddit['max_in_window']} of {args.limit}; "
+          f"429 answers {reddit['throttled']}; calls {reddit['calls']}")
+
+    print(f"YouTube: channel-days until the key's daily quota ({args.youtube_quota:,} units) is spent")
+    tube = youtube_quota(args.youtube_quota)
+    print(f"  share of the daily quota used: {tube['units_used'] / tube['quota']:.1%} "
+          f"({tube['units_used']:,} units, paused after {tube['source_days']} source-days)")
+    print(f"  overuse: calls the platform refused for quota {tube['refused_by_platform']}")
+
+    print("Per 1,000 posts collected with full metrics (calls; minimum for the same source-days):")
+    per = reddit_per_thousand_posts(source_days=180)
+    print(f"  reddit  posts only:    {1000 * per['calls'] / per['posts']:7.1f} calls   "
+          f"minimum {1000 * per['minimum'] / per['posts']:7.1f}   ({per['posts']} posts, {per['source_days']} source-days)")
+    for with_comments in (False, True):
+        yt = youtube_per_thousand_posts(with_comments)
+        label = "with comments:" if with_comments else "posts only:   "
+        print(f"  youtube {label} {1000 * yt['units'] / yt['posts']:7.1f} units ({1000 * yt['calls'] / yt['posts']:.1f} "
+              f"calls)   minimum {1000 * yt['minimum'] / yt['posts']:7.1f}   ({yt['posts']} posts, {yt['source_days']} source-days)")
+
+
+if __name__ == "__main__":
+    main()
