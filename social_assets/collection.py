@@ -29,6 +29,8 @@ class SourceOutcome:
     calls: int
     retries: int
     throttled: int
+    units: int  # quota units charged (YouTube), or calls where a platform counts calls
+    waited_s: float  # time spent pacing to stay inside the limits
     latency_p50_ms: float | None
     latency_p95_ms: float | None
     started_at: datetime
@@ -50,6 +52,8 @@ class SourceOutcome:
             "calls": self.calls,
             "retries": self.retries,
             "throttled_429": self.throttled,
+            "quota_units": self.units,
+            "paced_wait_s": round(self.waited_s, 3),
             "latency_p50_ms": self.latency_p50_ms,
             "latency_p95_ms": self.latency_p95_ms,
             "duration_s": self.duration_s,
@@ -81,7 +85,7 @@ def collect_partition(
     result = PartitionCollection(platform=connection.platform.name, mode=connection.mode)
     for source in sources:
         landed: list[LandedResponse] = []
-        collector = connection.platform.make_collector(connection.http, connection.credentials, landed.append)
+        collector = make_collector(connection, landed.append)
         started_at, clock = utc_now(), time.monotonic()
         error: ApiError | None = None
         try:
@@ -101,6 +105,8 @@ def collect_partition(
                 calls=stats.calls,
                 retries=stats.retries,
                 throttled=stats.throttled,
+                units=stats.units,
+                waited_s=stats.waited_s,
                 latency_p50_ms=_percentile(stats.latencies_ms, 50),
                 latency_p95_ms=_percentile(stats.latencies_ms, 95),
                 started_at=started_at,
@@ -112,6 +118,30 @@ def collect_partition(
         if error is None:
             result.landed.extend((source.account_id, response) for response in landed)
     return result
+
+
+def make_collector(connection: Connection, sink):
+    """The platform's collector, whose session re-fetches responses with unusable items."""
+    collector = connection.platform.make_collector(connection.http, connection.credentials, sink)
+    collector.session.check_items = item_checker(connection.platform.name)
+    return collector
+
+
+def item_checker(platform: str):
+    """`ApiSession.check_items` for a platform: the pipeline's own normalizers are the judge."""
+    from social_assets.normalization import normalize_body
+
+    def problem(resource, response, context) -> str | None:
+        try:
+            result = normalize_body(platform, resource, response.json(), context)
+        except (NotAResponse, ValueError) as exc:
+            return f"not a {resource} response: {exc}"
+        if result.rejected:
+            first = result.rejected[0]
+            return f"{len(result.rejected)} item(s) did not normalize, e.g. {first.item_id}: {first.reason}"
+        return None
+
+    return problem
 
 
 def count_items(platform: str, landed: list[LandedResponse]) -> tuple[int, int]:

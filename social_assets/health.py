@@ -171,14 +171,18 @@ class Limit:
 def limit_remaining(platform: str, con: duckdb.DuckDBPyConnection | None, now: datetime) -> Limit:
     """What is left of the platform's rate limit or quota.
 
-    The one place that knows: switch it to the shared limiter state (social_assets/core/limits/)
-    when that lands. Until then it is the latest value known from the warehouse:
+    Against the live API it is read from the shared limiter state (core/limits: the store
+    every collecting process writes). The in-process sandbox keeps its limiter state in memory,
+    so for it the estimate below from the warehouse stands:
     - YouTube: the daily quota (10,000 units, reset at midnight America/Los_Angeles) minus the
       calls the daily collections made since the reset (ops.collection_log; every list call
       costs one unit). An estimate: other users of the same API project are not seen.
     - Reddit: unknown. Its limit is a 600 s window reported in response headers, which are not
       stored (raw.* keeps bodies).
     """
+    live = _live_limit(platform)
+    if live is not None:
+        return live
     if platform == "youtube":
         from social_assets.platforms.youtube.client import DAILY_QUOTA_UNITS, QUOTA_TIME_ZONE
 
@@ -199,6 +203,30 @@ def limit_remaining(platform: str, con: duckdb.DuckDBPyConnection | None, now: d
     if platform == "reddit":
         return Limit(None, None, "unknown (Reddit reports its 600 s window in response headers, which are not stored)")
     return Limit(None, None, "unknown")
+
+
+def _live_limit(platform_name: str) -> Limit | None:
+    """The tightest limit left, from the shared limiter state, when the platform is live."""
+    from social_assets.connections import connect
+    from social_assets.core.limits import Limiter, shared_state
+    from social_assets.platforms import PLATFORMS
+
+    platform = PLATFORMS[platform_name]
+    if platform.limits is None:
+        return None
+    connection = connect(platform, os.environ)
+    try:
+        if not connection.is_live:
+            return None
+        secrets = [connection.credentials[name] for name in platform.credentials]
+        rooms = Limiter(platform.limits, shared_state(connection.http, platform.name, *secrets)).headroom()
+    finally:
+        connection.close()
+    if not rooms:
+        return None
+    tightest = min(rooms, key=lambda r: r.remaining / r.of if r.of else 1.0)
+    resets = f", resets {tightest.resets_at:%Y-%m-%d %H:%M %Z}" if tightest.resets_at else ""
+    return Limit(int(tightest.remaining), int(tightest.of), f"{int(tightest.remaining):,} of {int(tightest.of):,} left ({tightest.limit}{resets})")
 
 
 # -- reachability -----------------------------------------------------------------------------

@@ -11,6 +11,7 @@ from dagster import DagsterInstance, materialize
 from social_assets.defs.normalized import NORMALIZED_ASSETS
 from social_assets.defs.partitions import platform_day_key
 from social_assets.defs.raw import collect
+from social_assets.defs.refresh import refresh_engagement
 from social_assets.defs.resources import build_resources
 from social_assets.defs.warehouse_models import analytics_models
 
@@ -24,6 +25,15 @@ def collect_partition(instance: DagsterInstance, platform: str, day: date, **col
         resources=build_resources(),
         partition_key=str(platform_day_key(platform, day)),
         run_config={"ops": {"collect": {"config": collect_config}}} if collect_config else None,
+    )
+    assert result.success
+    return result
+
+
+def refresh_hour(instance: DagsterInstance, platform: str, hour: str):
+    """Materialize the hourly engagement refresh for one platform-hour ("2026-11-20-08:00")."""
+    result = materialize(
+        [refresh_engagement], instance=instance, resources=build_resources(), partition_key=f"{hour}|{platform}"
     )
     assert result.success
     return result

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 from dagster import instance_for_test
 
-from social_assets_tests.pipeline import build_analytics, collect_partition
+from social_assets_tests.pipeline import build_analytics, collect_partition, refresh_hour
 
 # Collected the morning after each day. Snapshots then end periods of every grain: October and
 # November, the weeks starting Mon 26 Oct, 9 Nov and 16 Nov, and consecutive days.
@@ -37,6 +37,10 @@ def warehouse(tmp_path_factory):
             patch.setenv("SOCIAL_SANDBOX_NOW", f"{day + timedelta(days=1)}T02:00:00+00:00")
             for platform in ("reddit", "youtube"):
                 collect_partition(instance, platform, day)
+        # An hourly refresh later on: the latest metrics of recent posts come from it.
+        patch.setenv("SOCIAL_SANDBOX_NOW", "2026-11-19T12:00:00+00:00")
+        for platform in ("reddit", "youtube"):
+            refresh_hour(instance, platform, "2026-11-19-11:00")
         build_analytics(instance)
     patch.undo()
     return tmp / "warehouse.duckdb"
@@ -44,9 +48,16 @@ def warehouse(tmp_path_factory):
 
 def expected_rollups(con: duckdb.DuckDBPyConnection, grain: str) -> pd.DataFrame:
     posts = con.execute("SELECT * FROM normalized.posts").df()
+    refreshed = con.execute("SELECT * FROM normalized.post_metrics").df()
     profiles = con.execute("SELECT platform, account_id, collected_at, followers FROM normalized.profiles").df()
 
-    latest = posts.sort_values(["collected_at", "account_id"]).groupby(["platform", "post_id"]).tail(1)
+    # Each post: what it is from its latest collection, its counts from its latest observation.
+    described = posts.sort_values(["collected_at", "account_id"]).groupby(["platform", "post_id"]).tail(1)
+    counts = ["likes", "comments", "shares", "views", "collected_at"]
+    observed = pd.concat([posts[["platform", "post_id", *counts]], refreshed[["platform", "post_id", *counts]]])
+    newest = observed.sort_values("collected_at").groupby(["platform", "post_id"]).tail(1)
+    latest = described.drop(columns=counts).merge(newest, on=["platform", "post_id"])
+    assert len(refreshed) > 0 and len(latest) == len(described)
 
     def followers_at(platform: str, account: str, moment) -> float:
         """The last snapshot at or before `moment`."""

@@ -28,6 +28,7 @@ from dagster import (
 from dagster_duckdb import DuckDBResource
 from pydantic import Field
 
+from social_assets.collection import make_collector
 from social_assets.core.http import ApiError, LandedResponse
 from social_assets.core.records import NotAResponse
 from social_assets.core.timeutil import to_warehouse_time
@@ -94,7 +95,7 @@ def refresh_engagement(
         try:
             for account_id, post_ids in recent.items():
                 sink: list[LandedResponse] = []
-                collector = PLATFORMS[platform].make_collector(connection.http, connection.credentials, sink.append)
+                collector = make_collector(connection, sink.append)
                 try:
                     refresh(collector, post_ids)
                 except ApiError as exc:

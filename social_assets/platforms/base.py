@@ -140,3 +140,5 @@ class Platform:
     # (collector, post ids) -> None: fetch current metrics of these posts with the fewest calls
     # (batch lookups), landing each response as "posts". Feeds the hourly engagement refresh.
     refresh_posts: Callable[[Any, list[str]], None] | None = None
+    # The platform's rate limits and quotas (core.limits.LimitPolicy), for health reports.
+    limits: Any = None

@@ -1,4 +1,4 @@
-"""The Reddit API client: app-only OAuth, rate-limit pacing and the collector for one source-day.
+"""The Reddit API client: app-only OAuth, rate limits and the collector for one source-day.
 
 Per source and day the collector makes these calls, all on https://oauth.reddit.com with
 `raw_json=1` (so URLs and text come unescaped):
@@ -15,6 +15,11 @@ Per source and day the collector makes these calls, all on https://oauth.reddit.
    "comments". Nothing deeper than `comment_depth` is asked for, and no request is sent twice.
 
 The token response is never landed: it holds a credential.
+
+Limits (`LIMITS`): Reddit allows about 1000 calls per client id per 10-minute window and says
+how many are used and when the window resets in `X-Ratelimit-*` on every response. Every process
+using the same client id paces itself from one shared account of that window, and shares one
+token (see `core.limits`).
 """
 
 from __future__ import annotations
@@ -31,7 +36,28 @@ from typing import Any, Literal
 import httpx
 from pydantic import ValidationError, model_validator
 
-from social_assets.core.http import ApiError, ApiSession, AuthError, LandedResponse, TransientApiError, server_time
+from social_assets.core.http import (
+    ApiError,
+    ApiSession,
+    AuthError,
+    LandedResponse,
+    Outcome,
+    TransientApiError,
+    json_problem,
+    server_time,
+)
+from social_assets.core.limits import (
+    LimitPolicy,
+    Limiter,
+    MemoryStore,
+    Permit,
+    SharedState,
+    TokenCache,
+    TokenGrant,
+    WindowHeaders,
+    WindowLimit,
+    shared_state,
+)
 from social_assets.core.records import Resource
 from social_assets.core.timeutil import from_epoch_seconds
 from social_assets.platforms.base import DayWindow, SourceConfig
@@ -66,6 +92,9 @@ TOP_PERIODS: tuple[tuple[str, timedelta | None], ...] = (
 # -- the source -------------------------------------------------------------------------------
 
 
+INFO_BATCH = 100  # fullnames per /api/info call, Reddit's maximum
+
+
 class RedditSource(SourceConfig):
     """One subreddit or one user, e.g. `{subreddit: python}` or `{user: spez, sort: top}`."""
 
@@ -93,8 +122,9 @@ class RedditSource(SourceConfig):
 
 
 class RedditAuth:
-    """App-only OAuth (client credentials). Called by `ApiSession` before every request; the
-    token is reused until shortly before it expires, and `refresh=True` forces a new one."""
+    """App-only OAuth (client credentials). Called by `ApiSession` before every request. The
+    token is shared (sealed) through the limits store by every process using these credentials
+    and renewed shortly before it expires; `refresh=True` (after a 401) replaces the refused one."""
 
     def __init__(
         self,
@@ -102,22 +132,21 @@ class RedditAuth:
         client_id: str,
         client_secret: str,
         user_agent: str,
-        clock: Callable[[], float] = time.monotonic,
+        shared: SharedState | None = None,
     ):
         self._http = http
         self._credentials = (client_id, client_secret)
         self._user_agent = user_agent
-        self._clock = clock
+        shared = shared or shared_state(http, PLATFORM, client_id, client_secret)
+        self.tokens = TokenCache(PLATFORM, shared, secret=client_secret, fetch=self._fetch_token)
         self._token: str | None = None
-        self._renew_at = 0.0
-        self.tokens_fetched = 0
+        self.tokens_fetched = 0  # by this object; other processes may have fetched more
 
     def __call__(self, refresh: bool) -> dict[str, str]:
-        if refresh or self._token is None or self._clock() >= self._renew_at:
-            self._fetch_token()
+        self._token = self.tokens.get(refused=self._token if refresh else None)
         return {"Authorization": f"bearer {self._token}"}
 
-    def _fetch_token(self) -> None:
+    def _fetch_token(self, refresh_token: str | None) -> TokenGrant:
         try:
             response = self._http.post(
                 TOKEN_URL,
@@ -132,11 +161,8 @@ class RedditAuth:
         if response.status_code == 429 or response.status_code >= 500:
             raise TransientApiError(PLATFORM, "POST", TOKEN_URL, response.status_code, "token endpoint unavailable")
         token = _parse_token(response)
-        self._token = token.access_token
-        # Renew a minute early (or a tenth of a short lifetime) so no request carries a dying token.
-        margin = min(60.0, token.expires_in / 10)
-        self._renew_at = self._clock() + token.expires_in - margin
         self.tokens_fetched += 1
+        return TokenGrant(token.access_token, token.expires_in)
 
 
 def _parse_token(response: httpx.Response) -> TokenResponse:
@@ -158,64 +184,77 @@ def _credentials_rejected(status: int | None, what: str) -> AuthError:
     return AuthError(PLATFORM, "POST", TOKEN_URL, status, f"{what}; check {' and '.join(CREDENTIAL_VARS)}")
 
 
-# -- pacing -----------------------------------------------------------------------------------
+# -- limits -----------------------------------------------------------------------------------
 
 
-@dataclass
-class RateLimitPacer:
-    """Paces calls by Reddit's `X-Ratelimit-*` headers, in the spirit of prawcore.
+def endpoint_of(method: str, url: str) -> str:
+    """Endpoints without the names and ids in their paths, so each has one breaker."""
+    parts = [p for p in httpx.URL(url).path.split("/") if p]
+    match parts:
+        case ["r", _, "comments", *rest]:
+            template = "/r/{sub}/comments/{post}" + ("/_/{comment}" if len(rest) > 2 else "")
+        case ["r", _, *rest]:
+            template = "/".join(["/r/{sub}", *rest])
+        case ["user", _, *rest]:
+            template = "/".join(["/user/{name}", *rest])
+        case ["comments", _, _, _]:
+            template = "/comments/{post}/_/{comment}"
+        case ["comments", _]:
+            template = "/comments/{post}"
+        case _:
+            template = "/" + "/".join(parts)
+    return f"{method} {template}"
 
-    Reddit counts calls per client over a window (600 s) and says how many remain and when the
-    window resets. A burst of up to `burst_share` of the window's calls goes out at once; past
-    that, calls are held back to the even pace the window allows (remaining calls spread over
-    the time left), at most `max_delay` per call. With nothing remaining it sleeps until the
-    reset. A response without the headers still used a call.
-    """
 
-    window_seconds: float = 600.0
-    burst_share: float = 0.1
-    max_delay: float = 10.0
-    clock: Callable[[], float] = time.monotonic
-    sleep: Callable[[float], None] = time.sleep
-    remaining: float | None = None
-    used: float | None = None
-    reset_at: float | None = None
-    next_call_at: float = 0.0
-    slept: float = 0.0
+# 100 queries a minute per OAuth client id, averaged over a 10-minute window (PLATFORMS.md §1):
+# the defaults until the first response's headers tell. A tenth may go at once; the rest are
+# spread over the window, as prawcore does.
+RATE_LIMIT_HEADERS = WindowHeaders(
+    used="x-ratelimit-used", remaining="x-ratelimit-remaining", reset="x-ratelimit-reset", reset_is_epoch=False
+)
+LIMITS = LimitPolicy(
+    platform=PLATFORM,
+    limits=(WindowLimit("calls", limit=1000, window=600, burst_share=0.1, headers=RATE_LIMIT_HEADERS),),
+    endpoint=endpoint_of,
+)
+
+
+class RateLimitPacer(Limiter):
+    """Reddit's limits on a clock of your choosing, in a store private to this object: for
+    pacing a collector on a test clock (`collector.pacer = RateLimitPacer(clock, sleep)`), and
+    driven call by call with `before_call` / `after_response`. `make_collector`'s limiter is
+    the shared one."""
+
+    def __init__(self, clock: Callable[[], float] = time.time, sleep: Callable[[float], None] = time.sleep):
+        super().__init__(LIMITS, SharedState(MemoryStore(), "reddit-pacer"), clock=clock, sleep=sleep)
+        self._permit: Permit | None = None
 
     def before_call(self) -> None:
-        now = self.clock()
-        if self.remaining is not None and self.remaining <= 0 and self.reset_at is not None:
-            wait = self.reset_at - now
-        else:
-            wait = self.next_call_at - now
-        if wait > 0:
-            self.slept += wait
-            self.sleep(wait)
+        self._permit = self.acquire("GET", API_BASE + "/")
 
     def after_response(self, headers: Mapping[str, str]) -> None:
-        try:
-            remaining = float(headers["x-ratelimit-remaining"])
-            used = float(headers["x-ratelimit-used"])
-            reset = float(headers["x-ratelimit-reset"])
-        except (KeyError, ValueError):
-            self.count_unreported_call()
-            return
-        now = self.clock()
-        self.remaining, self.used, self.reset_at = remaining, used, now + reset
-        if remaining <= 0:
-            self.next_call_at = self.reset_at
-            return
-        total = used + remaining
-        elapsed = max(0.0, self.window_seconds - reset)
-        # How far ahead of an even pace we are, after the free burst.
-        ahead = (used - self.burst_share * total) * self.window_seconds / total - elapsed
-        self.next_call_at = now + min(max(ahead, 0.0), self.max_delay, reset)
+        response = httpx.Response(200, headers=headers)
+        if self._permit is None:  # a call made without before_call still used one (prawcore)
+            self.count_unreserved("GET", API_BASE + "/", response)
+        else:
+            self.settle(self._permit, response, Outcome.OK)
+            self._permit = None
 
-    def count_unreported_call(self) -> None:
-        if self.remaining is not None and self.used is not None:
-            self.remaining -= 1
-            self.used += 1
+    @property
+    def slept(self) -> float:
+        return self.waited
+
+    @property
+    def used(self) -> float:
+        return self._window()["used"]
+
+    @property
+    def remaining(self) -> float:
+        return self._window()["limit"] - self._window()["used"]
+
+    def _window(self) -> dict[str, float]:
+        [window] = LIMITS.limits
+        return self.snapshot()["limits"].get(window.name) or {"limit": window.limit, "used": 0.0}
 
 
 # -- the collector ----------------------------------------------------------------------------
@@ -239,18 +278,20 @@ class RedditCollection:
 
 
 class RedditCollector:
-    def __init__(
-        self,
-        session: ApiSession,
-        user_agent: str = DEFAULT_USER_AGENT,
-        pacer: RateLimitPacer | None = None,
-        page_size: int = PAGE_SIZE,
-    ):
+    def __init__(self, session: ApiSession, user_agent: str = DEFAULT_USER_AGENT, page_size: int = PAGE_SIZE):
         self.session = session
         self.user_agent = user_agent
-        self.pacer = pacer or RateLimitPacer()
         self.page_size = page_size
         self._requested: set[tuple] = set()
+
+    @property
+    def pacer(self) -> Limiter | None:
+        """The limiter pacing this collector's calls (the session's)."""
+        return self.session.limiter
+
+    @pacer.setter
+    def pacer(self, limiter: Limiter | None) -> None:
+        self.session.limiter = limiter
 
     def collect(self, source: RedditSource, window: DayWindow) -> RedditCollection:
         self._requested = set()
@@ -377,6 +418,13 @@ class RedditCollector:
 
     # -- requests ---------------------------------------------------------------------------
 
+    def refresh_posts(self, post_ids: list[str]) -> None:
+        """Current score and comment count of known posts: /api/info, 100 fullnames per call."""
+        fullnames = [f"t3_{post_id}" for post_id in dict.fromkeys(post_ids)]
+        for start in range(0, len(fullnames), INFO_BATCH):
+            batch = ",".join(fullnames[start : start + INFO_BATCH])
+            self._call_json("GET", "/api/info", {"id": batch, "raw_json": "1"}, land_as="posts")
+
     def _call_json(
         self,
         method: str,
@@ -401,23 +449,16 @@ class RedditCollector:
         land_as: Resource,
         form: dict[str, str] | None = None,
     ) -> httpx.Response | None:
-        """One paced, landed request; None if this exact request was already sent in this collect."""
+        """One landed request (the session paces it); None if this exact request was already
+        sent in this collect."""
         key = (method, path, tuple(sorted((params or {}).items())), tuple(sorted((form or {}).items())))
         if key in self._requested:
             log.warning("reddit: not repeating %s %s", method, path)
             return None
         self._requested.add(key)
-        self.pacer.before_call()
-        try:
-            response = self.session.request(
-                method, API_BASE + path, params=params, data=form,
-                headers={"User-Agent": self.user_agent}, land_as=land_as,
-            )
-        except ApiError:
-            self.pacer.count_unreported_call()
-            raise
-        self.pacer.after_response(response.headers)
-        return response
+        return self.session.request(
+            method, API_BASE + path, params=params, data=form, headers={"User-Agent": self.user_agent}, land_as=land_as
+        )
 
 
 class _ThreadWalk:
@@ -511,6 +552,10 @@ def make_collector(
         raise AuthError(PLATFORM, "POST", TOKEN_URL, None, f"{' and '.join(CREDENTIAL_VARS)} must both be set")
     # REDDIT_USER_AGENT is optional and not a credential, so it may come from the environment.
     user_agent = credentials.get(USER_AGENT_VAR) or os.environ.get(USER_AGENT_VAR) or DEFAULT_USER_AGENT
-    auth = RedditAuth(http, client_id, client_secret, user_agent)
-    session = ApiSession(platform=PLATFORM, http=http, authenticate=auth, sink=sink)
+    # Limits and token are shared by everything using this client id at this API.
+    shared = shared_state(http, PLATFORM, client_id, client_secret)
+    auth = RedditAuth(http, client_id, client_secret, user_agent, shared)
+    session = ApiSession(
+        platform=PLATFORM, http=http, authenticate=auth, sink=sink, limiter=Limiter(LIMITS, shared), validate=json_problem
+    )
     return RedditCollector(session, user_agent=user_agent)

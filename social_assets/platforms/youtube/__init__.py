@@ -5,7 +5,7 @@ the day's videos and their comments, spending as few of the daily quota units as
 """
 
 from social_assets.platforms.base import Platform
-from social_assets.platforms.youtube.client import API_KEY_VARIABLE, YouTubeSource, make_collector
+from social_assets.platforms.youtube.client import API_KEY_VARIABLE, LIMITS, YouTubeCollector, YouTubeSource, make_collector
 from social_assets.platforms.youtube.normalize import normalize_comments, normalize_posts, normalize_profiles
 from social_assets.platforms.youtube.sandbox import SANDBOX_API_KEY, YouTubeSandbox
 
@@ -16,5 +16,7 @@ PLATFORM = Platform(
     credentials=(API_KEY_VARIABLE,),
     sandbox_credentials={API_KEY_VARIABLE: SANDBOX_API_KEY},
     make_collector=make_collector,
+    limits=LIMITS,
+    refresh_posts=YouTubeCollector.refresh_posts,
     sandbox=YouTubeSandbox,
 )

@@ -18,6 +18,12 @@ unit per page, failed calls included), so the collector plans its calls around u
 
 The API key travels as the `key` query parameter; `ApiSession` keeps it out of recorded
 parameters and this module keeps it out of error messages.
+
+Limits (`LIMITS`): the daily units are counted in the limiter's shared store, per key, by every
+process using the key; once they are spent (by that count or by a `quotaExceeded` answer) every
+call fails fast with `QuotaExceededError` until midnight Pacific. `rateLimitExceeded` answers
+are retried with backoff. Conditional requests (ETag / If-None-Match) are not used: a list call
+costs its unit whether or not it answers 304, and within a run no request is sent twice.
 """
 
 from __future__ import annotations
@@ -33,7 +39,8 @@ from zoneinfo import ZoneInfo
 import httpx
 from pydantic import ValidationError, field_validator
 
-from social_assets.core.http import ApiError, ApiSession, AuthError, LandedResponse
+from social_assets.core.http import ApiError, ApiSession, AuthError, LandedResponse, QuotaExhaustedError, json_problem
+from social_assets.core.limits import DailyQuota, Limiter, LimitPolicy, shared_state
 from social_assets.core.records import Resource
 from social_assets.core.timeutil import utc_now
 from social_assets.platforms.base import DayWindow, SourceConfig
@@ -52,6 +59,10 @@ AUTH_REASONS = frozenset(
     {"keyInvalid", "keyExpired", "forbidden", "accessNotConfigured", "ipRefererBlocked", "API_KEY_INVALID"}
 )
 QUOTA_REASONS = frozenset({"quotaExceeded", "dailyLimitExceeded"})
+# Short-term throttling (PLATFORMS.md §2): retried with backoff, unlike the daily quota.
+THROTTLE_REASONS = frozenset({"rateLimitExceeded", "userRateLimitExceeded"})
+# Units per call where not 1 (determine_quota_cost). The collector uses only 1-unit lists.
+METHOD_UNITS = {"search": 100, "captions": 50}
 # A video or thread that cannot have comments (disabled, or deleted since we listed it).
 NO_COMMENT_REASONS = frozenset({"commentsDisabled", "videoNotFound", "commentNotFound"})
 
@@ -78,16 +89,18 @@ class YouTubeSource(SourceConfig):
         return self.channel
 
 
-class QuotaExceededError(ApiError):
+class QuotaExceededError(QuotaExhaustedError):
     """The project's daily YouTube Data API quota is spent: retrying before the reset only wastes time."""
 
     def __init__(self, error: ApiError, units_spent: int):
-        self.resets_at = next_quota_reset(utc_now())
+        resets_at = getattr(error, "resets_at", None) or next_quota_reset(utc_now())
+        counted = "" if error.status else " by the shared count of this key's units"
         super().__init__(
             error.platform, error.method, error.endpoint, error.status,
-            f"daily YouTube Data API quota exhausted (quotaExceeded: {DAILY_QUOTA_UNITS:,} units per project "
-            f"per day by default, reset at midnight America/Los_Angeles, next at {self.resets_at.isoformat()}); "
+            f"daily YouTube Data API quota exhausted{counted} (quotaExceeded: {DAILY_QUOTA_UNITS:,} units per "
+            f"project per day by default, reset at midnight America/Los_Angeles, next at {resets_at.isoformat()}); "
             f"this collector had spent {units_spent} units. Not retried: run again after the reset.",
+            resets_at=resets_at,
         )
 
 
@@ -111,6 +124,31 @@ def google_reasons(error: ApiError) -> frozenset[str]:
     return frozenset(r.strip() for r in match.group(1).split(",")) if match else frozenset()
 
 
+def response_reasons(response: httpx.Response) -> frozenset[str]:
+    """The `error.errors[].reason` values of a Google error envelope."""
+    try:
+        body = response.json()
+    except ValueError:
+        return frozenset()
+    error = body.get("error") if isinstance(body, dict) else None
+    errors = error.get("errors") if isinstance(error, dict) else None
+    return frozenset(e["reason"] for e in errors or [] if isinstance(e, dict) and isinstance(e.get("reason"), str))
+
+
+def _endpoint(method: str, url: str) -> str:
+    return f"{method} {httpx.URL(url).path.rsplit('/', 1)[-1]}"  # "GET videos"
+
+
+LIMITS = LimitPolicy(
+    platform="youtube",
+    limits=(DailyQuota("units", DAILY_QUOTA_UNITS, QUOTA_TIME_ZONE),),
+    cost=lambda endpoint: METHOD_UNITS.get(endpoint.split(" ", 1)[-1], 1),
+    endpoint=_endpoint,
+    throttled=lambda r: r.status_code in (403, 429) and bool(response_reasons(r) & THROTTLE_REASONS),
+    quota_exhausted=lambda r: r.status_code == 403 and bool(response_reasons(r) & QUOTA_REASONS),
+)
+
+
 @dataclass(frozen=True)
 class _Upload:
     video_id: str
@@ -123,8 +161,13 @@ class YouTubeCollector:
     def __init__(self, session: ApiSession, api_key: str):
         self.session = session
         self._api_key = api_key
-        self.units_spent = 0  # quota units, across every collect() of this collector
         self._sent: set[tuple[str, tuple[tuple[str, str], ...]]] = set()
+
+    @property
+    def units_spent(self) -> int:
+        """Quota units this collector's calls were charged, across every collect() (the limiter
+        counts them; a call refused for quota is not charged)."""
+        return self.session.stats.units
 
     def collect(self, source: YouTubeSource, window: DayWindow) -> None:
         self._sent.clear()
@@ -187,6 +230,10 @@ class YouTubeCollector:
             videos.extend(item for item in body.get("items") or [] if isinstance(item, dict) and "id" in item)
         return videos
 
+    def refresh_posts(self, video_ids: list[str]) -> None:
+        """Current statistics of known videos: videos.list, 50 ids (one unit) per call."""
+        self._videos(video_ids)
+
     def _comments_of(self, video_id: str, source: YouTubeSource) -> None:
         with_replies = source.comment_depth >= 1
         params = {
@@ -241,18 +288,13 @@ class YouTubeCollector:
         if request_key in self._sent:  # a logic error here would burn quota on repeats
             raise RuntimeError(f"youtube collector would send {resource} {params} twice")
         self._sent.add(request_key)
-        calls_before = self.session.stats.calls
         try:
             response = self.session.get(
                 f"{BASE_URL}/{resource}", params={**params, "key": self._api_key},
                 land_as=land_as, normalize=normalize, context=context,
             )
         except ApiError as error:
-            calls = self.session.stats.calls - calls_before
-            refused_for_quota = bool(google_reasons(error) & QUOTA_REASONS)
-            self.units_spent += calls - 1 if refused_for_quota else calls  # a refused call is not charged
             raise self._explained(error) from error
-        self.units_spent += self.session.stats.calls - calls_before
         body = response.json()
         if not isinstance(body, dict):
             raise ApiError("youtube", "GET", f"{BASE_URL}/{resource}", response.status_code,
@@ -262,7 +304,7 @@ class YouTubeCollector:
     def _explained(self, error: ApiError) -> ApiError:
         """Turn Google's reasons into our error types, with the key scrubbed from the text."""
         reasons = google_reasons(error)
-        if reasons & QUOTA_REASONS:
+        if isinstance(error, QuotaExhaustedError) or reasons & QUOTA_REASONS:
             return QuotaExceededError(error, self.units_spent)
         if error.status in (400, 401, 403) and (reasons & AUTH_REASONS or "API key" in error.detail):
             return AuthError(
@@ -318,5 +360,7 @@ def make_collector(
     if not api_key:
         raise AuthError("youtube", "GET", BASE_URL, None, f"{API_KEY_VARIABLE} is not set")
     # The key is a query parameter, not a header: nothing to add per request or to refresh.
-    session = ApiSession(platform="youtube", http=http, sink=sink)
+    # Its daily units are counted with everything else using the key at this API.
+    limiter = Limiter(LIMITS, shared_state(http, "youtube", api_key))
+    session = ApiSession(platform="youtube", http=http, sink=sink, limiter=limiter, validate=json_problem)
     return YouTubeCollector(session, api_key)
