@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 from datetime import date
 
-import pytest
 from dagster import instance_for_test
 
 from social_assets import connections

@@ -6,7 +6,6 @@ writes the collection log (ops.collection_log) and the dead letters of requests 
 for good. Sources that fail keep what an earlier run stored for them.
 """
 
-import json
 from datetime import date
 from typing import Optional
 
@@ -35,6 +34,7 @@ from social_assets.warehouse.tables import (
     RAW_TABLES,
     PartitionWrite,
     ensure_schema,
+    landed_row,
     replace_partition,
 )
 
@@ -153,23 +153,9 @@ def _selected(configured: list[SourceConfig], wanted: list[str], platform: str) 
 
 def _frames(collection: PartitionCollection, platform: str, day: date) -> dict[str, pd.DataFrame]:
     rows: dict[str, list[dict]] = {r: [] for r in RESOURCES}
+    partition = {"platform": platform, "partition_date": day}
     for seq, (account_id, landed) in enumerate(collection.landed):
-        rows[landed.resource].append(
-            {
-                "platform": platform,
-                "partition_date": day,
-                "account_id": account_id,
-                "seq": seq,
-                "method": landed.method,
-                "endpoint": landed.endpoint,
-                "params": json.dumps(landed.params, sort_keys=True),
-                "context": json.dumps(dict(landed.context), sort_keys=True),
-                "status": landed.status,
-                "fetched_at": to_warehouse_time(landed.fetched_at),
-                "normalize": landed.normalize,
-                "body": landed.body,
-            }
-        )
+        rows[landed.resource].append(landed_row(landed, partition, account_id, seq))
     return {r: pd.DataFrame(rows[r], columns=RAW_TABLES[r].column_names) for r in RESOURCES}
 
 

@@ -7,7 +7,6 @@ with 100 fullnames, YouTube videos.list with 50 ids). Each hour is its own parti
 collections, and every hour adds a point to analytics.engagement_snapshots.
 """
 
-import json
 from datetime import datetime, timedelta, timezone
 
 import pandas as pd
@@ -43,6 +42,7 @@ from social_assets.warehouse.tables import (
     REFRESH_RESPONSES,
     PartitionWrite,
     ensure_schema,
+    landed_row,
     replace_rows,
 )
 
@@ -145,22 +145,7 @@ def _rows(platform: str, hour: datetime, landed: list[tuple[str, LandedResponse]
     partition_hour = to_warehouse_time(hour)
     responses, metrics = [], []
     for seq, (account_id, response) in enumerate(landed):
-        responses.append(
-            {
-                "platform": platform,
-                "partition_hour": partition_hour,
-                "account_id": account_id,
-                "seq": seq,
-                "method": response.method,
-                "endpoint": response.endpoint,
-                "params": json.dumps(response.params, sort_keys=True),
-                "context": json.dumps(dict(response.context), sort_keys=True),
-                "status": response.status,
-                "fetched_at": to_warehouse_time(response.fetched_at),
-                "normalize": response.normalize,
-                "body": response.body,
-            }
-        )
+        responses.append(landed_row(response, {"platform": platform, "partition_hour": partition_hour}, account_id, seq))
         if not (response.normalize and 200 <= response.status < 300):
             continue
         try:

@@ -11,12 +11,18 @@ Timestamps are stored as UTC `TIMESTAMP` values (no zone: every one is UTC).
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import date
-from typing import Mapping
+from typing import TYPE_CHECKING, Mapping
 
 import duckdb
 import pandas as pd
+
+from social_assets.core.timeutil import to_warehouse_time
+
+if TYPE_CHECKING:
+    from social_assets.core.http import LandedResponse
 
 
 @dataclass(frozen=True)
@@ -203,6 +209,23 @@ ALL_TABLES = [
     DEAD_LETTERS,
     DATA_QUALITY,
 ]
+
+
+def landed_row(landed: "LandedResponse", partition: Mapping[str, object], account_id: str, seq: int) -> dict:
+    """One row of a raw table: the response verbatim with its request, in its partition."""
+    return {
+        **partition,
+        "account_id": account_id,
+        "seq": seq,
+        "method": landed.method,
+        "endpoint": landed.endpoint,
+        "params": json.dumps(landed.params, sort_keys=True),
+        "context": json.dumps(dict(landed.context), sort_keys=True),
+        "status": landed.status,
+        "fetched_at": to_warehouse_time(landed.fetched_at),
+        "normalize": landed.normalize,
+        "body": landed.body,
+    }
 
 
 def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
