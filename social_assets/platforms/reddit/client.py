@@ -316,6 +316,7 @@ class RedditCollector:
     def _collect_posts(self, source: RedditSource, window: DayWindow, now: datetime, result: RedditCollection) -> None:
         path, params = _listing_request(source, window, now)
         kept: dict[str, Link] = {}
+        read: set[str] = set()  # by id: a post repeated across pages (items shift) counts once
         after: str | None = None
         while result.posts_read < source.post_limit:
             page_params = {**params, "limit": str(min(self.page_size, source.post_limit - result.posts_read))}
@@ -326,7 +327,8 @@ class RedditCollector:
                 break  # the cursor led back to a page already read
             listing = _as_listing(body, path)
             result.listing_pages += 1
-            result.posts_read += len(listing.children)
+            read.update(child.data.get("id", "") for child in listing.children)
+            result.posts_read = len(read)
             links = list(_links(listing))
             for link in links:
                 if from_epoch_seconds(link.created_utc) in window:

@@ -202,9 +202,13 @@ class YouTubeCollector:
         """The playlist's uploads published in the window, newest first, at most `limit`."""
         params = {"part": "contentDetails,snippet", "playlistId": playlist_id, "maxResults": str(LISTING_PAGE_SIZE)}
         found: list[_Upload] = []
+        seen: set[str] = set()  # an item repeated across pages (items shift) counts once
         for page in self._pages("playlistItems", params, land_as="posts", normalize=False):
             reached_older = False
             for upload in filter(None, map(_upload_of, page.get("items") or [])):
+                if upload.video_id in seen:
+                    continue
+                seen.add(upload.video_id)
                 if upload.published_at >= window.end:
                     continue
                 if upload.published_at < window.start:
