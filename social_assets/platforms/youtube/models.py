@@ -81,13 +81,19 @@ class ResourceId(YouTubeModel):
 # -- videos -------------------------------------------------------------------------------
 
 
-class VideoSnippet(YouTubeModel):
+class PublishedSnippet(YouTubeModel):
+    """What videos, search results and activities say about the thing they publish."""
+
     published_at: datetime
     channel_id: str | None = None
     channel_title: str | None = None
     title: str = ""
     description: str = ""
     thumbnails: Thumbnails = Field(default_factory=Thumbnails)
+
+
+class VideoSnippet(PublishedSnippet):
+    pass
 
 
 class VideoStatistics(YouTubeModel):
@@ -178,14 +184,9 @@ class PlaylistItem(YouTubeModel):
 # -- search and activities ----------------------------------------------------------------
 
 
-class SearchSnippet(YouTubeModel):
+class SearchSnippet(PublishedSnippet):
     # search.list HTML-escapes titles and descriptions (`&#39;`, `&amp;`), unlike videos.list.
-    published_at: datetime
-    channel_id: str | None = None
-    channel_title: str | None = None
-    title: str = ""
-    description: str = ""
-    thumbnails: Thumbnails = Field(default_factory=Thumbnails)
+    pass
 
 
 class SearchResult(YouTubeModel):
@@ -194,13 +195,7 @@ class SearchResult(YouTubeModel):
     snippet: SearchSnippet | None = None
 
 
-class ActivitySnippet(YouTubeModel):
-    published_at: datetime
-    channel_id: str | None = None
-    channel_title: str | None = None
-    title: str = ""
-    description: str = ""
-    thumbnails: Thumbnails = Field(default_factory=Thumbnails)
+class ActivitySnippet(PublishedSnippet):
     type: str | None = None  # upload, like, playlistItem, ...
 
 

@@ -47,6 +47,7 @@ from social_assets.platforms.youtube.models import (
     ErrorEnvelope,
     ListResponse,
     PlaylistItem,
+    PublishedSnippet,
     SearchResult,
     Thumbnails,
     Video,
@@ -186,6 +187,20 @@ def _first_problem(error: ValidationError) -> str:
 # -- posts --------------------------------------------------------------------------------
 
 
+def _post_of(video_id: str, snippet: PublishedSnippet, **counts: int | None) -> PostRecord:
+    """A post from a snippet taken as the platform wrote it."""
+    return _post(
+        video_id=video_id,
+        channel_id=snippet.channel_id,
+        channel_title=snippet.channel_title,
+        title=snippet.title,
+        description=snippet.description,
+        thumbnails=snippet.thumbnails,
+        published_at=snippet.published_at,
+        **counts,
+    )
+
+
 def _post(
     *,
     video_id: str,
@@ -224,15 +239,9 @@ def _post_from_video(item: dict[str, Any]) -> PostRecord:
     if video.snippet is None:
         raise _Reject("video has no snippet (request part=snippet)")
     stats = video.statistics
-    snippet = video.snippet
-    return _post(
-        video_id=video.id,
-        channel_id=snippet.channel_id,
-        channel_title=snippet.channel_title,
-        title=snippet.title,
-        description=snippet.description,
-        thumbnails=snippet.thumbnails,
-        published_at=snippet.published_at,
+    return _post_of(
+        video.id,
+        video.snippet,
         # Absent counts stay None: hidden likes and disabled comments are not zeros.
         likes=stats.like_count if stats else None,
         comments=stats.comment_count if stats else None,
@@ -296,16 +305,7 @@ def _post_from_activity(item: dict[str, Any]) -> PostRecord:
     upload = activity.content_details.upload if activity.content_details else None
     if upload is None:
         raise _Reject("upload activity carries no contentDetails.upload.videoId (request part=contentDetails)")
-    snippet = activity.snippet
-    return _post(
-        video_id=upload.video_id,
-        channel_id=snippet.channel_id,
-        channel_title=snippet.channel_title,
-        title=snippet.title,
-        description=snippet.description,
-        thumbnails=snippet.thumbnails,
-        published_at=snippet.published_at,
-    )
+    return _post_of(upload.video_id, activity.snippet)
 
 
 def _not_a_video(item: dict[str, Any]) -> PostRecord:
