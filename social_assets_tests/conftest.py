@@ -63,3 +63,27 @@ def pipeline_env(tmp_path: Path, sources_file: Path, monkeypatch: pytest.MonkeyP
     # A fresh sandbox per test: its rate-limit and quota counters start from zero.
     monkeypatch.setattr(connections, "_SANDBOX", None)
     return warehouse
+
+
+@pytest.fixture(params=["in-process", "served"])
+def sandbox_api(request, pipeline_env, monkeypatch):
+    """The sandbox the pipeline talks to: in process, or served on a loopback port and reached
+    over real HTTP (SOCIAL_SANDBOX_URL). Either way the returned Sandbox is the one answering."""
+    import threading
+
+    from social_assets import connections
+    from social_assets.sandbox.app import Sandbox, make_server
+
+    if request.param == "in-process":
+        yield connections.shared_sandbox()
+        return
+    sandbox = Sandbox()
+    server = make_server(sandbox, "127.0.0.1", 0)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    monkeypatch.setenv("SOCIAL_SANDBOX_URL", f"http://127.0.0.1:{server.server_address[1]}")
+    try:
+        yield sandbox
+    finally:
+        server.shutdown()
+        server.server_close()

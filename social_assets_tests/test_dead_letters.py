@@ -26,15 +26,15 @@ def instance():
 
 
 @pytest.fixture
-def forbidden_subreddit(pipeline_env, monkeypatch):
+def forbidden_subreddit(sandbox_api, monkeypatch):
     """r/duckdb turns private: Reddit answers its listings and about page with 403."""
-    emulation = connections.shared_sandbox().platforms["reddit"]
+    emulation = sandbox_api.platforms["reddit"]
     real_handle = emulation.handle
 
-    def handle(request):
+    def handle(request, fault=None):
         if request.path.lower().startswith("/r/duckdb/"):
             return SandboxResponse(403, {"message": "Forbidden", "error": 403})
-        return real_handle(request)
+        return real_handle(request, fault)
 
     monkeypatch.setattr(emulation, "handle", handle)
     return lambda: monkeypatch.setattr(emulation, "handle", real_handle)

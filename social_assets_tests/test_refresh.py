@@ -36,7 +36,7 @@ def instance():
         yield dagster_instance
 
 
-def test_recent_posts_get_current_counts_with_batch_calls(pipeline_env, instance, monkeypatch):
+def test_recent_posts_get_current_counts_with_batch_calls(pipeline_env, sandbox_api, instance, monkeypatch):
     for platform in ("reddit", "youtube"):
         collect_partition(instance, platform, DAY)
     monkeypatch.setenv("SOCIAL_SANDBOX_NOW", LATER.isoformat())  # six hours later
