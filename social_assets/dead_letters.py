@@ -86,17 +86,6 @@ def open_request_letters(con: duckdb.DuckDBPyConnection, platform: str, day: dat
     return [account for (account,) in rows]
 
 
-def partitions_with_open_letters(con: duckdb.DuckDBPyConnection) -> list[tuple[str, date]]:
-    """(platform, day) of every partition holding open dead letters, oldest first."""
-    return [
-        (platform, day)
-        for platform, day in con.execute(
-            f"SELECT DISTINCT platform, partition_date FROM {DEAD_LETTERS.qualified} "
-            "WHERE status = 'open' ORDER BY partition_date, platform"
-        ).fetchall()
-    ]
-
-
 def _letter(platform: str, day: date, account_id: str, kind: str, resource: str, method: str,
             endpoint: str, params: str, context: str, payload: str | None, item_id: str | None,
             reason: str, failed_at: datetime) -> dict[str, Any]:
