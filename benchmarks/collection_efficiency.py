@@ -33,19 +33,33 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import httpx  # noqa: E402
 
-from social_assets.core.http import ApiError, QuotaExhaustedError  # noqa: E402
-from social_assets.core.limits import Limiter, shared_state  # noqa: E402
+from social_assets.collection import walk_source  # noqa: E402
+from social_assets.connections import Connection  # noqa: E402
+from social_assets.core.errors import ApiError, QuotaExhaustedError  # noqa: E402
+from social_assets.core.limits import Limiter  # noqa: E402
 from social_assets.platforms.base import DayWindow  # noqa: E402
 from social_assets.platforms.reddit import PLATFORM as REDDIT  # noqa: E402
-from social_assets.platforms.reddit.client import LIMITS as REDDIT_LIMITS, RedditSource  # noqa: E402
+from social_assets.platforms.reddit.spec import LIMITS as REDDIT_LIMITS, RedditSource  # noqa: E402
 from social_assets.platforms.youtube import PLATFORM as YOUTUBE  # noqa: E402
-from social_assets.platforms.youtube.client import LIMITS as YOUTUBE_LIMITS, YouTubeSource  # noqa: E402
+from social_assets.platforms.youtube.spec import LIMITS as YOUTUBE_LIMITS, YouTubeSource  # noqa: E402
 from social_assets.platforms.youtube.sandbox import _threads, channel_id_for  # noqa: E402
 from social_assets.sandbox.app import LoopbackSandboxTransport, Sandbox, SandboxTransport, make_server  # noqa: E402
 from social_assets.sandbox.world import SandboxClock  # noqa: E402
 
 NOW = datetime(2026, 11, 20, 3, tzinfo=timezone.utc)
 COMMENT_HEAVY = ("python", "analytics", "dataengineering", "socialmedia", "marketing", "duckdb")
+
+
+def client(platform, http: httpx.Client, source=None):
+    """The client the pipeline builds for `source`, on the sandbox's credentials."""
+    return Connection(platform, "sandbox (benchmark)", http, {}).client(source)
+
+
+def collect(platform, api, source, day: DayWindow):
+    """Walk one source's day as the pipeline does; returns the walk."""
+    walk = platform.walk(api, source)
+    walk_source(platform, walk, source, day)
+    return walk
 
 
 def days_back(count: int) -> list[DayWindow]:
@@ -100,11 +114,12 @@ def _reddit_worker(base_url: str, store: str, window: float, deadline: float, of
     while True:
         sub, day = work[n % len(work)]
         n += 1
-        collector = REDDIT.make_collector(http, REDDIT.sandbox_credentials, None)
-        collector.session.limiter = _UntilDeadline(policy, collector.session.limiter.state)
-        collector.session.limiter.deadline = deadline
+        source = RedditSource(subreddit=sub, comment_depth=8)
+        api = client(REDDIT, http, source)
+        api.session.limiter = _UntilDeadline(policy, api.session.limiter.state)
+        api.session.limiter.deadline = deadline
         try:
-            collector.collect(RedditSource(subreddit=sub, comment_depth=8), day)
+            collect(REDDIT, api, source, day)
         except _RunOver:
             return
         except ApiError as error:
@@ -156,8 +171,7 @@ def reddit_sustained(seconds: float, processes: int, limit: int, window: int, st
 def _forget(base_url: str, store_url: str) -> None:
     """Remove this run's state from a shared store (its sandbox is gone with it)."""
     os.environ["SOCIAL_LIMIT_STORE"] = store_url
-    shared = shared_state(httpx.Client(transport=LoopbackSandboxTransport(base_url)), "reddit",
-                          *REDDIT.sandbox_credentials.values())
+    shared = client(REDDIT, httpx.Client(transport=LoopbackSandboxTransport(base_url))).session.limiter.state
     for name in ("limits", "token"):
         shared.store.transact(shared.key(name), lambda doc: (None, None), ttl=1)
 
@@ -177,10 +191,11 @@ def youtube_quota(quota: int) -> dict:
     channels = [channel_id_for(handle) for _, handle in youtube.catalog]
     paused_after = None
     for n, (day, channel) in enumerate((d, c) for d in days_back(365) for c in channels):
-        collector = YOUTUBE.make_collector(http, YOUTUBE.sandbox_credentials, None)
-        collector.session.limiter = Limiter(policy, collector.session.limiter.state)
+        source = YouTubeSource(channel=channel, comment_depth=1)
+        api = client(YOUTUBE, http, source)
+        api.session.limiter = Limiter(policy, api.session.limiter.state)
         try:
-            collector.collect(YouTubeSource(channel=channel, comment_depth=1), day)
+            collect(YOUTUBE, api, source, day)
         except QuotaExhaustedError:
             paused_after = n
             break
@@ -206,9 +221,8 @@ def reddit_per_thousand_posts(source_days: int) -> dict:
     posts = minimum = 0
     work = [(sub, day) for day in days_back(source_days) for sub in COMMENT_HEAVY][:source_days]
     for sub, day in work:
-        collector = REDDIT.make_collector(http, REDDIT.sandbox_credentials, None)
-        result = collector.collect(RedditSource(subreddit=sub, collect_comments=False, post_limit=1000), day)
-        posts += len(result.posts)
+        source = RedditSource(subreddit=sub, collect_comments=False, post_limit=1000)
+        posts += len(collect(REDDIT, client(REDDIT, http, source), source, day).kept)
         reach = _reach(newest_first[sub], day)
         minimum += 1 + math.ceil(reach / 100)  # the about call, then listing pages
     return {"posts": posts, "calls": len(calls), "minimum": minimum, "source_days": len(work)}
@@ -225,9 +239,7 @@ def youtube_per_thousand_posts(with_comments: bool) -> dict:
         for handle, newest_first in uploads.items():
             source = YouTubeSource(channel=channel_id_for(handle), collect_comments=with_comments, comment_depth=1,
                                    post_limit=1000)
-            collector = YOUTUBE.make_collector(http, YOUTUBE.sandbox_credentials, None)
-            collector.collect(source, day)
-            units += collector.units_spent
+            units += collect(YOUTUBE, client(YOUTUBE, http, source), source, day).units_spent
             in_day = [p for p in newest_first if p.published_at in day]
             posts += len(in_day)
             minimum += 1 + math.ceil(_reach(newest_first, day) / 50) + math.ceil(len(in_day) / 50)

@@ -174,7 +174,9 @@ def run_command(day: date | None) -> int:
             if not sources[platform]:
                 print(f"{platform}: no sources configured, skipped")
                 continue
-            mode = api_mode(PLATFORMS[platform], os.environ, os.environ.get("SOCIAL_SANDBOX_URL"))
+            mode = api_mode(platform)
+            if mode == "sandbox":
+                mode = f"sandbox ({os.environ.get('SOCIAL_SANDBOX_URL') or 'in-process'})"
             print(f"{platform}: collecting {day} ({len(sources[platform])} sources) from {mode}...", flush=True)
             result = collect.execute_in_process(
                 instance=instance, partition_key=platform_day_key(platform, day), run_config=quiet, raise_on_error=False

@@ -13,10 +13,12 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from social_assets.connections import Connection
-from social_assets.core.http import ApiError, LandedResponse
+from social_assets.core.errors import ApiError
+from social_assets.core.http import CallStats, LandedResponse
 from social_assets.core.records import NotAResponse
+from social_assets.core.rest import RestClient
 from social_assets.core.timeutil import utc_now
-from social_assets.platforms.base import DayWindow, SourceConfig
+from social_assets.platforms.base import DayWindow, Platform, PostRef, SourceConfig, Walk
 
 
 @dataclass
@@ -85,16 +87,17 @@ def collect_partition(
     result = PartitionCollection(platform=connection.platform.name, mode=connection.mode)
     for source in sources:
         landed: list[LandedResponse] = []
-        collector = make_collector(connection, landed.append)
         started_at, clock = utc_now(), time.monotonic()
         error: ApiError | None = None
+        client: RestClient | None = None
         try:
-            collector.collect(source, window)
+            client = open_client(connection, source, landed.append)
+            walk_source(connection.platform, connection.platform.walk(client, source), source, window)
         except ApiError as exc:
             error = exc
         finished_at = started_at + _elapsed(clock)
         items, problems = count_items(connection.platform.name, landed)
-        stats = collector.session.stats
+        stats = client.session.stats if client is not None else CallStats()
         result.outcomes.append(
             SourceOutcome(
                 account_id=source.account_id,
@@ -120,11 +123,23 @@ def collect_partition(
     return result
 
 
-def make_collector(connection: Connection, sink):
-    """The platform's collector, whose session re-fetches responses with unusable items."""
-    collector = connection.platform.make_collector(connection.http, connection.credentials, sink)
-    collector.session.check_items = item_checker(connection.platform.name)
-    return collector
+def open_client(connection: Connection, source: SourceConfig | None, sink) -> RestClient:
+    """The source's API client, whose session re-fetches responses with unusable items."""
+    client = connection.client(source, sink)
+    client.session.check_items = item_checker(connection.platform.name)
+    return client
+
+
+def walk_source(platform: Platform, walk: Walk, source: SourceConfig, window: DayWindow) -> list[PostRef]:
+    """One source's day: its profile, its posts of the day and, where asked for and the
+    platform has them, each post's comments. Every response is landed by the walk's client."""
+    walk.profile()
+    posts = walk.posts(window)
+    if source.collect_comments and platform.capabilities.comments:
+        for post in posts:
+            if post.comments != 0:  # the listing already says there is nothing to fetch
+                walk.comments(post)
+    return posts
 
 
 def item_checker(platform: str):

@@ -16,7 +16,7 @@ from typing import Any, Iterable
 import duckdb
 import pandas as pd
 
-from social_assets.core.http import ApiError
+from social_assets.core.errors import ApiError
 from social_assets.core.records import Rejected
 from social_assets.core.timeutil import to_warehouse_time
 from social_assets.warehouse.tables import DEAD_LETTERS, PartitionWrite, ensure_schema

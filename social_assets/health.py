@@ -184,7 +184,7 @@ def limit_remaining(platform: str, con: duckdb.DuckDBPyConnection | None, now: d
     if live is not None:
         return live
     if platform == "youtube":
-        from social_assets.platforms.youtube.client import DAILY_QUOTA_UNITS, QUOTA_TIME_ZONE
+        from social_assets.platforms.youtube.spec import DAILY_QUOTA_UNITS, QUOTA_TIME_ZONE
 
         reset = now.astimezone(QUOTA_TIME_ZONE).replace(hour=0, minute=0, second=0, microsecond=0)
         spent = 0
@@ -208,18 +208,18 @@ def limit_remaining(platform: str, con: duckdb.DuckDBPyConnection | None, now: d
 def _live_limit(platform_name: str) -> Limit | None:
     """The tightest limit left, from the shared limiter state, when the platform is live."""
     from social_assets.connections import connect
-    from social_assets.core.limits import Limiter, shared_state
+    from social_assets.core.errors import AuthError
     from social_assets.platforms import PLATFORMS
 
     platform = PLATFORMS[platform_name]
-    if platform.limits is None:
-        return None
     connection = connect(platform, os.environ)
     try:
         if not connection.is_live:
             return None
-        secrets = [connection.credentials[name] for name in platform.credentials]
-        rooms = Limiter(platform.limits, shared_state(connection.http, platform.name, *secrets)).headroom()
+        limiter = connection.client(None).session.limiter
+        rooms = limiter.headroom() if limiter is not None else []
+    except AuthError:
+        return None  # no platform-wide credentials: the sources' own are not summed up here
     finally:
         connection.close()
     if not rooms:
@@ -232,6 +232,11 @@ def _live_limit(platform_name: str) -> Limit | None:
 # -- reachability -----------------------------------------------------------------------------
 
 
+def api_hosts(platform: Platform) -> list[str]:
+    urls = [platform.api.base_url, *(auth.token_url for auth in platform.api.auth if auth.token_url)]
+    return list(dict.fromkeys(httpx.URL(url).host for url in urls))
+
+
 @dataclass
 class Reach:
     reachable: bool
@@ -240,16 +245,14 @@ class Reach:
 
 
 def probe(platform: Platform, environ: Mapping[str, str] = os.environ) -> Reach:
-    """One GET per API host of the platform, without credentials. The hosts are those the
-    platform's emulation answers for, which are the real API hosts (the sandbox runs at the
-    real URLs)."""
-    from social_assets.connections import connect
+    """One GET per API host of the platform (its API and token endpoints), without
+    credentials. The sandbox runs at the real URLs, so the hosts are the same in both modes."""
+    from social_assets.connections import api_mode, connect
 
-    credentials = {name: environ[name] for name in platform.credentials if environ.get(name)}
-    connection = connect(platform, credentials, sandbox_url=environ.get("SOCIAL_SANDBOX_URL") or None)
+    connection = connect(platform, {}, sandbox_url=environ.get("SOCIAL_SANDBOX_URL") or None, mode=api_mode(platform, environ))
     answers = []
     try:
-        for host in platform.sandbox.hosts:
+        for host in api_hosts(platform):
             try:
                 response = connection.http.get(f"https://{host}/", timeout=PROBE_TIMEOUT)
             except httpx.TransportError as exc:

@@ -21,9 +21,11 @@ import yaml
 from pydantic import ValidationError
 
 from social_assets.platforms import PLATFORMS
-from social_assets.platforms.base import SourceConfig
+from social_assets.platforms.base import Platform, SourceConfig
 
 SECTION_KEYS = {"defaults", "sources"}
+# Top-level keys that are not platforms (brands group sources across platforms).
+NON_PLATFORM_KEYS = {"brands"}
 
 
 class SourcesConfigError(ValueError):
@@ -31,7 +33,8 @@ class SourcesConfigError(ValueError):
 
 
 def load_sources(path: Path) -> dict[str, list[SourceConfig]]:
-    """Every configured source, by platform (platforms absent from the file get [])."""
+    """Every configured source, by platform (platforms absent from the file get []).
+    Every mistake in the file is reported at once, one line each."""
     try:
         raw = yaml.safe_load(path.read_text())
     except FileNotFoundError:
@@ -44,53 +47,98 @@ def load_sources(path: Path) -> dict[str, list[SourceConfig]]:
         raise SourcesConfigError(f"{path}: expected a mapping of platform names, got {type(raw).__name__}")
 
     result: dict[str, list[SourceConfig]] = {name: [] for name in PLATFORMS}
+    problems: list[str] = []
     for platform_name, section in raw.items():
         where = f"{path}: {platform_name}"
+        if platform_name in NON_PLATFORM_KEYS:
+            continue
         if platform_name not in PLATFORMS:
             known = ", ".join(sorted(PLATFORMS))
-            raise SourcesConfigError(f"{where}: unknown platform {platform_name!r} (known: {known})")
-        result[platform_name] = _load_section(where, PLATFORMS[platform_name].source_type, section)
+            problems.append(f"{where}: unknown platform {platform_name!r} (known: {known})")
+            continue
+        result[platform_name] = _load_section(where, PLATFORMS[platform_name], section, problems)
+    if problems:
+        raise SourcesConfigError("\n".join(problems))
     return result
 
 
-def _load_section(where: str, source_type: type[SourceConfig], section: Any) -> list[SourceConfig]:
+def _load_section(where: str, platform: Platform, section: Any, problems: list[str]) -> list[SourceConfig]:
     if section is None:
         return []
     if not isinstance(section, dict):
-        raise SourcesConfigError(f"{where}: expected a mapping with 'defaults' and 'sources'")
+        problems.append(f"{where}: expected a mapping with 'defaults' and 'sources'")
+        return []
     unknown = set(section) - SECTION_KEYS
     if unknown:
-        raise SourcesConfigError(f"{where}: unknown key(s) {sorted(unknown)} (allowed: defaults, sources)")
+        problems.append(f"{where}: unknown key(s) {sorted(unknown)} (allowed: defaults, sources)")
     defaults = section.get("defaults") or {}
     if not isinstance(defaults, dict):
-        raise SourcesConfigError(f"{where}.defaults: expected a mapping of options")
+        problems.append(f"{where}.defaults: expected a mapping of options")
+        defaults = {}
     not_options = set(defaults) - set(SourceConfig.OPTION_NAMES)
     if not_options:
-        raise SourcesConfigError(
+        problems.append(
             f"{where}.defaults: unknown option(s) {sorted(not_options)} "
             f"(options: {', '.join(SourceConfig.OPTION_NAMES)})"
         )
+        defaults = {k: v for k, v in defaults.items() if k not in not_options}
+    problems += [f"{where}.defaults: {p}" for p in _unsupported(platform, defaults)]
     entries = section.get("sources") or []
     if not isinstance(entries, list):
-        raise SourcesConfigError(f"{where}.sources: expected a list of sources")
+        problems.append(f"{where}.sources: expected a list of sources")
+        return []
 
     sources: list[SourceConfig] = []
     seen: dict[str, int] = {}
     for index, entry in enumerate(entries):
         entry_where = f"{where}.sources[{index}]"
         if not isinstance(entry, dict):
-            raise SourcesConfigError(f"{entry_where}: expected a mapping, got {entry!r}")
+            problems.append(f"{entry_where}: expected a mapping, got {entry!r}")
+            continue
+        unsupported = _unsupported(platform, entry)
         try:
-            source = source_type.model_validate({**defaults, **entry})
+            source = platform.source_type.model_validate({**defaults, **entry})
         except ValidationError as exc:
-            raise SourcesConfigError(f"{entry_where} {_describe(entry)}: {_first_problem(exc)}") from None
+            problems.append(f"{entry_where} {_describe(entry)}: {_first_problem(exc)}")
+            continue
+        if unsupported:
+            problems.append(f"{entry_where} {_describe(entry)}: {'; '.join(unsupported)}")
+            continue
         if source.account_id in seen:
-            raise SourcesConfigError(
-                f"{entry_where}: {source.account_id} is already listed at sources[{seen[source.account_id]}]"
-            )
+            problems.append(f"{entry_where}: {source.account_id} is already listed at sources[{seen[source.account_id]}]")
+            continue
         seen[source.account_id] = index
-        sources.append(source)
+        sources.append(_fit_to(platform, source, given={**defaults, **entry}))
     return sources
+
+
+def _unsupported(platform: Platform, options: dict[str, Any]) -> list[str]:
+    """Options the platform's API cannot honour, each with what it does support."""
+    can = platform.capabilities
+    problems = []
+    if "sort" in options and options["sort"] is not None and options["sort"] not in can.sorts:
+        supported = f"supported: {', '.join(can.sorts)}" if can.sorts else f"{platform.name} takes no sort"
+        problems.append(f"sort {options['sort']!r} is not possible ({supported})")
+    depth = options.get("comment_depth")
+    if can.max_depth is not None and isinstance(depth, int) and depth > can.max_depth:
+        problems.append(
+            f"comment_depth {depth} is not possible: {platform.name} comments go {can.max_depth} level(s) "
+            f"below the top level (supported: 0..{can.max_depth})"
+        )
+    if options.get("collect_comments") is True and not can.comments:
+        problems.append(f"collect_comments: {platform.name} gives no comments with these credentials")
+    return problems
+
+
+def _fit_to(platform: Platform, source: SourceConfig, given: dict[str, Any]) -> SourceConfig:
+    """Defaults the user did not set, narrowed to what the platform can give."""
+    can = platform.capabilities
+    update: dict[str, Any] = {}
+    if can.max_depth is not None and "comment_depth" not in given and source.comment_depth > can.max_depth:
+        update["comment_depth"] = can.max_depth
+    if not can.comments and "collect_comments" not in given:
+        update["collect_comments"] = False
+    return source.model_copy(update=update) if update else source
 
 
 def _describe(entry: dict[str, Any]) -> str:

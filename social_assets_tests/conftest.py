@@ -57,7 +57,9 @@ def pipeline_env(tmp_path: Path, sources_file: Path, monkeypatch: pytest.MonkeyP
     # A developer's shell must not change what the tests see.
     monkeypatch.delenv("SOCIAL_SANDBOX_FAULTS", raising=False)
     monkeypatch.delenv("SOCIAL_SANDBOX_LOG", raising=False)
+    monkeypatch.delenv("SOCIAL_API_MODE", raising=False)
     for platform in PLATFORMS.values():
+        monkeypatch.delenv(f"SOCIAL_API_MODE_{platform.name.upper()}", raising=False)
         for name in platform.credentials:
             monkeypatch.delenv(name, raising=False)
     # A fresh sandbox per test: its rate-limit and quota counters start from zero.

@@ -1,129 +1,44 @@
 """The HTTP layer every platform client talks through.
 
-One `ApiSession` per platform and run wraps an `httpx.Client` and adds what every platform
-needs: retries of transient failures (tenacity), one-shot re-authentication on 401, secrets kept
-out of anything recorded, and landing of responses verbatim for the `raw.*` tables. With a
-`limiter` (see `core.limits`) every HTTP exchange is also paced by the platform's limits, charged
-to its quota and guarded by a circuit breaker per endpoint.
+One `ApiSession` per platform, source and run wraps an `httpx.Client` and adds what every
+platform needs: retries of transient failures (tenacity), one-shot re-authentication when the
+platform refuses the credential, secrets kept out of anything recorded, errors classified by the
+platform's `ErrorTable` (`core.errors`), and landing of responses verbatim for the `raw.*`
+tables. With a `limiter` (see `core.limits`) every HTTP exchange is also paced by the
+platform's limits, charged to its quota and guarded by a circuit breaker per endpoint.
 
 Clients always use the platforms' real URLs; whether a request reaches the real platform or the
-sandbox is decided by the transport the `httpx.Client` was built with (see `transport.py`).
+sandbox is decided by the transport the `httpx.Client` was built with (see `connections.py`).
 """
 
 from __future__ import annotations
 
 import email.utils
-import enum
 import json
 import time
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Callable, Mapping
+from urllib.parse import quote, quote_plus
 
 import httpx
-from tenacity import (
-    RetryCallState,
-    Retrying,
-    retry_if_exception,
-    stop_after_attempt,
-    wait_exponential_jitter,
-)
+from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt, wait_exponential_jitter
 
+from social_assets.core.errors import (
+    ERROR_TYPES,
+    ErrorKind,
+    ErrorTable,
+    Outcome,
+    QuotaExhaustedError,
+    TransientApiError,
+    redact,
+    redact_json,
+)
 from social_assets.core.records import Resource
 from social_assets.core.timeutil import utc_now
 
 if TYPE_CHECKING:
     from social_assets.core.limits.limiter import Limiter, Permit, Settled
-
-# Query or form parameters that carry credentials; never recorded or shown.
-SECRET_PARAMS = frozenset(
-    {"key", "access_token", "client_secret", "refresh_token", "code", "code_verifier", "password"}
-)
-TRANSIENT_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
-
-
-class ApiError(Exception):
-    """A request that failed for good. The message names the platform and endpoint, never a secret."""
-
-    def __init__(
-        self,
-        platform: str,
-        method: str,
-        endpoint: str,
-        status: int | None,
-        detail: str,
-        params: Mapping[str, Any] | None = None,
-    ):
-        self.platform = platform
-        self.method = method
-        self.endpoint = endpoint
-        self.status = status
-        self.detail = detail
-        self.params = redact(params)  # the request, fit to record in a dead letter
-        where = f"{method} {endpoint}"
-        super().__init__(f"{platform}: {where} failed with status {status}: {detail}")
-
-
-class TransientApiError(ApiError):
-    """A failure worth retrying (429 and the platform's other "slow down" answers, 408, 5xx,
-    timeouts, dropped connections, a success whose body is cut short)."""
-
-    def __init__(self, *args: Any, retry_after: float | None = None, params: Mapping[str, Any] | None = None):
-        super().__init__(*args, params=params)
-        self.retry_after = retry_after
-
-
-class AuthError(ApiError):
-    """Credentials are missing, wrong or cannot be refreshed: a configuration problem."""
-
-
-class QuotaExhaustedError(ApiError):
-    """The platform's quota for this credential is spent (a daily budget, or a window longer
-    than a run should wait). Not retried: every call of the platform with this credential fails
-    fast, in every process sharing the limiter's store, until `resets_at`."""
-
-    def __init__(
-        self,
-        platform: str,
-        method: str,
-        endpoint: str,
-        status: int | None,
-        detail: str,
-        *,
-        resets_at: datetime | None,
-        params: Mapping[str, Any] | None = None,
-    ):
-        super().__init__(platform, method, endpoint, status, detail, params=params)
-        self.resets_at = resets_at
-
-
-class CircuitOpenError(ApiError):
-    """The endpoint failed again and again: its calls fail fast, without a request, until the
-    breaker lets one probe through at `retry_at`. The source fails; the run goes on."""
-
-    def __init__(
-        self,
-        platform: str,
-        method: str,
-        endpoint: str,
-        detail: str,
-        *,
-        retry_at: datetime,
-        params: Mapping[str, Any] | None = None,
-    ):
-        super().__init__(platform, method, endpoint, None, detail, params=params)
-        self.retry_at = retry_at
-
-
-class Outcome(enum.Enum):
-    """What one HTTP exchange says about the platform, for pacing, quotas and the breaker."""
-
-    OK = "ok"  # answered, success or not (a 404 says nothing bad about the endpoint)
-    THROTTLED = "throttled"  # the platform asks us to slow down (429, YouTube rateLimitExceeded)
-    FAILED = "failed"  # 5xx, 408, timeout, dropped connection, truncated body
-    QUOTA = "quota"  # the platform refused the call because the quota is spent
-    NOT_SENT = "not sent"  # the reserved call never went out
-
 
 @dataclass(frozen=True)
 class LandedResponse:
@@ -135,21 +50,16 @@ class LandedResponse:
     # they are landed for the record but are not responses of `resource` to normalize.
     normalize: bool
     method: str
-    endpoint: str
-    params: dict[str, str]
+    endpoint: str  # the URL without its query: scheme, host and path
+    params: dict[str, str]  # query and form parameters, secrets removed
     status: int
     fetched_at: datetime
-    body: str
+    body: str  # verbatim, but for secrets the session knows (see `ApiSession.secrets`)
     # Facts the body omits that its normalizer needs (e.g. the video a YouTube replies page
     # belongs to), recorded beside the body in raw.* as request metadata.
     context: Mapping[str, str] = field(default_factory=dict)
-
-
-def redact(params: Mapping[str, Any] | None) -> dict[str, str]:
-    """Parameters fit to record: secrets removed, values as strings."""
-    if not params:
-        return {}
-    return {k: str(v) for k, v in params.items() if k.lower() not in SECRET_PARAMS}
+    # A JSON request body (TikTok's POSTs), secret-named fields removed; None without one.
+    request_body: Any = None
 
 
 def server_time(response: httpx.Response) -> datetime:
@@ -165,25 +75,6 @@ def server_time(response: httpx.Response) -> datetime:
         except (TypeError, ValueError):
             pass
     return utc_now()
-
-
-def error_detail(response: httpx.Response) -> str:
-    """A short description of an error response body (platform error envelopes vary)."""
-    try:
-        body = response.json()
-    except (json.JSONDecodeError, ValueError):
-        text = response.text.strip().replace("\n", " ")
-        return text[:200] or response.reason_phrase
-    if isinstance(body, dict):
-        error = body.get("error")
-        if isinstance(error, dict):  # Google, Graph
-            reasons = [e.get("reason") for e in error.get("errors", []) if isinstance(e, dict)]
-            reason = f" ({', '.join(r for r in reasons if r)})" if any(reasons) else ""
-            return f"{error.get('message', '')}{reason}".strip()
-        for key in ("message", "detail", "error_description", "explanation", "reason", "title"):
-            if isinstance(body.get(key), str):
-                return body[key]
-    return json.dumps(body)[:200]
 
 
 def json_problem(response: httpx.Response) -> str | None:
@@ -219,6 +110,9 @@ class CallStats:
     waited_s: float = 0.0  # time the limiter held calls back to stay inside the limits
 
 
+REDACTED = "<redacted>"
+
+
 @dataclass
 class ApiSession:
     """Requests to one platform with pacing, retries, re-authentication and landing."""
@@ -235,12 +129,21 @@ class ApiSession:
     stats: CallStats = field(default_factory=CallStats)
     # Paces and meters every exchange and holds the endpoint breakers (core.limits); None: no pacing.
     limiter: "Limiter | None" = None
+    # How the platform says what went wrong (status plus error envelope -> kind).
+    errors: ErrorTable = field(default_factory=ErrorTable)
     # Says what is wrong with a 2xx response (None if nothing): such a response is retried.
     validate: Callable[[httpx.Response], str | None] | None = None
     # Says why a 2xx response landed as `resource` has items that do not normalize (a field
     # missing or renamed), or None. Such a response is fetched again; on the last attempt it is
     # landed as it is and its items become dead letters.
     check_items: Callable[[Resource, httpx.Response, Mapping[str, str]], str | None] | None = None
+    # Credential values (and tokens the auth obtains) scrubbed from landed bodies and messages,
+    # in plain and URL-encoded forms: Graph echoes the token in every `paging.next`.
+    secrets: set[str] = field(default_factory=set)
+    # The platform's own cleaning of a body before it is landed (after the secrets are scrubbed).
+    redact_body: Callable[[str], str] | None = None
+    # Appended to an auth error: which source and which variables to fix.
+    credential_hint: str = ""
 
     def get(self, url: str, **kwargs: Any) -> httpx.Response:
         return self.request("GET", url, **kwargs)
@@ -262,7 +165,8 @@ class ApiSession:
         authenticated: bool = True,
         context: Mapping[str, str] | None = None,
     ) -> httpx.Response:
-        """Send a request, retrying transient failures; raise `ApiError` when it fails for good.
+        """Send a request, retrying transient failures; raise `ApiError` (of the kind the
+        platform's error table gives) when it fails for good.
 
         With `land_as`, the final response (success or not) is handed to the sink verbatim.
         """
@@ -274,35 +178,44 @@ class ApiSession:
             before_sleep=self._count_retry,
             **({"sleep": self.sleep} if self.sleep else {}),
         )
-        recorded = {**(params or {}), **(data or {})}
-        send = _Request(method, url, params, data, json_body, headers, authenticated, recorded)
+        send = _Request.of(method, url, params, data, json_body, headers, authenticated)
         refreshed = False
         for attempt in retrying:
             with attempt:
                 exchange = self._exchange(send, refresh=False)
-                if exchange.response.status_code == 401 and authenticated and not refreshed:
+                if exchange.kind is ErrorKind.AUTH and authenticated and not refreshed:
                     # Tokens expire early or get revoked: get a fresh one once, then give up.
                     refreshed = True
                     exchange = self._exchange(send, refresh=True)
                 if attempt.retry_state.attempt_number < self.max_attempts:
-                    self._refuse_unusable_items(send, exchange.response, land_as, normalize, context)
+                    self._refuse_unusable_items(send, exchange, land_as, normalize, context)
                 return self._conclude(send, exchange, land_as, normalize, context)
         raise AssertionError("unreachable: tenacity re-raises the last error")
+
+    def scrub(self, text: str) -> str:
+        """`text` with every known secret replaced, in its plain and URL-encoded forms."""
+        for secret in self.secrets:
+            if len(secret) < 6:
+                continue  # too short to replace safely; such values are not real secrets
+            for form in {secret, quote(secret, safe=""), quote_plus(secret)}:
+                text = text.replace(form, REDACTED)
+        return text
 
     def _refuse_unusable_items(
         self,
         send: "_Request",
-        response: httpx.Response,
+        exchange: "_Exchange",
         land_as: Resource | None,
         normalize: bool,
         context: Mapping[str, str] | None,
     ) -> None:
-        if self.check_items is None or land_as is None or not normalize or not response.is_success:
+        response = exchange.response
+        if self.check_items is None or land_as is None or not normalize or exchange.kind is not None:
             return
         problem = self.check_items(land_as, response, context or {})
         if problem:
             raise TransientApiError(
-                self.platform, send.method, send.url, response.status_code, problem, params=send.recorded
+                self.platform, send.method, send.endpoint, response.status_code, problem, params=send.recorded
             )
 
     def _exchange(self, send: "_Request", refresh: bool) -> "_Exchange":
@@ -321,23 +234,23 @@ class ApiSession:
         except BaseException:
             self._settle(permit, None, Outcome.NOT_SENT, "")
             raise
-        outcome, problem = self._outcome(response)
+        kind, outcome, problem = self._outcome(response)
         settled = self._settle(permit, response, outcome, problem or f"HTTP {response.status_code}")
-        return _Exchange(response, outcome, problem, settled)
+        return _Exchange(response, kind, outcome, problem, settled)
 
-    def _outcome(self, response: httpx.Response) -> tuple[Outcome, str | None]:
-        policy = self.limiter.policy if self.limiter else None
-        if policy is not None and policy.quota_exhausted(response):
-            return Outcome.QUOTA, None
-        if response.status_code == 429 or (policy is not None and policy.throttled(response)):
-            return Outcome.THROTTLED, None
-        if response.status_code in TRANSIENT_STATUSES:
-            return Outcome.FAILED, None
-        if response.is_success and self.validate is not None:
+    def _outcome(self, response: httpx.Response) -> tuple[ErrorKind | None, Outcome, str | None]:
+        kind, _ = self.errors.classify(response.status_code, _parsed(response))
+        if kind is ErrorKind.QUOTA:
+            return kind, Outcome.QUOTA, None
+        if kind is ErrorKind.THROTTLED:
+            return kind, Outcome.THROTTLED, None
+        if kind is ErrorKind.TRANSIENT:
+            return kind, Outcome.FAILED, None
+        if kind is None and self.validate is not None:
             problem = self.validate(response)
             if problem:
-                return Outcome.FAILED, problem
-        return Outcome.OK, None
+                return ErrorKind.TRANSIENT, Outcome.FAILED, problem
+        return kind, Outcome.OK, None
 
     def _settle(
         self, permit: "Permit | None", response: httpx.Response | None, outcome: Outcome, note: str
@@ -357,31 +270,34 @@ class ApiSession:
         context: Mapping[str, str] | None,
     ) -> httpx.Response:
         """Raise the exchange's error, if any (after landing a final answer), or return it."""
-        response, method, url, recorded = exchange.response, send.method, send.url, send.recorded
-        settled = exchange.settled
-        if settled is not None and settled.paused:
+        response, kind, settled = exchange.response, exchange.kind, exchange.settled
+        fail = (self.platform, send.method, send.endpoint, response.status_code)
+        if (settled is not None and settled.paused) or kind is ErrorKind.QUOTA:
             # The quota is spent, or the platform asks for a longer wait than a run should sleep.
             if land_as is not None:
-                self._land(method, url, recorded, response, land_as, normalize, context)
+                self._land(send, response, land_as, normalize, context)
             raise QuotaExhaustedError(
-                self.platform, method, url, response.status_code, error_detail(response),
-                resets_at=settled.resets_at, params=recorded,
+                *fail, self._detail(response), resets_at=settled.resets_at if settled else None, params=send.recorded
             )
-        if exchange.outcome in (Outcome.THROTTLED, Outcome.FAILED):
-            if exchange.outcome is Outcome.THROTTLED:
+        if kind in (ErrorKind.THROTTLED, ErrorKind.TRANSIENT):
+            if kind is ErrorKind.THROTTLED:
                 self.stats.throttled += 1
             hints = [retry_after_seconds(response), settled.retry_after if settled else None]
             raise TransientApiError(
-                self.platform, method, url, response.status_code, exchange.problem or error_detail(response),
-                retry_after=max((h for h in hints if h is not None), default=None), params=recorded,
+                *fail, exchange.problem or self._detail(response),
+                retry_after=max((h for h in hints if h is not None), default=None), params=send.recorded,
             )
         if land_as is not None:
-            self._land(method, url, recorded, response, land_as, normalize, context)
-        if response.status_code == 401:
-            raise AuthError(self.platform, method, url, 401, error_detail(response), params=recorded)
-        if response.is_error:
-            raise ApiError(self.platform, method, url, response.status_code, error_detail(response), params=recorded)
+            self._land(send, response, land_as, normalize, context)
+        if kind is not None:
+            detail = self._detail(response)
+            if kind is ErrorKind.AUTH and self.credential_hint:
+                detail = f"{detail}; {self.credential_hint}"
+            raise ERROR_TYPES[kind](*fail, detail, params=send.recorded)
         return response
+
+    def _detail(self, response: httpx.Response) -> str:
+        return self.scrub(self.errors.describe(response.status_code, response.text))
 
     def _send(self, send: "_Request", auth_headers: Mapping[str, str]) -> httpx.Response:
         """One HTTP exchange; a network failure becomes a `TransientApiError`."""
@@ -396,16 +312,15 @@ class ApiSession:
         except httpx.TransportError as exc:
             self.stats.latencies_ms.append((time.perf_counter() - started) * 1000)
             raise TransientApiError(
-                self.platform, send.method, send.url, None, f"{type(exc).__name__}: {exc}", params=send.recorded,
+                self.platform, send.method, send.endpoint, None, self.scrub(f"{type(exc).__name__}: {exc}"),
+                params=send.recorded,
             ) from exc
         self.stats.latencies_ms.append((time.perf_counter() - started) * 1000)
         return response
 
     def _land(
         self,
-        method: str,
-        url: str,
-        params: Mapping[str, Any] | None,
+        send: "_Request",
         response: httpx.Response,
         resource: Resource,
         normalize: bool,
@@ -413,23 +328,27 @@ class ApiSession:
     ) -> None:
         if self.sink is None:
             return
+        body = self.scrub(response.text)
+        if self.redact_body is not None:
+            body = self.redact_body(body)
         self.sink(
             LandedResponse(
                 platform=self.platform,
                 resource=resource,
                 normalize=normalize,
-                method=method,
-                endpoint=url,
-                params=redact(params),
+                method=send.method,
+                endpoint=send.endpoint,
+                params=redact(send.recorded),
                 status=response.status_code,
                 fetched_at=server_time(response),
-                body=response.text,
+                body=body,
                 context=dict(context or {}),
+                request_body=redact_json(send.json_body) if send.json_body is not None else None,
             )
         )
 
     def _wait(self, state: RetryCallState) -> float:
-        backoff = wait_exponential_jitter(initial=self.backoff_initial, max=self.backoff_max)(state)
+        backoff = wait_exponential_jitter(multiplier=self.backoff_initial, max=self.backoff_max)(state)
         error = state.outcome.exception() if state.outcome else None
         hinted = getattr(error, "retry_after", None)
         return max(backoff, hinted) if hinted is not None else backoff
@@ -447,15 +366,33 @@ class _Request:
     json_body: Any
     headers: Mapping[str, str] | None
     authenticated: bool
-    recorded: dict[str, Any]  # query and form parameters together, as an error records them
+    endpoint: str  # the URL without its query
+    recorded: dict[str, Any]  # query (of the URL and `params`) and form parameters together
+
+    @classmethod
+    def of(cls, method: str, url: str, params: Mapping[str, Any] | None, data: Mapping[str, Any] | None,
+           json_body: Any, headers: Mapping[str, str] | None, authenticated: bool) -> "_Request":
+        parsed = httpx.URL(url)
+        # A next-page URL carries its query (and, on Graph, the token): split it out to record.
+        recorded = {**dict(parsed.params.multi_items()), **(params or {}), **(data or {})}
+        endpoint = str(parsed.copy_with(query=None, fragment=None))
+        return cls(method, url, params, data, json_body, headers, authenticated, endpoint, recorded)
 
 
 @dataclass(frozen=True)
 class _Exchange:
     response: httpx.Response
+    kind: ErrorKind | None  # None: a usable answer
     outcome: Outcome
     problem: str | None  # why a 2xx body is unusable
     settled: "Settled | None"  # what the limiter made of it, when there is one
+
+
+def _parsed(response: httpx.Response) -> Any:
+    try:
+        return json.loads(response.content)
+    except (json.JSONDecodeError, UnicodeDecodeError, ValueError, RecursionError):
+        return None
 
 
 def _is_transient(error: BaseException) -> bool:

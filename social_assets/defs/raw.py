@@ -113,7 +113,7 @@ def collect(
             only_accounts={s.account_id for s in sources} if scoped else None,
         )
         # The log keeps every run's rows: it is history, not a partition's current state.
-        con.register("log_rows", _log_rows(collection, platform, day, context.run_id))
+        con.register("log_rows", _log_rows(collection, platform, day, context.run.run_id))
         columns = ", ".join(COLLECTION_LOG.column_names)
         con.execute(f"INSERT INTO {COLLECTION_LOG.qualified} ({columns}) SELECT {columns} FROM log_rows")
         con.unregister("log_rows")

@@ -27,8 +27,9 @@ from dagster import (
 from dagster_duckdb import DuckDBResource
 from pydantic import Field
 
-from social_assets.collection import make_collector
-from social_assets.core.http import ApiError, LandedResponse
+from social_assets.collection import open_client
+from social_assets.core.errors import ApiError
+from social_assets.core.http import LandedResponse
 from social_assets.core.records import NotAResponse
 from social_assets.core.timeutil import to_warehouse_time
 from social_assets.defs.partitions import platforms_partitions
@@ -87,17 +88,19 @@ def refresh_engagement(
 
     landed: list[tuple[str, LandedResponse]] = []
     errors: dict[str, str] = {}
-    refresh = PLATFORMS[platform].refresh_posts
+    refresh = PLATFORMS[platform].refresh
     if refresh is None:
         context.log.warning(f"{platform}: the platform has no metrics refresh; nothing to do")
     elif recent:
         connection = social_api.connect(platform)
+        # Each account's posts are read with its source's credentials (the platform's when the
+        # source left the sources file).
+        sources = {source.account_id: source for source in social_api.sources()[platform]}
         try:
             for account_id, post_ids in recent.items():
                 sink: list[LandedResponse] = []
-                collector = make_collector(connection, sink.append)
                 try:
-                    refresh(collector, post_ids)
+                    refresh(open_client(connection, sources.get(account_id), sink.append), post_ids)
                 except ApiError as exc:
                     errors[account_id] = str(exc)
                     context.log.warning(f"{platform}: refreshing {account_id} failed: {exc}")

@@ -1,30 +1,33 @@
-"""What a platform folder provides. Adding a platform means adding one folder under
-`social_assets/platforms/` whose `__init__.py` exposes `PLATFORM = Platform(...)`.
+"""The platform contract. Adding a platform means adding one folder under
+`social_assets/platforms/` whose `__init__.py` exposes `PLATFORM = Platform(...)`, and its
+sandbox routes (see README "Adding a platform").
 
 A platform brings:
+- `api` (`core.api.ApiSpec`): base URL, auth kinds, default headers, limits, error table and
+  body redaction;
+- `capabilities`: comments or not, reply depth, sort orders, batch lookup size;
 - `source_type`: the pydantic model of one entry of its section in the sources file;
+- `walk`: the hand-written part, a class built per source over a `core.rest.RestClient` that
+  lands the source's profile, its posts of a day and each post's comments;
+- `refresh`: fetches the current metrics of known posts with the fewest calls (the hourly
+  refresh), landing each response as "posts";
 - `normalizers`: for each resource, a function from one raw response body (and, as keyword
-  arguments, the landed response's `context`) to `Normalized`;
-- `credentials`: the environment variables that switch it from the sandbox to the real API,
-  and `sandbox_credentials`, the values the sandbox accepts in their place;
-- `make_collector`: builds the client that walks the API for one source and day;
-- `sandbox`: the class that emulates the platform's API over the synthetic world;
-- `refresh_posts`: fetches the current metrics of known posts (the hourly refresh).
+  arguments, the landed response's `context`) to `Normalized`.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Callable, ClassVar, Mapping, Protocol
+from typing import TYPE_CHECKING, Any, Callable, ClassVar, Mapping, Protocol, Sequence
 
-import httpx
 from pydantic import BaseModel, ConfigDict, Field
 
+from social_assets.core.api import ApiSpec, Capabilities
 from social_assets.core.records import Normalized, Resource
 
 if TYPE_CHECKING:
-    from social_assets.core.http import ApiSession, LandedResponse
+    from social_assets.core.rest import RestClient
     from social_assets.sandbox.world import World
 
 
@@ -37,16 +40,24 @@ class SourceConfig(BaseModel):
     post_limit: int = Field(default=100, gt=0, le=1000, description="most posts to read per run")
     collect_comments: bool = True
     comment_depth: int = Field(default=10, ge=0, le=50, description="0 = top-level comments only")
-    sort: str = "new"
+    # Only on platforms that declare sort orders (`Capabilities.sorts`); None: the first of them.
+    sort: str | None = None
+    # The environment variables this source's credentials are in, by the platform's default
+    # variable name, e.g. {REDDIT_CLIENT_ID: ACME_REDDIT_ID}. Unnamed ones keep their default.
+    credentials: dict[str, str] = Field(default_factory=dict)
 
     @property
     def account_id(self) -> str:
         """The tracked account or community, as it appears in `analytics.*.account_id`."""
         raise NotImplementedError
 
-    # Defaults applied to every source of the platform, overridable per source and per
-    # platform in the sources file.
-    OPTION_NAMES: ClassVar[tuple[str, ...]] = ("post_limit", "collect_comments", "comment_depth", "sort")
+    @property
+    def base_url(self) -> str | None:
+        """The API this source lives on, when not the platform's (a Mastodon instance)."""
+        return None
+
+    # Options that `defaults` may set for every source of a platform.
+    OPTION_NAMES: ClassVar[tuple[str, ...]] = ("post_limit", "collect_comments", "comment_depth", "sort", "credentials")
 
 
 @dataclass(frozen=True)
@@ -60,13 +71,23 @@ class DayWindow:
         return self.start <= moment < self.end
 
 
-class Collector(Protocol):
-    """Walks a platform's API for one source and day, handing every response it wants kept to
-    the session's sink (`ApiSession.request(..., land_as=...)`)."""
+@dataclass(frozen=True)
+class PostRef:
+    """A post a walk kept for the day: what the core needs to decide on its comments."""
 
-    session: "ApiSession"
+    post_id: str
+    comments: int | None  # the platform's comment count; 0 means there is nothing to fetch
 
-    def collect(self, source: Any, window: DayWindow) -> None: ...
+
+class Walk(Protocol):
+    """Reads one source through its `RestClient`, landing every response it wants kept
+    (`client.call(..., land_as=...)`). Built per source: `walk(client, source)`."""
+
+    def profile(self) -> None: ...
+
+    def posts(self, window: DayWindow) -> list[PostRef]: ...
+
+    def comments(self, post: PostRef) -> None: ...
 
 
 class PlatformSandbox(Protocol):
@@ -126,19 +147,22 @@ class SandboxResponse:
 @dataclass(frozen=True)
 class Platform:
     name: str
+    api: ApiSpec
+    capabilities: Capabilities
     source_type: type[SourceConfig]
-    normalizers: Mapping[Resource, Callable[[Any], Normalized]]
-    # Environment variable names, e.g. ("REDDIT_CLIENT_ID", "REDDIT_CLIENT_SECRET").
-    credentials: tuple[str, ...]
-    # The same keys with the values the sandbox accepts.
-    sandbox_credentials: Mapping[str, str]
-    # (httpx client, credentials keyed by variable name, sink for landed responses) -> collector
-    make_collector: Callable[
-        [httpx.Client, Mapping[str, str], Callable[["LandedResponse"], None] | None], Collector
-    ]
-    sandbox: type[PlatformSandbox]
-    # (collector, post ids) -> None: fetch current metrics of these posts with the fewest calls
-    # (batch lookups), landing each response as "posts". Feeds the hourly engagement refresh.
-    refresh_posts: Callable[[Any, list[str]], None] | None = None
-    # The platform's rate limits and quotas (core.limits.LimitPolicy), for health reports.
-    limits: Any = None
+    walk: Callable[["RestClient", Any], Walk]
+    normalizers: Mapping[Resource, Callable[..., Normalized]]
+    # (client, post ids) -> None: land the current metrics of these posts as "posts".
+    refresh: Callable[["RestClient", Sequence[str]], None] | None = None
+    # The values the sandbox accepts in place of real credentials, by variable name.
+    sandbox_credentials: Mapping[str, str] | None = None
+    sandbox: Any = None
+
+    @property
+    def limits(self) -> Any:
+        return self.api.limits
+
+    @property
+    def credentials(self) -> tuple[str, ...]:
+        """Every default credential variable of the platform, over all its auth kinds."""
+        return tuple(dict.fromkeys(v for auth in self.api.auth for v in auth.variables))

@@ -43,6 +43,15 @@ class Table:
         cols = ", ".join(f"{name} {type_}" for name, type_ in self.columns)
         return f"CREATE TABLE IF NOT EXISTS {self.qualified} ({cols})"
 
+    def added_columns_ddl(self) -> list[str]:
+        """Columns added to the table since a warehouse was created: a nullable column can be
+        added in place, so an older warehouse keeps its rows (NOT NULL ones never are)."""
+        return [
+            f"ALTER TABLE {self.qualified} ADD COLUMN IF NOT EXISTS {name} {type_}"
+            for name, type_ in self.columns
+            if "NOT NULL" not in type_
+        ]
+
 
 _PARTITION = (("platform", "VARCHAR NOT NULL"), ("partition_date", "DATE NOT NULL"))
 
@@ -56,7 +65,8 @@ _RAW_COLUMNS = _PARTITION + (
     ("status", "INTEGER NOT NULL"),
     ("fetched_at", "TIMESTAMP NOT NULL"),
     ("normalize", "BOOLEAN NOT NULL"),  # false for index-only responses
-    ("body", "VARCHAR NOT NULL"),  # the response body, verbatim
+    ("body", "VARCHAR NOT NULL"),  # the response body, verbatim (known secrets scrubbed)
+    ("request_body", "JSON"),  # a JSON request body (TikTok's POSTs), secrets removed; else null
 )
 
 RAW_TABLES = {
@@ -225,6 +235,7 @@ def landed_row(landed: "LandedResponse", partition: Mapping[str, object], accoun
         "fetched_at": to_warehouse_time(landed.fetched_at),
         "normalize": landed.normalize,
         "body": landed.body,
+        "request_body": json.dumps(landed.request_body) if landed.request_body is not None else None,
     }
 
 
@@ -233,6 +244,8 @@ def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
         con.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
     for table in ALL_TABLES:
         con.execute(table.ddl())
+        for statement in table.added_columns_ddl():
+            con.execute(statement)
 
 
 @dataclass(frozen=True)

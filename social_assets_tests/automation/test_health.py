@@ -84,7 +84,8 @@ def test_an_unreachable_api_is_unhealthy(warehouse, capsys, monkeypatch):
     monkeypatch.setenv("SOCIAL_SANDBOX_URL", "http://127.0.0.1:9")  # nothing listens there
     code, out = health(capsys)
     assert code == 1
-    assert "reddit: UNHEALTHY: unreachable: www.reddit.com: no answer (ConnectError)" in out
+    # The API host is probed first, then the token endpoint's.
+    assert "reddit: UNHEALTHY: unreachable: oauth.reddit.com: no answer (ConnectError)" in out
     assert "overall: UNHEALTHY (reddit, youtube)" in out
 
 

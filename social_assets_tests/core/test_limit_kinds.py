@@ -15,11 +15,11 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from social_assets.core.http import Outcome
+from social_assets.core.errors import Outcome
 from social_assets.core.limits import DailyQuota, UsageShare, WindowHeaders, WindowLimit
 from social_assets.core.limits.kinds import Admit, Exhausted, Wait
-from social_assets.platforms.reddit.client import LIMITS as REDDIT_LIMITS
-from social_assets.platforms.youtube.client import LIMITS as YOUTUBE_LIMITS
+from social_assets.platforms.reddit.spec import LIMITS as REDDIT_LIMITS
+from social_assets.platforms.youtube.spec import LIMITS as YOUTUBE_LIMITS
 from social_assets_tests.conftest import REALDATA
 
 PACIFIC = ZoneInfo("America/Los_Angeles")

@@ -9,7 +9,7 @@ from datetime import timezone
 import httpx
 import pytest
 
-from social_assets.core.http import CircuitOpenError, Outcome, QuotaExhaustedError
+from social_assets.core.errors import CircuitOpenError, Outcome, QuotaExhaustedError
 from social_assets.core.limits import (
     BreakerRule,
     DailyQuota,

@@ -14,16 +14,16 @@ import httpx
 import pytest
 
 from social_assets.collection import collect_partition
-from social_assets.connections import Connection
-from social_assets.core.http import CircuitOpenError, TransientApiError
-from social_assets.core.limits import shared_state
+from social_assets.core.errors import CircuitOpenError, TransientApiError
 from social_assets.platforms.base import DayWindow, SandboxResponse
 from social_assets.platforms.reddit import PLATFORM as REDDIT
-from social_assets.platforms.reddit.client import API_BASE, RedditSource
+from social_assets.platforms.reddit.spec import API_BASE, RedditSource
 from social_assets.platforms.youtube import PLATFORM as YOUTUBE
-from social_assets.platforms.youtube.client import QuotaExceededError, YouTubeSource
+from social_assets.platforms.youtube.spec import YouTubeSource
+from social_assets.platforms.youtube.walk import QuotaExceededError
 from social_assets.platforms.youtube.sandbox import channel_id_for, google_error
 from social_assets.sandbox.app import LoopbackSandboxTransport
+from social_assets_tests.clients import TestConnection, sandbox_client, walk
 from social_assets_tests.core.conftest import USER_AGENT, FakeClock, served_sandbox
 
 DAY = DayWindow(datetime(2026, 11, 11, tzinfo=timezone.utc), datetime(2026, 11, 12, tzinfo=timezone.utc))
@@ -47,19 +47,11 @@ def answer_instead(emulation, when, response) -> list:
 
 @contextmanager
 def connection_to(served, platform, clock: FakeClock):
-    """A run's connection to the served sandbox whose collectors keep time by `clock` and retry
+    """A run's connection to the served sandbox whose clients keep time by `clock` and retry
     without sleeping for real."""
-
-    def make_collector(http, credentials, sink):
-        collector = platform.make_collector(http, credentials, sink)
-        collector.session.sleep = clock.sleep
-        collector.session.limiter.clock, collector.session.limiter.sleep = clock, clock.sleep
-        return collector
-
     http = httpx.Client(transport=LoopbackSandboxTransport(served.url))
     try:
-        yield Connection(replace(platform, make_collector=make_collector), f"sandbox ({served.url})", http,
-                         dict(platform.sandbox_credentials))
+        yield TestConnection(platform, http, clock=clock)
     finally:
         http.close()
 
@@ -97,7 +89,7 @@ def test_a_failing_endpoint_opens_its_breaker_and_the_run_moves_on(clock):
             clock.now += 30
             again = collect_partition(connection, [RedditSource(subreddit="marketing")], DAY)
             assert again.status == "success" and again.outcomes[0].items > 1
-            shared = shared_state(connection.http, "reddit", *REDDIT.sandbox_credentials.values())
+            shared = connection.client(None).session.limiter.state
             breakers = shared.store.read(shared.key("limits"))["breakers"]
             assert breakers["GET /comments/{post}"] == {"state": "closed", "failures": 0}
 
@@ -111,14 +103,12 @@ def test_a_429_is_retried_after_the_reset_it_reports(clock):
         reddit.requests_per_window, reddit.wall_clock = 3, clock
         http = httpx.Client(transport=LoopbackSandboxTransport(served.url))
         # Another app with the same client id spent the window; our limiter cannot know.
-        other = REDDIT.make_collector(http, REDDIT.sandbox_credentials, None)
+        other = sandbox_client(REDDIT, http)
         other.session.limiter = None
         for n in range(3):
             other.session.get(f"{API_BASE}/r/duckdb/about", params={"n": n}, headers={"User-Agent": USER_AGENT})
 
-        ours = REDDIT.make_collector(http, REDDIT.sandbox_credentials, None)
-        ours.session.sleep = clock.sleep
-        ours.session.limiter.clock, ours.session.limiter.sleep = clock, clock.sleep
+        ours = sandbox_client(REDDIT, http, clock=clock)
         reset = 600 - clock.now % 600  # the sandbox's window ends on its 600-second grid
         response = ours.session.get(f"{API_BASE}/r/duckdb/about", headers={"User-Agent": USER_AGENT})
 
@@ -139,12 +129,12 @@ def test_youtube_rate_limit_exceeded_is_retried_but_charged(clock):
         )
         landed = []
         http = httpx.Client(transport=LoopbackSandboxTransport(served.url))
-        collector = YOUTUBE.make_collector(http, YOUTUBE.sandbox_credentials, landed.append)
-        collector.session.sleep = clock.sleep
-        collector.collect(YouTubeSource(channel=channel_id_for("@socialpulse"), collect_comments=False), DAY)
-    stats = collector.session.stats
+        source = YouTubeSource(channel=channel_id_for("@socialpulse"), collect_comments=False)
+        client = sandbox_client(YOUTUBE, http, source, landed.append, clock=clock)
+        walker = walk(YOUTUBE, client, source, DAY)
+    stats = client.session.stats
     assert len(throttled) == 1 and stats.throttled == stats.retries == 1
-    assert collector.units_spent == stats.calls == len(landed) + 1  # the refused call cost a unit too
+    assert walker.units_spent == stats.calls == len(landed) + 1  # the refused call cost a unit too
     assert all(l.status == 200 for l in landed)
 
 
@@ -156,11 +146,11 @@ def test_a_body_cut_short_is_retried_and_only_the_whole_one_is_landed(clock):
             lambda r: SandboxResponse(200, b'{"kind": "t5", "data": {"display_name": "duck'),
         )
         landed = []
-        collector = REDDIT.make_collector(httpx.Client(transport=LoopbackSandboxTransport(served.url)),
-                                          REDDIT.sandbox_credentials, landed.append)
-        collector.session.sleep = clock.sleep
-        collector.collect(RedditSource(subreddit="duckdb", collect_comments=False), DAY)
-    assert len(truncated) == 1 and collector.session.stats.retries == 1
+        source = RedditSource(subreddit="duckdb", collect_comments=False)
+        client = sandbox_client(REDDIT, httpx.Client(transport=LoopbackSandboxTransport(served.url)), source,
+                                landed.append, clock=clock)
+        walk(REDDIT, client, source, DAY)
+    assert len(truncated) == 1 and client.session.stats.retries == 1
     profiles = [l for l in landed if l.resource == "profiles"]
     assert len(profiles) == 1 and json.loads(profiles[0].body)["data"]["display_name"] == "duckdb"
 
@@ -193,9 +183,10 @@ def test_a_spent_youtube_quota_fails_the_remaining_sources_at_once(clock):
 def test_a_call_the_limiter_refuses_is_never_sent(clock):
     with served_sandbox() as served:
         http = httpx.Client(transport=LoopbackSandboxTransport(served.url))
-        collector = YOUTUBE.make_collector(http, YOUTUBE.sandbox_credentials, None)
-        [units] = collector.session.limiter.policy.limits
-        collector.session.limiter.policy = replace(collector.session.limiter.policy, limits=(replace(units, limit=2),))
+        source = YouTubeSource(channel=channel_id_for("@datatalksclub"))
+        client = sandbox_client(YOUTUBE, http, source)
+        [units] = client.session.limiter.policy.limits
+        client.session.limiter.policy = replace(client.session.limiter.policy, limits=(replace(units, limit=2),))
         with pytest.raises(QuotaExceededError):
-            collector.collect(YouTubeSource(channel=channel_id_for("@datatalksclub")), DAY)
-        assert served.sandbox.platforms["youtube"].units_used() == 2 == collector.units_spent
+            walk(YOUTUBE, client, source, DAY)
+        assert served.sandbox.platforms["youtube"].units_used() == 2 == client.session.stats.units

@@ -1,5 +1,5 @@
 """Processes sharing one credential stay inside its limits together: real processes, each with a
-collector built by the platform's `make_collector` (so the store and key come from the real
+client built as the pipeline builds it (so the store and key come from the real
 wiring: `SOCIAL_LIMIT_STORE` and a hash of the credential), against a sandbox served over real
 HTTP with small limits, on each store backend."""
 
@@ -11,14 +11,15 @@ from dataclasses import replace
 
 import httpx
 
-from social_assets.core.http import QuotaExhaustedError
+from social_assets.core.errors import QuotaExhaustedError
 from social_assets.core.limits import Limiter
 from social_assets.platforms.reddit import PLATFORM as REDDIT
-from social_assets.platforms.reddit.client import API_BASE, LIMITS as REDDIT_LIMITS
+from social_assets.platforms.reddit.spec import API_BASE, LIMITS as REDDIT_LIMITS
 from social_assets.platforms.youtube import PLATFORM as YOUTUBE
-from social_assets.platforms.youtube.client import BASE_URL, LIMITS as YOUTUBE_LIMITS
+from social_assets.platforms.youtube.spec import BASE_URL, LIMITS as YOUTUBE_LIMITS
 from social_assets.platforms.youtube.sandbox import channel_id_for
 from social_assets.sandbox.app import LoopbackSandboxTransport
+from social_assets_tests.clients import sandbox_client
 from social_assets_tests.core.conftest import USER_AGENT, served_sandbox
 
 WINDOW_SECONDS, CALLS_PER_WINDOW, CALLS_PER_PROCESS = 3, 6, 6
@@ -28,7 +29,7 @@ DAILY_UNITS, UNITS_TRIED_PER_PROCESS = 10, 8
 def _collector(platform, base_url: str, store_url: str):
     os.environ["SOCIAL_LIMIT_STORE"] = store_url
     http = httpx.Client(transport=LoopbackSandboxTransport(base_url))
-    return platform.make_collector(http, platform.sandbox_credentials, None)
+    return sandbox_client(platform, http)
 
 
 def _reddit_process(base_url: str, store_url: str, results) -> None:

@@ -16,10 +16,11 @@ from urllib.parse import parse_qsl
 import httpx
 import pytest
 
-from social_assets.core.http import AuthError
-from social_assets.core.limits import OAuthClient, SharedState, SQLiteStore, TokenCache, shared_state
+from social_assets.core.errors import AuthError
+from social_assets.core.limits import OAuthClient, SharedState, SQLiteStore, TokenCache
 from social_assets.platforms.reddit import PLATFORM as REDDIT
 from social_assets.sandbox.app import LoopbackSandboxTransport
+from social_assets_tests.clients import sandbox_client
 from social_assets_tests.core.conftest import served_sandbox
 
 CLIENT_ID, CLIENT_SECRET = "app-id-123", "app-secret-never-stored"
@@ -167,16 +168,12 @@ def test_a_newer_configured_refresh_token_replaces_a_kept_one_that_was_revoked(e
 def test_reddit_processes_share_one_app_token_through_the_store(tmp_path, monkeypatch):
     monkeypatch.setenv("SOCIAL_LIMIT_STORE", str(tmp_path / "shared.sqlite"))
     with served_sandbox() as served:
-        collectors = [
-            REDDIT.make_collector(httpx.Client(transport=LoopbackSandboxTransport(served.url)),
-                                  REDDIT.sandbox_credentials, None)
-            for _ in range(3)
-        ]
-        for collector in collectors:
-            collector.session.get("https://oauth.reddit.com/r/duckdb/about", params={"raw_json": "1"},
+        clients = [sandbox_client(REDDIT, httpx.Client(transport=LoopbackSandboxTransport(served.url)))
+                   for _ in range(3)]
+        for client in clients:
+            client.session.get("https://oauth.reddit.com/r/duckdb/about", params={"raw_json": "1"},
                                   headers={"User-Agent": "python:social_assets_tests:0.1 (by /u/tester)"})
-    assert sum(c.session.authenticate.tokens_fetched for c in collectors) == 1
     assert [path for _, _, path, _ in served.requests].count("/api/v1/access_token") == 1
-    scope = shared_state(httpx.Client(transport=LoopbackSandboxTransport(served.url)), "reddit",
-                         *REDDIT.sandbox_credentials.values()).scope
+    scope = clients[0].session.limiter.state.scope
     assert scope.startswith(f"sandbox@{served.url}/reddit/") and "sandbox-reddit" not in scope
+    assert {c.session.limiter.state.scope for c in clients} == {scope}

@@ -12,14 +12,20 @@ import httpx
 import pytest
 from pydantic import ValidationError
 
-from social_assets.core.http import ApiError, AuthError, LandedResponse
+from social_assets.collection import walk_source
+from social_assets.connections import Connection
+from social_assets.core.errors import AuthError, NotFoundError, Outcome
+from social_assets.core.http import LandedResponse
+from social_assets.core.limits import Limiter, MemoryStore, SharedState
 from social_assets.platforms.base import DayWindow
 from social_assets.platforms.reddit import PLATFORM
-from social_assets.platforms.reddit.client import RateLimitPacer, RedditCollector, RedditSource
+from social_assets.platforms.reddit.spec import API_BASE, LIMITS, RedditSource
+from social_assets.platforms.reddit.walk import PAGE_SIZE, RedditWalk
 from social_assets.platforms.reddit.normalize import normalize_comments, normalize_posts, normalize_profiles
 from social_assets.platforms.reddit.sandbox import to_base36
 from social_assets.sandbox.app import LoopbackSandboxTransport, Sandbox, SandboxTransport, make_server
 from social_assets.sandbox.world import SandboxClock
+from social_assets_tests.clients import TestConnection
 
 NOW = datetime(2026, 11, 20, 3, tzinfo=timezone.utc)
 DAY = DayWindow(datetime(2026, 11, 19, tzinfo=timezone.utc), datetime(2026, 11, 20, tzinfo=timezone.utc))
@@ -66,21 +72,27 @@ def sandbox() -> Sandbox:
 
 
 class Run:
-    """One collector over a recording transport, with what it landed."""
+    """One source's client over a recording transport, with what it landed; pacing and
+    retries keep time by a fake clock."""
 
     def __init__(self, transport: httpx.BaseTransport, credentials=None, pacer_time: FakeTime | None = None):
         self.transport = Recording(transport)
         self.http = httpx.Client(transport=self.transport)
         self.landed: list[LandedResponse] = []
-        self.collector: RedditCollector = PLATFORM.make_collector(
-            self.http, credentials or PLATFORM.sandbox_credentials, self.landed.append
-        )
-        time_ = pacer_time or FakeTime()
-        self.collector.pacer = RateLimitPacer(clock=time_, sleep=time_.sleep)
-        self.collector.session.sleep = lambda seconds: None  # retries need not wait in tests
+        self.connection = TestConnection(PLATFORM, self.http, environ=credentials, clock=pacer_time or FakeTime())
+        self.client = None
+        self.page_size = PAGE_SIZE
 
-    def collect(self, source: RedditSource, window: DayWindow = DAY):
-        return self.collector.collect(source, window)
+    def collect(self, source: RedditSource, window: DayWindow = DAY) -> RedditWalk:
+        if self.client is None:
+            self.client = self.connection.client(source, self.landed.append)
+        self.client.forget_requests()
+        walk = RedditWalk(self.client, source, page_size=self.page_size)
+        walk_source(PLATFORM, walk, source, window)
+        return walk
+
+    def token_requests(self) -> int:
+        return [p for _, p, _ in self.transport.to("www.reddit.com")].count("/api/v1/access_token")
 
     def bodies(self, resource: str) -> list:
         return [json.loads(r.body) for r in self.landed if r.resource == resource and r.normalize]
@@ -102,6 +114,10 @@ class Run:
             return depth[comment_id]
 
         return {cid: (record.parent_id, resolve(cid), record.text) for cid, record in latest.items()}
+
+
+def post_ids(walk: RedditWalk) -> list[str]:
+    return [link.id for link in walk.kept]
 
 
 def world_posts(sandbox: Sandbox, handle: str, window: DayWindow):
@@ -156,9 +172,9 @@ def test_collects_the_days_posts_profile_and_comments(sandbox):
     result = run.collect(RedditSource(subreddit="duckdb", comment_depth=6))
 
     expected = world_posts(sandbox, "duckdb", DAY)
-    assert expected and sorted(result.post_ids) == sorted(to_base36(p.uid) for p in expected)
+    assert expected and sorted(post_ids(result)) == sorted(to_base36(p.uid) for p in expected)
     landed_posts = {r.post_id for body in run.bodies("posts") for r in normalize_posts(body).records if r.published_at in DAY}
-    assert landed_posts == set(result.post_ids)
+    assert landed_posts == set(post_ids(result))
 
     [profile_body] = run.bodies("profiles")
     [profile] = normalize_profiles(profile_body).records
@@ -179,7 +195,7 @@ def test_collects_the_days_posts_profile_and_comments(sandbox):
 def test_collects_a_users_submissions(sandbox):
     run = Run(SandboxTransport(sandbox))
     result = run.collect(RedditSource(user="sandbox_alice"))
-    assert sorted(result.post_ids) == sorted(to_base36(p.uid) for p in world_posts(sandbox, "sandbox_alice", DAY))
+    assert sorted(post_ids(result)) == sorted(to_base36(p.uid) for p in world_posts(sandbox, "sandbox_alice", DAY))
     calls = run.transport.to("oauth.reddit.com")
     assert calls[0][1] == "/user/sandbox_alice/about"
     assert (calls[1][1], calls[1][2]["sort"]) == ("/user/sandbox_alice/submitted", "new")
@@ -195,9 +211,9 @@ def test_expands_every_stub_down_to_the_configured_depth(sandbox, comment_depth)
     expected = world_comments(sandbox, posts, comment_depth)
     assert len(expected) > 100
     assert run.comments() == expected
-    assert result.morechildren_calls > 0
+    assert result.stats.morechildren_calls > 0
     if comment_depth >= 3:
-        assert result.continued_threads > 0  # the sandbox cuts trees at 3 levels here
+        assert result.stats.continued_threads > 0  # the sandbox cuts trees at 3 levels here
 
     calls = run.transport.to("oauth.reddit.com")
     assert len(calls) == len({(m, p, tuple(sorted(q.items()))) for m, p, q in calls}), "a request was repeated"
@@ -223,21 +239,21 @@ def test_post_limit_caps_what_is_read(sandbox):
     run = Run(SandboxTransport(sandbox))
     old_day = DayWindow(DAY.start - timedelta(days=40), DAY.end - timedelta(days=40))
     result = run.collect(RedditSource(subreddit="python", post_limit=7, collect_comments=False), old_day)
-    assert result.posts_read == 7 and result.posts == []
+    assert result.stats.posts_read == 7 and result.kept == []
     listing_calls = [q for _, p, q in run.transport.to("oauth.reddit.com") if p == "/r/python/new"]
     assert [q["limit"] for q in listing_calls] == ["7"]
 
 
 def test_follows_after_and_stops_once_past_the_day(sandbox):
     run = Run(SandboxTransport(sandbox))
-    run.collector.page_size = 2
+    run.page_size = 2
     window = DayWindow(DAY.start - timedelta(days=3), DAY.end - timedelta(days=3))
     result = run.collect(RedditSource(subreddit="python", collect_comments=False), window)
 
-    assert sorted(result.post_ids) == sorted(to_base36(p.uid) for p in world_posts(sandbox, "python", window))
+    assert sorted(post_ids(result)) == sorted(to_base36(p.uid) for p in world_posts(sandbox, "python", window))
     listing_calls = [q for _, p, q in run.transport.to("oauth.reddit.com") if p == "/r/python/new"]
     bodies = run.bodies("posts")
-    assert len(listing_calls) == len(bodies) == result.listing_pages > 3
+    assert len(listing_calls) == len(bodies) == result.stats.listing_pages > 3
     for query, previous in zip(listing_calls[1:], bodies):
         assert query["after"] == previous["data"]["after"]
     # Only the last page reaches back before the day: no page is read past it.
@@ -250,18 +266,17 @@ def test_top_asks_for_the_shortest_period_covering_the_day(sandbox):
     result = run.collect(RedditSource(subreddit="python", sort="top", collect_comments=False))
     [listing] = [q for _, p, q in run.transport.to("oauth.reddit.com") if p == "/r/python/top"]
     assert listing["t"] == "week"  # the day started 27 hours before the sandbox's now
-    assert sorted(result.post_ids) == sorted(to_base36(p.uid) for p in world_posts(sandbox, "python", DAY))
+    assert sorted(post_ids(result)) == sorted(to_base36(p.uid) for p in world_posts(sandbox, "python", DAY))
 
 
 def test_an_expired_token_is_refreshed_once(sandbox):
     run = Run(SandboxTransport(sandbox))
     run.collect(RedditSource(subreddit="duckdb", collect_comments=False))
-    auth = run.collector.session.authenticate
-    assert auth.tokens_fetched == 1
+    assert run.token_requests() == 1
     sandbox.platforms["reddit"].wall_clock.now += 7200  # the sandbox expires the token; our cache does not know
     landed_before = len(run.landed)
     result = run.collect(RedditSource(subreddit="duckdb", collect_comments=False))
-    assert auth.tokens_fetched == 2 and result.post_ids
+    assert run.token_requests() == 2 and post_ids(result)
     assert all(r.status == 200 for r in run.landed[landed_before:])
 
 
@@ -272,15 +287,17 @@ def test_bad_credentials_fail_with_auth_error_naming_the_variables(sandbox):
         run.collect(RedditSource(subreddit="duckdb"))
     message = str(error.value)
     assert "reddit" in message and "REDDIT_CLIENT_ID" in message and "REDDIT_CLIENT_SECRET" in message
+    assert "r/duckdb" in message  # the source whose credentials to fix
     assert secret not in message and "someone" not in message
     assert run.landed == []
-    with pytest.raises(AuthError, match="REDDIT_CLIENT_SECRET"):
-        PLATFORM.make_collector(httpx.Client(), {"REDDIT_CLIENT_ID": "x"}, None)
+    live = Connection(PLATFORM, "live", httpx.Client(), {"REDDIT_CLIENT_ID": "x"})
+    with pytest.raises(AuthError, match="reddit source r/duckdb: REDDIT_CLIENT_SECRET not set"):
+        live.client(RedditSource(subreddit="duckdb"))
 
 
 def test_an_unknown_subreddit_fails_the_source(sandbox):
     run = Run(SandboxTransport(sandbox))
-    with pytest.raises(ApiError) as error:
+    with pytest.raises(NotFoundError) as error:
         run.collect(RedditSource(subreddit="nosuchsubreddit"))
     assert error.value.status == 404
 
@@ -291,12 +308,40 @@ def test_the_pacer_keeps_the_collector_under_the_limit(sandbox):
     sandbox.platforms["reddit"].requests_per_window = 20
     run = Run(SandboxTransport(sandbox), pacer_time=clock)
     result = run.collect(RedditSource(subreddit="python", comment_depth=2), BUSY_DAY)
-    assert result.morechildren_calls > 20  # more calls than one window allows
-    assert run.collector.session.stats.throttled == 0
-    assert run.collector.pacer.slept >= 600  # waited for at least one window to reset
+    assert result.stats.morechildren_calls > 20  # more calls than one window allows
+    assert run.client.session.stats.throttled == 0
+    assert run.client.session.limiter.waited >= 600  # waited for at least one window to reset
 
 
 # -- the pacer --------------------------------------------------------------------------------
+
+
+class RateLimitPacer(Limiter):
+    """Reddit's limits on a test clock, driven call by call as prawcore's tests drive its
+    rate limiter: `before_call`, then `after_response` with the response's headers."""
+
+    def __init__(self, clock, sleep):
+        super().__init__(LIMITS, SharedState(MemoryStore(), "reddit-pacer"), clock=clock, sleep=sleep)
+        self._permit = None
+
+    def before_call(self) -> None:
+        self._permit = self.acquire("GET", API_BASE + "/")
+
+    def after_response(self, headers) -> None:
+        response = httpx.Response(200, headers=headers)
+        if self._permit is None:  # a call made without before_call still used one
+            self.count_unreserved("GET", API_BASE + "/", response)
+        else:
+            self.settle(self._permit, response, Outcome.OK)
+            self._permit = None
+
+    @property
+    def slept(self) -> float:
+        return self.waited
+
+    def window(self) -> dict[str, float]:
+        [limit] = LIMITS.limits
+        return self.snapshot()["limits"].get(limit.name) or {"limit": limit.limit, "used": 0.0}
 
 
 def test_pacer_lets_a_burst_through_then_holds_to_the_even_pace():
@@ -316,7 +361,7 @@ def test_pacer_sleeps_to_the_reset_when_nothing_remains_and_counts_headerless_ca
     pacer = RateLimitPacer(clock=clock, sleep=clock.sleep)
     pacer.after_response({"x-ratelimit-used": "999", "x-ratelimit-remaining": "1.0", "x-ratelimit-reset": "42"})
     pacer.after_response({})  # a response without headers still used a call
-    assert pacer.remaining == 0 and pacer.used == 1000
+    assert pacer.window()["used"] == pacer.window()["limit"] == 1000
     pacer.before_call()
     assert clock.now == pytest.approx(42.0)
 
@@ -341,7 +386,7 @@ def test_collecting_over_http_lands_what_collecting_in_process_lands(sandbox):
         server.server_close()
         thread.join(timeout=5)
 
-    assert result.post_ids and result.comment_pages > 0
+    assert post_ids(result) and result.stats.comment_pages > 0
     assert [(r.method, r.endpoint, r.params, r.body) for r in over_http.landed] == [
         (r.method, r.endpoint, r.params, r.body) for r in in_process.landed
     ]

@@ -13,16 +13,13 @@ import httpx
 import pytest
 from pydantic import ValidationError
 
-from social_assets.core.http import ApiError, AuthError, LandedResponse, TransientApiError
+from social_assets.connections import Connection
+from social_assets.core.errors import ApiError, AuthError, TransientApiError
+from social_assets.core.http import LandedResponse
 from social_assets.platforms.base import DayWindow
 from social_assets.platforms.youtube import PLATFORM
-from social_assets.platforms.youtube.client import (
-    ChannelNotFoundError,
-    QuotaExceededError,
-    YouTubeCollector,
-    YouTubeSource,
-    make_collector,
-)
+from social_assets.platforms.youtube.spec import YouTubeSource
+from social_assets.platforms.youtube.walk import ChannelNotFoundError, QuotaExceededError, YouTubeWalk
 from social_assets.platforms.youtube.normalize import normalize_comments, normalize_posts, normalize_profiles
 from social_assets.platforms.youtube.sandbox import (
     SANDBOX_API_KEY,
@@ -35,6 +32,7 @@ from social_assets.platforms.youtube.sandbox import (
 )
 from social_assets.sandbox.app import LoopbackSandboxTransport, Sandbox, SandboxTransport, make_server
 from social_assets.sandbox.world import SandboxClock, World, WorldAccount
+from social_assets_tests.clients import TestConnection, walk
 
 NOW = datetime(2026, 3, 10, 12, tzinfo=timezone.utc)
 SOCIALPULSE = channel_id_for("@socialpulse")
@@ -46,7 +44,7 @@ BUSY_DAY = DayWindow(datetime(2026, 2, 9, tzinfo=timezone.utc), datetime(2026, 2
 @dataclass
 class Run:
     sandbox: Sandbox
-    collector: YouTubeCollector
+    collector: YouTubeWalk
     landed: list[LandedResponse]
 
     @property
@@ -70,9 +68,14 @@ def collect(source: YouTubeSource, window: DayWindow = BUSY_DAY, *, sandbox: San
     sandbox = sandbox or new_sandbox()
     landed: list[LandedResponse] = []
     http = httpx.Client(transport=transport or SandboxTransport(sandbox))
-    collector = make_collector(http, {"YOUTUBE_API_KEY": key}, landed.append)
-    collector.collect(source, window)
-    return Run(sandbox, collector, landed)
+    client = TestConnection(PLATFORM, http, environ={"YOUTUBE_API_KEY": key}).client(source, landed.append)
+    return Run(sandbox, walk(PLATFORM, client, source, window), landed)
+
+
+def walk_day(collector: YouTubeWalk, window: DayWindow = BUSY_DAY) -> None:
+    from social_assets.collection import walk_source
+
+    walk_source(PLATFORM, collector, collector.source, window)
 
 
 def source(**options) -> YouTubeSource:
@@ -322,23 +325,26 @@ def test_a_bad_key_names_the_variable_but_not_the_key():
 
 
 def test_a_missing_key_fails_before_any_call():
-    with pytest.raises(AuthError, match="YOUTUBE_API_KEY is not set"):
-        make_collector(httpx.Client(transport=SandboxTransport(new_sandbox())), {}, None)
+    sandbox = new_sandbox()
+    live = Connection(PLATFORM, "live", httpx.Client(transport=SandboxTransport(sandbox)), {})
+    with pytest.raises(AuthError, match=f"youtube source {SOCIALPULSE}: YOUTUBE_API_KEY not set"):
+        live.client(source())
+    assert sandbox.platforms["youtube"].units_used() == 0
 
 
 def test_quota_exhaustion_stops_the_run_with_a_quota_error():
     sandbox = new_sandbox()
     sandbox.platforms["youtube"].daily_quota = 4
     landed: list[LandedResponse] = []
-    collector = make_collector(httpx.Client(transport=SandboxTransport(sandbox)),
-                               PLATFORM.sandbox_credentials, landed.append)
+    client = TestConnection(PLATFORM, httpx.Client(transport=SandboxTransport(sandbox))).client(source(), landed.append)
+    collector = YouTubeWalk(client, source())
     with pytest.raises(QuotaExceededError) as raised:
-        collector.collect(source(), BUSY_DAY)
+        walk_day(collector)
     error = raised.value
     assert isinstance(error, ApiError) and not isinstance(error, TransientApiError)
     assert error.status == 403
     assert "quotaExceeded" in str(error) and "10,000 units" in str(error) and "America/Los_Angeles" in str(error)
-    assert collector.session.stats.retries == 0  # not retried
+    assert client.session.stats.retries == 0  # not retried
     assert collector.units_spent == 4 == sandbox.platforms["youtube"].units_used()
     assert error.resets_at.utcoffset() in (timedelta(hours=-8), timedelta(hours=-7))
     assert (error.resets_at.hour, error.resets_at.minute) == (0, 0)

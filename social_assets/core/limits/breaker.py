@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from social_assets.core.http import Outcome
+from social_assets.core.errors import Outcome
 
 State = dict[str, Any]
 CLOSED: State = {"state": "closed", "failures": 0}

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone, tzinfo
 from typing import Any, Mapping, Union
 
-from social_assets.core.http import Outcome
+from social_assets.core.errors import Outcome
 
 State = dict[str, Any]
 

@@ -20,7 +20,7 @@ from typing import Any, Callable
 
 import httpx
 
-from social_assets.core.http import CircuitOpenError, Outcome, QuotaExhaustedError
+from social_assets.core.errors import CircuitOpenError, Outcome, QuotaExhaustedError
 from social_assets.core.limits.kinds import Admit, Exhausted
 from social_assets.core.limits.policy import LimitPolicy
 from social_assets.core.limits.shared import SharedState

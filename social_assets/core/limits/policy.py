@@ -17,10 +17,6 @@ def path_endpoint(method: str, url: str) -> str:
     return f"{method} {httpx.URL(url).path}"
 
 
-def never(response: httpx.Response) -> bool:
-    return False
-
-
 @dataclass(frozen=True)
 class LimitPolicy:
     platform: str
@@ -28,10 +24,7 @@ class LimitPolicy:
     # Quota units a call of an endpoint costs (YouTube: search 100, most lists 1).
     cost: Callable[[str], int] = lambda endpoint: 1
     endpoint: Callable[[str, str], str] = path_endpoint
-    # "Slow down" answers besides 429 (YouTube's 403 rateLimitExceeded): retried, not failures.
-    throttled: Callable[[httpx.Response], bool] = never
-    # "The quota is spent" answers (YouTube's 403 quotaExceeded): never retried.
-    quota_exhausted: Callable[[httpx.Response], bool] = never
+    # Which answers mean "slow down" or "quota spent" is the platform's error table (core.errors).
     breaker: BreakerRule = field(default_factory=BreakerRule)
     # A wait longer than this pauses the platform (QuotaExhaustedError) instead of sleeping.
     max_wait: float = 900.0

@@ -20,14 +20,14 @@ import json
 import time
 import uuid
 from dataclasses import dataclass, field
-from typing import Any, Callable, Literal
+from typing import Any, Callable, Literal, Mapping
 
 import httpx
 from cryptography.fernet import Fernet, InvalidToken
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
-from social_assets.core.http import AuthError, TransientApiError
+from social_assets.core.errors import AuthError, TransientApiError
 from social_assets.core.limits.shared import SharedState
 
 TOKEN_TTL = 400 * 86400.0  # refresh tokens live up to a year (LinkedIn 365 days)
@@ -186,6 +186,7 @@ class OAuthClient:
     variables: tuple[str, ...]
     client_auth: Literal["basic", "form"] = "basic"
     client_id_field: str = "client_id"
+    headers: Mapping[str, str] = field(default_factory=dict)  # e.g. Reddit's required User-Agent
 
     def client_credentials(self, http: httpx.Client) -> TokenGrant:
         return self._grant(http, {"grant_type": "client_credentials"})
@@ -202,7 +203,7 @@ class OAuthClient:
         else:
             form = {**form, self.client_id_field: self.client_id, "client_secret": self.client_secret}
         try:
-            response = http.post(self.token_url, data=form, auth=auth)
+            response = http.post(self.token_url, data=form, auth=auth, headers=dict(self.headers))
         except httpx.TransportError as exc:
             raise TransientApiError(self.platform, "POST", self.token_url, None, type(exc).__name__) from exc
         if response.status_code == 429 or response.status_code >= 500:

@@ -233,18 +233,6 @@ class Subreddit(RedditModel):
     created_utc: float | None = None
 
 
-# -- auth -------------------------------------------------------------------------------------
-
-
-class TokenResponse(RedditModel):
-    """`POST /api/v1/access_token`. Never landed: it holds a credential."""
-
-    access_token: str
-    token_type: str = "bearer"
-    expires_in: float = 3600
-    scope: str | None = None
-
-
 # -- errors -----------------------------------------------------------------------------------
 
 

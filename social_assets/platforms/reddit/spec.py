@@ -1,0 +1,138 @@
+"""Reddit's API as the seam sees it: where it is, how it authenticates, its limits and errors,
+what it can give, and what a source of it is.
+
+The OAuth API lives at https://oauth.reddit.com; an app-only token comes from the client
+credentials grant at https://www.reddit.com/api/v1/access_token and is shared (sealed) by every
+process using the client id (see `core.limits.tokens`). Every request asks for `raw_json=1` so
+URLs and text come unescaped, and carries a User-Agent Reddit can tell apart.
+
+Limits: about 1000 calls per client id per 10-minute window, reported in `X-Ratelimit-*` on
+every response (PLATFORMS.md §1). Every process using the client id paces itself from one
+shared account of that window; a tenth may go at once, the rest are spread to the reset, as
+prawcore does.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any, Literal
+
+import httpx
+from pydantic import model_validator
+
+from social_assets.core.api import ApiSpec, Auth, AuthKind, Capabilities
+from social_assets.core.errors import Envelope, ErrorKind, ErrorTable, rule
+from social_assets.core.limits import LimitPolicy, WindowHeaders, WindowLimit
+from social_assets.platforms.base import SourceConfig
+
+PLATFORM = "reddit"
+API_BASE = "https://oauth.reddit.com"
+TOKEN_URL = "https://www.reddit.com/api/v1/access_token"
+CREDENTIAL_VARS = ("REDDIT_CLIENT_ID", "REDDIT_CLIENT_SECRET")
+USER_AGENT_VAR = "REDDIT_USER_AGENT"
+# Reddit asks for `<platform>:<app id>:<version> (by /u/<name>)`; set REDDIT_USER_AGENT for live use.
+DEFAULT_USER_AGENT = "python:social_assets:0.1 (sandbox; set REDDIT_USER_AGENT)"
+SORTS = ("new", "hot", "top", "rising")
+INFO_BATCH = 100  # fullnames per /api/info call, Reddit's maximum
+
+
+class RedditSource(SourceConfig):
+    """One subreddit or one user, e.g. `{subreddit: python}` or `{user: spez, sort: top}`."""
+
+    subreddit: str | None = None
+    user: str | None = None
+    sort: Literal["new", "hot", "top", "rising"] | None = None
+
+    @model_validator(mode="after")
+    def _one_account(self) -> "RedditSource":
+        if (self.subreddit is None) == (self.user is None):
+            raise ValueError("a Reddit source needs exactly one of 'subreddit' or 'user'")
+        name = self.subreddit or self.user or ""
+        if not name or "/" in name or not name.replace("_", "").replace("-", "").isalnum():
+            raise ValueError(f"Reddit name {name!r} is not valid: give the bare name, e.g. 'python', not 'r/python'")
+        if self.user is not None and self.sort == "rising":
+            raise ValueError("sort 'rising' exists only for subreddits; use new, hot or top for a user")
+        return self
+
+    @property
+    def account_id(self) -> str:
+        return f"r/{self.subreddit}" if self.subreddit else f"u/{self.user}"
+
+    @property
+    def listing_sort(self) -> str:
+        return self.sort or SORTS[0]
+
+
+def endpoint_of(method: str, url: str) -> str:
+    """Endpoints without the names and ids in their paths, so each has one breaker."""
+    parts = [p for p in httpx.URL(url).path.split("/") if p]
+    match parts:
+        case ["r", _, "comments", *rest]:
+            template = "/r/{sub}/comments/{post}" + ("/_/{comment}" if len(rest) > 2 else "")
+        case ["r", _, *rest]:
+            template = "/".join(["/r/{sub}", *rest])
+        case ["user", _, *rest]:
+            template = "/".join(["/user/{name}", *rest])
+        case ["comments", _, _, _]:
+            template = "/comments/{post}/_/{comment}"
+        case ["comments", _]:
+            template = "/comments/{post}"
+        case _:
+            template = "/" + "/".join(parts)
+    return f"{method} {template}"
+
+
+# 100 queries a minute per OAuth client id, averaged over a 10-minute window: the defaults
+# until the first response's headers tell.
+RATE_LIMIT_HEADERS = WindowHeaders(
+    used="x-ratelimit-used", remaining="x-ratelimit-remaining", reset="x-ratelimit-reset", reset_is_epoch=False
+)
+LIMITS = LimitPolicy(
+    platform=PLATFORM,
+    limits=(WindowLimit("calls", limit=1000, window=600, burst_share=0.1, headers=RATE_LIMIT_HEADERS),),
+    endpoint=endpoint_of,
+)
+
+
+def envelope(body: Any) -> Envelope | None:
+    """Reddit's errors: `{"message": "Forbidden", "error": 403, "reason": "quarantined"}`, or
+    a write endpoint's `{"json": {"errors": [[CODE, message, field], ...]}}`."""
+    if not isinstance(body, dict):
+        return None
+    if "error" in body and not isinstance(body.get("error"), (dict, list)):
+        reason = body.get("reason")
+        message = body.get("message") if isinstance(body.get("message"), str) else ""
+        return Envelope(code=str(body["error"]), reasons=frozenset([reason]) if isinstance(reason, str) else frozenset(),
+                        message=message or str(body.get("explanation") or ""))
+    errors = body.get("json", {}).get("errors") if isinstance(body.get("json"), dict) else None
+    if errors:
+        first = errors[0] if isinstance(errors[0], list) else [errors[0]]
+        return Envelope(code=str(first[0]), message=str(first[1]) if len(first) > 1 else "")
+    return None
+
+
+ERRORS = ErrorTable(
+    envelope=envelope,
+    rules=(
+        # A write endpoint's errors come back with 200 (morechildren with bad ids).
+        rule(ErrorKind.INVALID, statuses=[200], codes=["INVALID_ID", "TOO_MANY_IDS", "BAD_NUMBER", "NO_THING_ID"]),
+        rule(ErrorKind.PERMISSION, statuses=[403]),
+    ),
+)
+
+
+def user_agent() -> str:
+    # REDDIT_USER_AGENT is not a credential, so it may come from the environment directly.
+    return os.environ.get(USER_AGENT_VAR) or DEFAULT_USER_AGENT
+
+
+API = ApiSpec(
+    base_url=API_BASE,
+    auth=(Auth(AuthKind.CLIENT_CREDENTIALS, CREDENTIAL_VARS, token_url=TOKEN_URL, scheme="bearer"),),
+    limits=LIMITS,
+    errors=ERRORS,
+    headers={"User-Agent": user_agent()},
+)
+
+
+CAPABILITIES = Capabilities(comments=True, max_depth=None, sorts=SORTS, batch_lookup=INFO_BATCH)

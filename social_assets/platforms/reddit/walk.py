@@ -1,0 +1,266 @@
+"""Reading one Reddit source's day: the platform-specific part of collecting Reddit.
+
+Per source and day (all requests through the source's `RestClient`, which lands them):
+
+1. profile: `GET /r/{sub}/about` or `GET /user/{name}/about`, landed as "profiles";
+2. posts: `GET /r/{sub}/{sort}` or `GET /user/{name}/submitted?sort=`, `limit` <= 100, following
+   `after` until it is null or `post_limit` posts were read; with sort=new it stops as soon as a
+   page reaches posts older than the day. Every page is landed as "posts"; the posts published
+   inside the day are kept;
+3. comments, for each kept post that has any: `GET /comments/{id}?depth=&limit=500`, then every
+   "load more" stub through `POST /api/morechildren` (<= 100 ids a call, one call at a time,
+   as Reddit asks) and every "continue this thread" stub through
+   `GET /comments/{post}/_/{comment}`; all landed as "comments". Nothing deeper than
+   `comment_depth` is asked for.
+
+The refresh reads current scores through `/api/info`, 100 fullnames a call.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import deque
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+from typing import Any, Iterator, Sequence
+
+from pydantic import ValidationError
+
+from social_assets.core.errors import ApiError, NotFoundError, PermissionDeniedError
+from social_assets.core.http import server_time
+from social_assets.core.rest import QueryCursor, RestClient, batches
+from social_assets.core.timeutil import from_epoch_seconds
+from social_assets.platforms.base import DayWindow, PostRef
+from social_assets.platforms.reddit.models import Link, Listing, More, MoreChildrenResponse, Thing
+from social_assets.platforms.reddit.normalize import iter_tree
+from social_assets.platforms.reddit.spec import INFO_BATCH, PLATFORM, RedditSource
+
+log = logging.getLogger(__name__)
+
+PAGE_SIZE = 100  # Reddit's maximum `limit` for listings
+COMMENT_PAGE_LIMIT = 500  # comments per tree request (Reddit's cap without premium)
+MORECHILDREN_BATCH = 100  # ids per /api/morechildren call; more gives 400
+MAX_TREE_DEPTH = 10  # Reddit ignores a larger `depth` on /comments
+COMMENT_SORT = "confidence"  # Reddit's default; all stubs are expanded, so the order is moot
+RAW = {"raw_json": "1"}
+AFTER = QueryCursor("after", ("data", "after"))
+TOP_PERIODS: tuple[tuple[str, timedelta | None], ...] = (
+    ("hour", timedelta(hours=1)),
+    ("day", timedelta(days=1)),
+    ("week", timedelta(weeks=1)),
+    ("month", timedelta(days=30)),
+    ("year", timedelta(days=365)),
+    ("all", None),
+)
+
+
+@dataclass
+class WalkStats:
+    """What one walk did, for tests and the curious."""
+
+    posts_read: int = 0
+    listing_pages: int = 0
+    comment_pages: int = 0
+    morechildren_calls: int = 0
+    continued_threads: int = 0
+
+
+class RedditWalk:
+    def __init__(self, client: RestClient, source: RedditSource, page_size: int = PAGE_SIZE):
+        self.client = client
+        self.source = source
+        self.page_size = page_size
+        self.stats = WalkStats()
+        self.server_now: datetime | None = None  # the server's clock, which `top` periods count from
+        self.kept: list[Link] = []
+
+    def profile(self) -> None:
+        source = self.source
+        path = f"/r/{source.subreddit}/about" if source.subreddit else f"/user/{source.user}/about"
+        response = self.client.call("GET", path, params=RAW, land_as="profiles")
+        if response is not None:
+            self.server_now = server_time(response)
+
+    def posts(self, window: DayWindow) -> list[PostRef]:
+        source = self.source
+        path, params = _listing_request(source, window, self.server_now or window.end)
+        params["limit"] = str(min(self.page_size, source.post_limit))
+        kept: dict[str, Link] = {}
+        read: set[str] = set()  # by id: a post repeated across pages (items shift) counts once
+        for body in self.client.pages("GET", path, _ReadUpTo(source.post_limit, self.page_size, read), params=params, land_as="posts"):
+            listing = _as_listing(body, path)
+            self.stats.listing_pages += 1
+            read.update(child.data.get("id", "") for child in listing.children)
+            links = list(_links(listing))
+            kept.update((link.id, link) for link in links if link.id not in kept and from_epoch_seconds(link.created_utc) in window)
+            if len(read) >= source.post_limit or not listing.children:
+                break
+            if source.listing_sort == "new" and links and min(link.created_utc for link in links) < window.start.timestamp():
+                break  # newest first: every later page is older than the day
+        self.stats.posts_read = len(read)
+        self.kept = sorted(kept.values(), key=lambda link: link.created_utc)
+        return [PostRef(link.id, link.num_comments) for link in self.kept]
+
+    def comments(self, post: PostRef) -> None:
+        max_depth = self.source.comment_depth
+        thread = _ThreadWalk(post_id=post.post_id, max_depth=max_depth)
+        page = self._comment_page(f"/comments/{post.post_id}", max_depth + 1)
+        if page is None:
+            return
+        thread.add_tree(page, depth_offset=0)
+        while thread.pending:
+            stub, depth = thread.pending.popleft()
+            if depth > max_depth:
+                continue  # below the configured depth: not asked for
+            if stub.is_continue_thread:
+                self._continue_thread(post.post_id, stub, depth, thread)
+            else:
+                self._load_more(post.post_id, stub, thread)
+
+    def _comment_page(self, path: str, levels: int) -> list[Thing] | None:
+        params = {"depth": str(min(levels, MAX_TREE_DEPTH)), "limit": str(COMMENT_PAGE_LIMIT), "sort": COMMENT_SORT, **RAW}
+        try:
+            body = self.client.get(path, params=params, land_as="comments")
+        except (NotFoundError, PermissionDeniedError) as exc:
+            # Removed or made private since the listing: the other posts still count.
+            log.warning("reddit: skipping comments of %s: %s", path, exc)
+            return None
+        if body is None:
+            return None
+        self.stats.comment_pages += 1
+        if not (isinstance(body, list) and len(body) == 2):
+            raise ApiError(PLATFORM, "GET", self.client.url(path), 200, "comment page is not [post, comments]")
+        return _as_listing(body[1], path).children
+
+    def _continue_thread(self, post_id: str, stub: More, depth: int, thread: "_ThreadWalk") -> None:
+        """The tree was cut below `stub.parent_id`: ask for that comment's subtree. Reddit
+        numbers its depths from that comment (0), whose true depth is `depth - 1`."""
+        anchor_id = stub.parent_id.removeprefix("t1_")
+        anchor_depth = depth - 1
+        levels = thread.max_depth - anchor_depth + 1  # the anchor itself is one level
+        things = self._comment_page(f"/comments/{post_id}/_/{anchor_id}", levels)
+        if things is None:
+            return
+        self.stats.continued_threads += 1
+        thread.add_tree(things, depth_offset=anchor_depth)
+
+    def _load_more(self, post_id: str, stub: More, thread: "_ThreadWalk") -> None:
+        ids = [c for c in stub.children if c not in thread.seen]
+        for batch in batches(ids, MORECHILDREN_BATCH):
+            form = {
+                "api_type": "json",
+                "link_id": f"t3_{post_id}",
+                "children": ",".join(batch),
+                "sort": COMMENT_SORT,
+                "limit_children": "false",
+                "depth": str(thread.max_depth + 1),
+                **RAW,  # in the form rather than the query, so the landed request records all of it
+            }
+            body = self.client.json("POST", "/api/morechildren", form=form, land_as="comments")
+            if body is None:
+                continue
+            self.stats.morechildren_calls += 1
+            try:
+                response = MoreChildrenResponse.model_validate(body)
+            except ValidationError:
+                raise ApiError(PLATFORM, "POST", self.client.url("/api/morechildren"), 200, "malformed morechildren response") from None
+            thread.add_flat(response.json_.data.things if response.json_.data else [])
+
+
+@dataclass
+class _ReadUpTo:
+    """`after` paging whose last page asks only for the posts still allowed."""
+
+    post_limit: int
+    page_size: int
+    read: set[str]
+
+    def next_page(self, request, response, body):
+        following = AFTER.next_page(request, response, body)
+        if following is None:
+            return None
+        limit = min(self.page_size, self.post_limit - len(self.read))
+        return replace(following, params={**following.params, "limit": str(limit)})
+
+
+def refresh(client: RestClient, post_ids: Sequence[str]) -> None:
+    """Current score and comment count of known posts: /api/info, 100 fullnames per call."""
+    for batch in batches([f"t3_{post_id}" for post_id in post_ids], INFO_BATCH):
+        client.get("/api/info", params={"id": ",".join(batch), **RAW}, land_as="posts")
+
+
+class _ThreadWalk:
+    """What the walk knows of one post's comments while expanding its stubs: absolute depths
+    by fullname, the ids seen, and the stubs still to expand (with their depth)."""
+
+    def __init__(self, post_id: str, max_depth: int):
+        self.post_id = post_id
+        self.max_depth = max_depth
+        self.depths: dict[str, int] = {f"t3_{post_id}": -1}
+        self.seen: set[str] = set()
+        self.pending: deque[tuple[More, int]] = deque()
+        self._continued: set[str] = set()
+
+    def add_tree(self, things: list[Thing], depth_offset: int) -> None:
+        for thing, depth in iter_tree(things):
+            self._add(thing, depth + depth_offset)
+
+    def add_flat(self, things: list[Thing]) -> None:
+        for thing in things:
+            parent = thing.data.get("parent_id")
+            depth = self.depths[parent] + 1 if parent in self.depths else thing.data.get("depth")
+            self._add(thing, depth if isinstance(depth, int) else self.max_depth + 1)
+
+    def _add(self, thing: Thing, depth: int) -> None:
+        if thing.kind == "t1":
+            comment_id = thing.data.get("id")
+            if isinstance(comment_id, str):
+                self.seen.add(comment_id)
+                self.depths[f"t1_{comment_id}"] = depth
+        elif thing.kind == "more":
+            try:
+                stub = More.model_validate(thing.data)
+            except ValidationError:
+                return
+            if stub.is_continue_thread:
+                if stub.parent_id in self._continued:
+                    return
+                self._continued.add(stub.parent_id)
+            self.pending.append((stub, depth))
+
+
+def _listing_request(source: RedditSource, window: DayWindow, now: datetime) -> tuple[str, dict[str, str]]:
+    params = dict(RAW)
+    if source.subreddit:
+        path = f"/r/{source.subreddit}/{source.listing_sort}"
+    else:
+        path = f"/user/{source.user}/submitted"
+        params["sort"] = source.listing_sort
+    if source.listing_sort == "top":
+        params["t"] = _top_period(window, now)
+    return path, params
+
+
+def _top_period(window: DayWindow, now: datetime) -> str:
+    """The shortest `t` period that still reaches back to the start of the day."""
+    for name, span in TOP_PERIODS:
+        if span is None or now - span <= window.start:
+            return name
+    return "all"
+
+
+def _as_listing(body: Any, path: str) -> Listing:
+    try:
+        return Listing.model_validate(body)
+    except ValidationError:
+        raise ApiError(PLATFORM, "GET", path, 200, "response is not a Listing") from None
+
+
+def _links(listing: Listing) -> Iterator[Link]:
+    for thing in listing.children:
+        if thing.kind != "t3":
+            continue
+        try:
+            yield Link.model_validate(thing.data)
+        except ValidationError:
+            continue  # the normalizer reports it; a post without a date cannot be placed in a day

@@ -1,0 +1,116 @@
+"""YouTube Data API v3 as the seam sees it: an API key, a daily quota of units, Google's
+error envelope, and channels as sources.
+
+YouTube's limit is a daily quota (10,000 units per project by default; every list call costs 1
+unit per page, failed calls included; search 100). The units are counted in the limiter's
+shared store, per key, by every process using the key; once they are spent (by that count or a
+`quotaExceeded` answer) every call fails fast until midnight Pacific. `rateLimitExceeded` is
+short-term throttling, retried with backoff. The key travels as the `key` query parameter,
+which is never recorded.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime, time, timedelta
+from typing import Any, Literal
+from zoneinfo import ZoneInfo
+
+import httpx
+from pydantic import field_validator
+
+from social_assets.core.api import ApiSpec, Auth, AuthKind, Capabilities
+from social_assets.core.errors import Envelope, ErrorKind, ErrorTable, rule
+from social_assets.core.limits import DailyQuota, LimitPolicy
+from social_assets.platforms.base import SourceConfig
+
+PLATFORM = "youtube"
+BASE_URL = "https://www.googleapis.com/youtube/v3"
+API_KEY_VARIABLE = "YOUTUBE_API_KEY"
+CHANNEL_ID_PATTERN = re.compile(r"^UC[0-9A-Za-z_-]{22}$")
+DAILY_QUOTA_UNITS = 10_000
+QUOTA_TIME_ZONE = ZoneInfo("America/Los_Angeles")  # the quota resets at midnight Pacific
+LISTING_PAGE_SIZE = 50  # the most playlistItems and videos (by id) one call returns
+# Units per call where not 1 (determine_quota_cost). The walk uses only 1-unit lists.
+METHOD_UNITS = {"search": 100, "captions": 50}
+COMMENT_ORDERS = ("time", "relevance")  # commentThreads `order`
+
+# Reasons in Google's error envelope (PLATFORMS.md §2).
+AUTH_REASONS = frozenset(
+    {"keyInvalid", "keyExpired", "forbidden", "accessNotConfigured", "ipRefererBlocked", "API_KEY_INVALID"}
+)
+QUOTA_REASONS = frozenset({"quotaExceeded", "dailyLimitExceeded"})
+THROTTLE_REASONS = frozenset({"rateLimitExceeded", "userRateLimitExceeded"})
+# A video or thread that cannot have comments (disabled, or deleted since we listed it).
+NO_COMMENT_REASONS = frozenset({"commentsDisabled", "videoNotFound", "commentNotFound"})
+
+
+class YouTubeSource(SourceConfig):
+    """A channel to collect, by channel id (`UC` + 22 characters; handles are not stable ids)."""
+
+    channel: str
+    sort: Literal["time", "relevance"] | None = None  # the commentThreads `order`
+    comment_depth: int = 1  # threads and their replies: the two levels YouTube has
+
+    @field_validator("channel")
+    @classmethod
+    def _must_be_channel_id(cls, value: str) -> str:
+        if not CHANNEL_ID_PATTERN.match(value):
+            hint = " (that is a handle; use the channel id it resolves to)" if value.startswith("@") else ""
+            raise ValueError(
+                f"channel {value!r} is not a YouTube channel id: expected 'UC' followed by 22 "
+                f"characters of A-Z, a-z, 0-9, '_' or '-'{hint}"
+            )
+        return value
+
+    @property
+    def account_id(self) -> str:
+        return self.channel
+
+
+def next_quota_reset(now: datetime) -> datetime:
+    """The next midnight in America/Los_Angeles, as an aware datetime."""
+    pacific_day = now.astimezone(QUOTA_TIME_ZONE).date()
+    return datetime.combine(pacific_day + timedelta(days=1), time.min, QUOTA_TIME_ZONE)
+
+
+def _endpoint(method: str, url: str) -> str:
+    return f"{method} {httpx.URL(url).path.rsplit('/', 1)[-1]}"  # "GET videos"
+
+
+LIMITS = LimitPolicy(
+    platform=PLATFORM,
+    limits=(DailyQuota("units", DAILY_QUOTA_UNITS, QUOTA_TIME_ZONE),),
+    cost=lambda endpoint: METHOD_UNITS.get(endpoint.split(" ", 1)[-1], 1),
+    endpoint=_endpoint,
+)
+
+
+def envelope(body: Any) -> Envelope | None:
+    """Google's `{"error": {"code": 403, "message": ..., "errors": [{"reason": ...}]}}`."""
+    error = body.get("error") if isinstance(body, dict) else None
+    if not isinstance(error, dict):
+        return None
+    reasons = frozenset(e["reason"] for e in error.get("errors") or [] if isinstance(e, dict) and isinstance(e.get("reason"), str))
+    message = error.get("message") if isinstance(error.get("message"), str) else ""
+    return Envelope(code=str(error.get("code")), reasons=reasons, message=message)
+
+
+ERRORS = ErrorTable(
+    envelope=envelope,
+    rules=(
+        rule(ErrorKind.QUOTA, statuses=[403], reasons=QUOTA_REASONS),
+        rule(ErrorKind.THROTTLED, statuses=[403, 429], reasons=THROTTLE_REASONS),
+        rule(ErrorKind.AUTH, statuses=[400, 401, 403], reasons=AUTH_REASONS),
+        rule(ErrorKind.NOT_FOUND, statuses=[403, 404], reasons=NO_COMMENT_REASONS),
+    ),
+)
+
+API = ApiSpec(
+    base_url=BASE_URL,
+    auth=(Auth(AuthKind.API_KEY, (API_KEY_VARIABLE,), param="key"),),
+    limits=LIMITS,
+    errors=ERRORS,
+)
+
+CAPABILITIES = Capabilities(comments=True, max_depth=1, sorts=COMMENT_ORDERS, batch_lookup=LISTING_PAGE_SIZE)
