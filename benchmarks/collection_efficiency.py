@@ -40,8 +40,8 @@ from social_assets.platforms.reddit import PLATFORM as REDDIT  # noqa: E402
 from social_assets.platforms.reddit.client import LIMITS as REDDIT_LIMITS, RedditSource  # noqa: E402
 from social_assets.platforms.youtube import PLATFORM as YOUTUBE  # noqa: E402
 from social_assets.platforms.youtube.client import LIMITS as YOUTUBE_LIMITS, YouTubeSource  # noqa: E402
-from social_assets.platforms.youtube.sandbox import _threads, channel_id_for  # noqa: E402
-from social_assets.sandbox.app import LoopbackSandboxTransport, Sandbox, SandboxTransport, make_server  # noqa: E402
+from social_assets.sandbox.platforms.youtube import _threads, channel_id_for  # noqa: E402
+from social_assets.sandbox.app import LoopbackSandboxTransport, Sandbox, SandboxTransport, make_server, sandbox_credentials  # noqa: E402
 from social_assets.sandbox.world import SandboxClock  # noqa: E402
 
 NOW = datetime(2026, 11, 20, 3, tzinfo=timezone.utc)
@@ -100,7 +100,7 @@ def _reddit_worker(base_url: str, store: str, window: float, deadline: float, of
     while True:
         sub, day = work[n % len(work)]
         n += 1
-        collector = REDDIT.make_collector(http, REDDIT.sandbox_credentials, None)
+        collector = REDDIT.make_collector(http, sandbox_credentials("reddit"), None)
         collector.session.limiter = _UntilDeadline(policy, collector.session.limiter.state)
         collector.session.limiter.deadline = deadline
         try:
@@ -157,7 +157,7 @@ def _forget(base_url: str, store_url: str) -> None:
     """Remove this run's state from a shared store (its sandbox is gone with it)."""
     os.environ["SOCIAL_LIMIT_STORE"] = store_url
     shared = shared_state(httpx.Client(transport=LoopbackSandboxTransport(base_url)), "reddit",
-                          *REDDIT.sandbox_credentials.values())
+                          *sandbox_credentials("reddit").values())
     for name in ("limits", "token"):
         shared.store.transact(shared.key(name), lambda doc: (None, None), ttl=1)
 
@@ -177,7 +177,7 @@ def youtube_quota(quota: int) -> dict:
     channels = [channel_id_for(handle) for _, handle in youtube.catalog]
     paused_after = None
     for n, (day, channel) in enumerate((d, c) for d in days_back(365) for c in channels):
-        collector = YOUTUBE.make_collector(http, YOUTUBE.sandbox_credentials, None)
+        collector = YOUTUBE.make_collector(http, sandbox_credentials("youtube"), None)
         collector.session.limiter = Limiter(policy, collector.session.limiter.state)
         try:
             collector.collect(YouTubeSource(channel=channel, comment_depth=1), day)
@@ -206,7 +206,7 @@ def reddit_per_thousand_posts(source_days: int) -> dict:
     posts = minimum = 0
     work = [(sub, day) for day in days_back(source_days) for sub in COMMENT_HEAVY][:source_days]
     for sub, day in work:
-        collector = REDDIT.make_collector(http, REDDIT.sandbox_credentials, None)
+        collector = REDDIT.make_collector(http, sandbox_credentials("reddit"), None)
         result = collector.collect(RedditSource(subreddit=sub, collect_comments=False, post_limit=1000), day)
         posts += len(result.posts)
         reach = _reach(newest_first[sub], day)
@@ -225,7 +225,7 @@ def youtube_per_thousand_posts(with_comments: bool) -> dict:
         for handle, newest_first in uploads.items():
             source = YouTubeSource(channel=channel_id_for(handle), collect_comments=with_comments, comment_depth=1,
                                    post_limit=1000)
-            collector = YOUTUBE.make_collector(http, YOUTUBE.sandbox_credentials, None)
+            collector = YOUTUBE.make_collector(http, sandbox_credentials("youtube"), None)
             collector.collect(source, day)
             units += collector.units_spent
             in_day = [p for p in newest_first if p.published_at in day]

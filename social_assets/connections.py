@@ -8,12 +8,14 @@ sandbox with the sandbox's own credentials. The sandbox runs in process unless
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Mapping
+from typing import TYPE_CHECKING, Mapping
 
 import httpx
 
 from social_assets.platforms.base import Platform
-from social_assets.sandbox.app import LoopbackSandboxTransport, Sandbox, SandboxTransport
+
+if TYPE_CHECKING:  # the sandbox is imported only when a platform uses it
+    from social_assets.sandbox.app import Sandbox
 
 TIMEOUT = httpx.Timeout(30.0, connect=10.0)
 
@@ -51,12 +53,14 @@ def connect(
     if mode == "live":
         own = {name: credentials[name] for name in platform.credentials}
         return Connection(platform, mode, httpx.Client(timeout=TIMEOUT), own)
+    from social_assets.sandbox.app import LoopbackSandboxTransport, SandboxTransport, sandbox_credentials
+
     if sandbox_url:
         transport: httpx.BaseTransport = LoopbackSandboxTransport(sandbox_url)
     else:
         transport = SandboxTransport(sandbox or shared_sandbox())
     return Connection(
-        platform, mode, httpx.Client(transport=transport, timeout=TIMEOUT), dict(platform.sandbox_credentials)
+        platform, mode, httpx.Client(transport=transport, timeout=TIMEOUT), sandbox_credentials(platform.name)
     )
 
 
@@ -65,6 +69,8 @@ _SANDBOX: Sandbox | None = None
 
 def shared_sandbox() -> Sandbox:
     """One in-process sandbox per process, so rate limits and quotas add up across clients."""
+    from social_assets.sandbox.app import Sandbox
+
     global _SANDBOX
     if _SANDBOX is None:
         _SANDBOX = Sandbox()

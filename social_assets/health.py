@@ -240,16 +240,15 @@ class Reach:
 
 
 def probe(platform: Platform, environ: Mapping[str, str] = os.environ) -> Reach:
-    """One GET per API host of the platform, without credentials. The hosts are those the
-    platform's emulation answers for, which are the real API hosts (the sandbox runs at the
-    real URLs)."""
+    """One GET per API host of the platform (`Platform.hosts`), without credentials. The sandbox
+    answers at the real URLs, so the same hosts are probed in sandbox mode."""
     from social_assets.connections import connect
 
     credentials = {name: environ[name] for name in platform.credentials if environ.get(name)}
     connection = connect(platform, credentials, sandbox_url=environ.get("SOCIAL_SANDBOX_URL") or None)
     answers = []
     try:
-        for host in platform.sandbox.hosts:
+        for host in platform.hosts:
             try:
                 response = connection.http.get(f"https://{host}/", timeout=PROBE_TIMEOUT)
             except httpx.TransportError as exc:

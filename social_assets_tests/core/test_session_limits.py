@@ -17,13 +17,14 @@ from social_assets.collection import collect_partition
 from social_assets.connections import Connection
 from social_assets.core.http import CircuitOpenError, TransientApiError
 from social_assets.core.limits import shared_state
-from social_assets.platforms.base import DayWindow, SandboxResponse
+from social_assets.platforms.base import DayWindow
+from social_assets.sandbox.http import SandboxResponse
 from social_assets.platforms.reddit import PLATFORM as REDDIT
 from social_assets.platforms.reddit.client import API_BASE, RedditSource
 from social_assets.platforms.youtube import PLATFORM as YOUTUBE
 from social_assets.platforms.youtube.client import QuotaExceededError, YouTubeSource
-from social_assets.platforms.youtube.sandbox import channel_id_for, google_error
-from social_assets.sandbox.app import LoopbackSandboxTransport
+from social_assets.sandbox.platforms.youtube import channel_id_for, google_error
+from social_assets.sandbox.app import LoopbackSandboxTransport, sandbox_credentials
 from social_assets_tests.core.conftest import USER_AGENT, FakeClock, served_sandbox
 
 DAY = DayWindow(datetime(2026, 11, 11, tzinfo=timezone.utc), datetime(2026, 11, 12, tzinfo=timezone.utc))
@@ -59,7 +60,7 @@ def connection_to(served, platform, clock: FakeClock):
     http = httpx.Client(transport=LoopbackSandboxTransport(served.url))
     try:
         yield Connection(replace(platform, make_collector=make_collector), f"sandbox ({served.url})", http,
-                         dict(platform.sandbox_credentials))
+                         dict(sandbox_credentials(platform.name)))
     finally:
         http.close()
 
@@ -97,7 +98,7 @@ def test_a_failing_endpoint_opens_its_breaker_and_the_run_moves_on(clock):
             clock.now += 30
             again = collect_partition(connection, [RedditSource(subreddit="marketing")], DAY)
             assert again.status == "success" and again.outcomes[0].items > 1
-            shared = shared_state(connection.http, "reddit", *REDDIT.sandbox_credentials.values())
+            shared = shared_state(connection.http, "reddit", *sandbox_credentials("reddit").values())
             breakers = shared.store.read(shared.key("limits"))["breakers"]
             assert breakers["GET /comments/{post}"] == {"state": "closed", "failures": 0}
 
@@ -111,12 +112,12 @@ def test_a_429_is_retried_after_the_reset_it_reports(clock):
         reddit.requests_per_window, reddit.wall_clock = 3, clock
         http = httpx.Client(transport=LoopbackSandboxTransport(served.url))
         # Another app with the same client id spent the window; our limiter cannot know.
-        other = REDDIT.make_collector(http, REDDIT.sandbox_credentials, None)
+        other = REDDIT.make_collector(http, sandbox_credentials("reddit"), None)
         other.session.limiter = None
         for n in range(3):
             other.session.get(f"{API_BASE}/r/duckdb/about", params={"n": n}, headers={"User-Agent": USER_AGENT})
 
-        ours = REDDIT.make_collector(http, REDDIT.sandbox_credentials, None)
+        ours = REDDIT.make_collector(http, sandbox_credentials("reddit"), None)
         ours.session.sleep = clock.sleep
         ours.session.limiter.clock, ours.session.limiter.sleep = clock, clock.sleep
         reset = 600 - clock.now % 600  # the sandbox's window ends on its 600-second grid
@@ -139,7 +140,7 @@ def test_youtube_rate_limit_exceeded_is_retried_but_charged(clock):
         )
         landed = []
         http = httpx.Client(transport=LoopbackSandboxTransport(served.url))
-        collector = YOUTUBE.make_collector(http, YOUTUBE.sandbox_credentials, landed.append)
+        collector = YOUTUBE.make_collector(http, sandbox_credentials("youtube"), landed.append)
         collector.session.sleep = clock.sleep
         collector.collect(YouTubeSource(channel=channel_id_for("@socialpulse"), collect_comments=False), DAY)
     stats = collector.session.stats
@@ -157,7 +158,7 @@ def test_a_body_cut_short_is_retried_and_only_the_whole_one_is_landed(clock):
         )
         landed = []
         collector = REDDIT.make_collector(httpx.Client(transport=LoopbackSandboxTransport(served.url)),
-                                          REDDIT.sandbox_credentials, landed.append)
+                                          sandbox_credentials("reddit"), landed.append)
         collector.session.sleep = clock.sleep
         collector.collect(RedditSource(subreddit="duckdb", collect_comments=False), DAY)
     assert len(truncated) == 1 and collector.session.stats.retries == 1
@@ -193,7 +194,7 @@ def test_a_spent_youtube_quota_fails_the_remaining_sources_at_once(clock):
 def test_a_call_the_limiter_refuses_is_never_sent(clock):
     with served_sandbox() as served:
         http = httpx.Client(transport=LoopbackSandboxTransport(served.url))
-        collector = YOUTUBE.make_collector(http, YOUTUBE.sandbox_credentials, None)
+        collector = YOUTUBE.make_collector(http, sandbox_credentials("youtube"), None)
         [units] = collector.session.limiter.policy.limits
         collector.session.limiter.policy = replace(collector.session.limiter.policy, limits=(replace(units, limit=2),))
         with pytest.raises(QuotaExceededError):

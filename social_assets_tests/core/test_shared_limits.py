@@ -17,8 +17,8 @@ from social_assets.platforms.reddit import PLATFORM as REDDIT
 from social_assets.platforms.reddit.client import API_BASE, LIMITS as REDDIT_LIMITS
 from social_assets.platforms.youtube import PLATFORM as YOUTUBE
 from social_assets.platforms.youtube.client import BASE_URL, LIMITS as YOUTUBE_LIMITS
-from social_assets.platforms.youtube.sandbox import channel_id_for
-from social_assets.sandbox.app import LoopbackSandboxTransport
+from social_assets.sandbox.platforms.youtube import channel_id_for
+from social_assets.sandbox.app import LoopbackSandboxTransport, sandbox_credentials
 from social_assets_tests.core.conftest import USER_AGENT, served_sandbox
 
 WINDOW_SECONDS, CALLS_PER_WINDOW, CALLS_PER_PROCESS = 3, 6, 6
@@ -28,7 +28,7 @@ DAILY_UNITS, UNITS_TRIED_PER_PROCESS = 10, 8
 def _collector(platform, base_url: str, store_url: str):
     os.environ["SOCIAL_LIMIT_STORE"] = store_url
     http = httpx.Client(transport=LoopbackSandboxTransport(base_url))
-    return platform.make_collector(http, platform.sandbox_credentials, None)
+    return platform.make_collector(http, sandbox_credentials(platform.name), None)
 
 
 def _reddit_process(base_url: str, store_url: str, results) -> None:
@@ -52,7 +52,7 @@ def _youtube_process(base_url: str, store_url: str, results) -> None:
     for n in range(UNITS_TRIED_PER_PROCESS):
         try:
             session.get(f"{BASE_URL}/channels", params={"part": "id", "id": channel_id_for("@socialpulse"),
-                                                         "key": YOUTUBE.sandbox_credentials["YOUTUBE_API_KEY"], "n": n})
+                                                         "key": sandbox_credentials("youtube")["YOUTUBE_API_KEY"], "n": n})
             admitted += 1
         except QuotaExhaustedError:
             refused += 1

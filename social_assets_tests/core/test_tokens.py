@@ -19,7 +19,7 @@ import pytest
 from social_assets.core.http import AuthError
 from social_assets.core.limits import OAuthClient, SharedState, SQLiteStore, TokenCache, shared_state
 from social_assets.platforms.reddit import PLATFORM as REDDIT
-from social_assets.sandbox.app import LoopbackSandboxTransport
+from social_assets.sandbox.app import LoopbackSandboxTransport, sandbox_credentials
 from social_assets_tests.core.conftest import served_sandbox
 
 CLIENT_ID, CLIENT_SECRET = "app-id-123", "app-secret-never-stored"
@@ -169,7 +169,7 @@ def test_reddit_processes_share_one_app_token_through_the_store(tmp_path, monkey
     with served_sandbox() as served:
         collectors = [
             REDDIT.make_collector(httpx.Client(transport=LoopbackSandboxTransport(served.url)),
-                                  REDDIT.sandbox_credentials, None)
+                                  sandbox_credentials("reddit"), None)
             for _ in range(3)
         ]
         for collector in collectors:
@@ -178,5 +178,5 @@ def test_reddit_processes_share_one_app_token_through_the_store(tmp_path, monkey
     assert sum(c.session.authenticate.tokens_fetched for c in collectors) == 1
     assert [path for _, _, path, _ in served.requests].count("/api/v1/access_token") == 1
     scope = shared_state(httpx.Client(transport=LoopbackSandboxTransport(served.url)), "reddit",
-                         *REDDIT.sandbox_credentials.values()).scope
+                         *sandbox_credentials("reddit").values()).scope
     assert scope.startswith(f"sandbox@{served.url}/reddit/") and "sandbox-reddit" not in scope

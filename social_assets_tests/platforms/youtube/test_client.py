@@ -24,16 +24,16 @@ from social_assets.platforms.youtube.client import (
     make_collector,
 )
 from social_assets.platforms.youtube.normalize import normalize_comments, normalize_posts, normalize_profiles
-from social_assets.platforms.youtube.sandbox import (
+from social_assets.sandbox.platforms.youtube import (
     SANDBOX_API_KEY,
-    YouTubeSandbox,
+    YouTubeEmulation,
     _threads,
     channel_id_for,
     reply_comment_id,
     top_level_comment_id,
     video_id_for,
 )
-from social_assets.sandbox.app import LoopbackSandboxTransport, Sandbox, SandboxTransport, make_server
+from social_assets.sandbox.app import LoopbackSandboxTransport, Sandbox, SandboxTransport, make_server, sandbox_credentials
 from social_assets.sandbox.world import SandboxClock, World, WorldAccount
 
 NOW = datetime(2026, 3, 10, 12, tzinfo=timezone.utc)
@@ -50,7 +50,7 @@ class Run:
     landed: list[LandedResponse]
 
     @property
-    def youtube(self) -> YouTubeSandbox:
+    def youtube(self) -> YouTubeEmulation:
         return self.sandbox.platforms["youtube"]
 
     @property
@@ -120,7 +120,7 @@ def expected_comment_ids(world: World, post) -> dict[str, tuple[int, str | None]
     return expected
 
 
-def minimal_units(world: World, youtube: YouTubeSandbox, window: DayWindow, src: YouTubeSource) -> int:
+def minimal_units(world: World, youtube: YouTubeEmulation, window: DayWindow, src: YouTubeSource) -> int:
     """The fewest list calls that collect `src` for `window`, computed from the world."""
     newest_first = world.posts(account(world))
     wanted = [p for p in newest_first if p.published_at in window][: src.post_limit]
@@ -331,7 +331,7 @@ def test_quota_exhaustion_stops_the_run_with_a_quota_error():
     sandbox.platforms["youtube"].daily_quota = 4
     landed: list[LandedResponse] = []
     collector = make_collector(httpx.Client(transport=SandboxTransport(sandbox)),
-                               PLATFORM.sandbox_credentials, landed.append)
+                               sandbox_credentials(PLATFORM.name), landed.append)
     with pytest.raises(QuotaExceededError) as raised:
         collector.collect(source(), BUSY_DAY)
     error = raised.value

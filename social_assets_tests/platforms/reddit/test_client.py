@@ -17,8 +17,8 @@ from social_assets.platforms.base import DayWindow
 from social_assets.platforms.reddit import PLATFORM
 from social_assets.platforms.reddit.client import RateLimitPacer, RedditCollector, RedditSource
 from social_assets.platforms.reddit.normalize import normalize_comments, normalize_posts, normalize_profiles
-from social_assets.platforms.reddit.sandbox import to_base36
-from social_assets.sandbox.app import LoopbackSandboxTransport, Sandbox, SandboxTransport, make_server
+from social_assets.sandbox.platforms.reddit import to_base36
+from social_assets.sandbox.app import LoopbackSandboxTransport, Sandbox, SandboxTransport, make_server, sandbox_credentials
 from social_assets.sandbox.world import SandboxClock
 
 NOW = datetime(2026, 11, 20, 3, tzinfo=timezone.utc)
@@ -73,7 +73,7 @@ class Run:
         self.http = httpx.Client(transport=self.transport)
         self.landed: list[LandedResponse] = []
         self.collector: RedditCollector = PLATFORM.make_collector(
-            self.http, credentials or PLATFORM.sandbox_credentials, self.landed.append
+            self.http, credentials or sandbox_credentials(PLATFORM.name), self.landed.append
         )
         time_ = pacer_time or FakeTime()
         self.collector.pacer = RateLimitPacer(clock=time_, sleep=time_.sleep)
