@@ -8,6 +8,8 @@
 - **Limits** (`Meter`): the rate-limit windows and daily quotas a platform declares in its
   client's `LIMITS` (`core.limits.LimitPolicy`), counted per credential on the wall clock and
   reported in the platform's own rate-limit headers.
+- **Ids**: world uids scrambled reversibly into a platform's id lengths (`encode_uid`), so
+  any id a client was given resolves again without a lookup table; stable hashes (`digest`).
 - **Paging**: id cursors (`cursor_page`), opaque page tokens (`PageTokens`) and offsets
   (`offset_page`); each can start a page one item early, which is how `duplicate_items` shows.
 - **Faults** (`Emulation.handle`): a fault kind drawn by `faults.FaultInjector` becomes the
@@ -69,6 +71,37 @@ def unb64(text: str) -> bytes | None:
         return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
     except (binascii.Error, ValueError):
         return None
+
+
+def digest(*parts: object) -> int:
+    """A stable pseudo-random 64-bit integer for values the world does not hold (ids, ratios)."""
+    return int.from_bytes(hashlib.blake2b("|".join(map(str, parts)).encode(), digest_size=8).digest(), "big")
+
+
+def _odd_constant(label: str, bits: int) -> int:
+    return int.from_bytes(hashlib.blake2b(label.encode(), digest_size=bits // 8).digest(), "big") | 1
+
+
+def encode_uid(uid: int, size: int, label: str) -> bytes:
+    """`uid` as `size` bytes through a bijection (so neighbouring uids get unrelated ids, as on
+    real platforms): add and multiply by odd constants, fold the high half in, twice."""
+    bits = size * 8
+    mask, half = (1 << bits) - 1, bits // 2
+    value = (uid + _odd_constant(label, bits)) & mask  # so uid 0 does not map to 0
+    for round_ in range(2):
+        value = (value * _odd_constant(f"{label}/{round_}", bits)) & mask
+        value ^= value >> half
+    return value.to_bytes(size, "big")
+
+
+def decode_uid(raw: bytes, label: str) -> int:
+    """The inverse of `encode_uid`."""
+    bits = len(raw) * 8
+    mask, half, value = (1 << bits) - 1, bits // 2, int.from_bytes(raw, "big")
+    for round_ in (1, 0):
+        value ^= value >> half  # x ^ (x >> half) is its own inverse when half >= bits / 2
+        value = (value * pow(_odd_constant(f"{label}/{round_}", bits), -1, 1 << bits)) & mask
+    return (value - _odd_constant(label, bits)) & mask
 
 
 def int_param(value: str | None, default: int) -> int:

@@ -38,7 +38,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import hashlib
 import html
 import math
 import re
@@ -57,6 +56,7 @@ from social_assets.sandbox.engine import (
     FieldFault,
     bearer,
     cursor_page,
+    digest,
     int_param,
 )
 from social_assets.sandbox.faults import RATE_LIMITED, SERVER_ERROR
@@ -96,22 +96,16 @@ def from_base36(text: str) -> int | None:
         return None
 
 
-def _digest(*parts: object) -> int:
-    """A stable pseudo-random integer for derived values (ids, ratios) that the world lacks."""
-    data = "|".join(map(str, parts)).encode()
-    return int.from_bytes(hashlib.blake2b(data, digest_size=8).digest(), "big")
-
-
 def user_id36(username: str) -> str:
-    return to_base36(_digest("t2", username.lower()) % 36**10)
+    return to_base36(digest("t2", username.lower()) % 36**10)
 
 
 def subreddit_id36(name: str) -> str:
-    return to_base36(_digest("t5", name.lower()) % 36**6)
+    return to_base36(digest("t5", name.lower()) % 36**6)
 
 
 def _media_key(*parts: object) -> str:
-    return to_base36(_digest("media", *parts) % 36**13).rjust(13, "0")
+    return to_base36(digest("media", *parts) % 36**13).rjust(13, "0")
 
 
 def _slug(title: str) -> str:
@@ -319,8 +313,8 @@ class RedditEmulation(Emulation):
 
     def _user_data(self, account: WorldAccount) -> dict[str, Any]:
         name, followers, created = account.handle, account.followers(self.world.now()), account.created_at.timestamp()
-        link_karma = followers * 3 + _digest("link_karma", name) % 500
-        comment_karma = followers * 5 + _digest("comment_karma", name) % 900
+        link_karma = followers * 3 + digest("link_karma", name) % 500
+        comment_karma = followers * 5 + digest("comment_karma", name) % 900
         profile = self._PROFILE | {
             "display_name": f"u_{name}", "title": account.display_name, "subscribers": followers,
             "display_name_prefixed": f"u/{name}", "name": f"t5_{subreddit_id36('u_' + name)}", "url": f"/user/{name}/",
@@ -417,7 +411,7 @@ class RedditEmulation(Emulation):
         data = self._LINK | {
             "subreddit": where.subreddit, "selftext": media.selftext, "author_fullname": f"t2_{user_id36(where.author)}",
             "title": post.title, "subreddit_name_prefixed": where.prefixed, "thumbnail_height": media.thumbnail_size,
-            "name": f"t3_{id36}", "upvote_ratio": round(0.75 + (_digest("ratio", post.uid) % 25) / 100, 2),
+            "name": f"t3_{id36}", "upvote_ratio": round(0.75 + (digest("ratio", post.uid) % 25) / 100, 2),
             "subreddit_type": where.subreddit_type, "ups": score, "thumbnail_width": media.thumbnail_size,
             "secure_media": media.reddit_video, "is_reddit_media_domain": kind in ("image", "video"), "score": score,
             "thumbnail": media.thumbnail, "is_self": kind == "text", "created": created, "domain": media.domain,
@@ -660,7 +654,7 @@ def content_kind(post: WorldPost) -> str:
 
 
 def gallery_size(post: WorldPost) -> int:
-    return 2 + _digest("gallery", post.uid) % 5
+    return 2 + digest("gallery", post.uid) % 5
 
 
 class _Where:
@@ -675,7 +669,7 @@ class _Where:
         account = post.account
         if account.kind == "user":
             return cls(f"u_{account.handle}", f"u/{account.handle}", "user", account.handle)
-        author = f"user_{1 + _digest('author', post.uid) % 50_000}"
+        author = f"user_{1 + digest('author', post.uid) % 50_000}"
         return cls(account.handle, f"r/{account.handle}", "public", author)
 
 
@@ -688,9 +682,9 @@ class _Media:
     def __init__(self, post: WorldPost, id36: str, kind: str, permalink: str, subreddit: str):
         self.post, self.kind = post, kind
         self.key = _media_key(post.uid)
-        self.signature = format(_digest("sig", post.uid), "016x") * 2 + format(_digest("sig2", post.uid), "08x")
+        self.signature = format(digest("sig", post.uid), "016x") * 2 + format(digest("sig2", post.uid), "08x")
         self.selftext = post.body if kind == "text" else ""
-        domain = _LINK_DOMAINS[_digest("domain", post.uid) % len(_LINK_DOMAINS)]
+        domain = _LINK_DOMAINS[digest("domain", post.uid) % len(_LINK_DOMAINS)]
         self.url = {
             "text": f"https://www.reddit.com{permalink}",
             "link": f"https://{domain}/{_slug(post.title).replace('_', '-')}",
@@ -710,7 +704,7 @@ class _Media:
         return {"reddit_video": {
             "bitrate_kbps": 2400, "fallback_url": f"{base}/CMAF_720.mp4?source=fallback", "has_audio": True,
             "height": 720, "width": 1280, "scrubber_media_url": f"{base}/CMAF_96.mp4",
-            "dash_url": f"{base}/DASHPlaylist.mpd?a=1&v=1&f=sd", "duration": 10 + _digest("duration", self.post.uid) % 170,
+            "dash_url": f"{base}/DASHPlaylist.mpd?a=1&v=1&f=sd", "duration": 10 + digest("duration", self.post.uid) % 170,
             "hls_url": f"{base}/HLSPlaylist.m3u8?a=1&v=1&f=sd", "is_gif": False, "transcoding_status": "completed",
         }}
 
@@ -748,7 +742,7 @@ class _Media:
             }
             for media_id in media_ids
         }
-        items = [{"caption": "", "media_id": media_id, "is_deleted": False, "id": 900_000_000 + _digest(media_id) % 99_999_999}
+        items = [{"caption": "", "media_id": media_id, "is_deleted": False, "id": 900_000_000 + digest(media_id) % 99_999_999}
                  for media_id in media_ids]
         return {"is_gallery": True, "media_metadata": metadata, "gallery_data": {"items": items}}
 

@@ -47,6 +47,9 @@ from social_assets.sandbox.engine import (
     InvalidCursor,
     PageTokens,
     b64,
+    decode_uid,
+    digest,
+    encode_uid,
     unb64,
 )
 from social_assets.sandbox.http import SandboxRequest, SandboxResponse
@@ -64,38 +67,8 @@ HIDDEN_SUBSCRIBER_HANDLES = frozenset({"@brandstudio"})
 
 
 # -- ids ----------------------------------------------------------------------------------
-# Ids are the world's uids run through an invertible mix (so neighbouring uids get unrelated
-# ids, as on YouTube) and base64url encoded in YouTube's lengths. Unmixing gives the uid back.
-
-
-def _odd_constant(label: str, bits: int) -> int:
-    return int.from_bytes(hashlib.blake2b(label.encode(), digest_size=bits // 8).digest(), "big") | 1
-
-
-def _mix(value: int, bits: int, label: str) -> int:
-    """A bijection on `bits`-bit integers: multiply by an odd constant, fold the high half in."""
-    mask, half = (1 << bits) - 1, bits // 2
-    value = (value + _odd_constant(label, bits)) & mask  # so uid 0 does not map to 0
-    for round_ in range(2):
-        value = (value * _odd_constant(f"{label}/{round_}", bits)) & mask
-        value ^= value >> half
-    return value
-
-
-def _unmix(value: int, bits: int, label: str) -> int:
-    mask, half = (1 << bits) - 1, bits // 2
-    for round_ in (1, 0):
-        value ^= value >> half  # x ^ (x >> half) is its own inverse when half >= bits / 2
-        value = (value * pow(_odd_constant(f"{label}/{round_}", bits), -1, 1 << bits)) & mask
-    return (value - _odd_constant(label, bits)) & mask
-
-
-def _encode_uid(uid: int, size: int, label: str) -> bytes:
-    return _mix(uid, size * 8, label).to_bytes(size, "big")
-
-
-def _decode_uid(raw: bytes, label: str) -> int:
-    return _unmix(int.from_bytes(raw, "big"), len(raw) * 8, label)
+# Ids are the world's uids scrambled reversibly (`encode_uid`) and base64url encoded in
+# YouTube's lengths.
 
 
 # Top-level comment ids are base64 of a small protobuf: field 10 holding 12 bytes, then two
@@ -106,8 +79,8 @@ _TOP_COMMENT_TAIL = b"\x78\x01\xa0\x01\x02"
 
 def channel_id_for(handle: str) -> str:
     """A channel's id: "UC" + 22 base64url characters hashed from the handle (case-insensitive)."""
-    digest = hashlib.blake2b(handle.lower().encode(), digest_size=16, person=b"yt-channel").digest()
-    return "UC" + b64(digest)
+    hashed = hashlib.blake2b(handle.lower().encode(), digest_size=16, person=b"yt-channel").digest()
+    return "UC" + b64(hashed)
 
 
 def uploads_playlist_id(channel_id: str) -> str:
@@ -116,31 +89,31 @@ def uploads_playlist_id(channel_id: str) -> str:
 
 def video_id_for(uid: int) -> str:
     """11 characters: the 64-bit post uid, mixed and base64url encoded."""
-    return b64(_encode_uid(uid, 8, "video"))
+    return b64(encode_uid(uid, 8, "video"))
 
 
 def uid_from_video_id(video_id: str) -> int | None:
     raw = unb64(video_id) if len(video_id) == 11 else None
     if raw is None or len(raw) != 8:
         return None
-    uid = _decode_uid(raw, "video")
+    uid = decode_uid(raw, "video")
     return uid if video_id_for(uid) == video_id else None  # reject non-canonical spellings
 
 
 def top_level_comment_id(uid: int) -> str:
-    return b64(_TOP_COMMENT_HEAD + _encode_uid(uid, 12, "comment") + _TOP_COMMENT_TAIL)
+    return b64(_TOP_COMMENT_HEAD + encode_uid(uid, 12, "comment") + _TOP_COMMENT_TAIL)
 
 
 def reply_comment_id(top_level_uid: int, uid: int) -> str:
     """YouTube's reply ids: "<top-level comment id>.<22 characters>"."""
-    return f"{top_level_comment_id(top_level_uid)}.{b64(_encode_uid(uid, 16, 'reply'))}"
+    return f"{top_level_comment_id(top_level_uid)}.{b64(encode_uid(uid, 16, 'reply'))}"
 
 
 def uid_from_top_level_id(comment_id: str) -> int | None:
     raw = unb64(comment_id) if len(comment_id) == 26 else None
     if raw is None or not (raw.startswith(_TOP_COMMENT_HEAD) and raw.endswith(_TOP_COMMENT_TAIL)):
         return None
-    uid = _decode_uid(raw[2:14], "comment")
+    uid = decode_uid(raw[2:14], "comment")
     return uid if top_level_comment_id(uid) == comment_id else None
 
 
@@ -152,7 +125,7 @@ def uid_from_comment_id(comment_id: str) -> int | None:
     top_uid, raw = uid_from_top_level_id(top), unb64(child)
     if top_uid is None or raw is None or len(raw) != 16:
         return None
-    uid = _decode_uid(raw, "reply")
+    uid = decode_uid(raw, "reply")
     return uid if reply_comment_id(top_uid, uid) == comment_id else None
 
 
@@ -163,14 +136,13 @@ def _playlist_item_id(playlist_id: str, video_id: str) -> str:
 
 
 def _etag(content: Any) -> str:
-    digest = hashlib.blake2b(json.dumps(content, sort_keys=True).encode(), digest_size=21).digest()
-    return b64(digest)[:27]
+    hashed = hashlib.blake2b(json.dumps(content, sort_keys=True).encode(), digest_size=21).digest()
+    return b64(hashed)[:27]
 
 
 def _share(seed: int, label: str, uid: int) -> float:
     """A stable pseudo-random number in [0, 1) for one (label, uid)."""
-    digest = hashlib.blake2b(f"{seed}|{label}|{uid}".encode(), digest_size=8).digest()
-    return int.from_bytes(digest, "big") / 2**64
+    return digest(seed, label, uid) / 2**64
 
 
 def _rfc3339(moment: datetime) -> str:
