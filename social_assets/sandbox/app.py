@@ -47,7 +47,7 @@ from social_assets.sandbox.faults import (
     FaultInjector,
     RequestLog,
 )
-from social_assets.sandbox.world import DEFAULT_SEED, SandboxClock, World
+from social_assets.sandbox.world import DEFAULT_SEED, SCALE_VARIABLE, SandboxClock, World, scale_from
 
 # How long a served sandbox stalls a "timeout": past the pipeline's 30-second read timeout
 # (connections.TIMEOUT). Tests pass a shorter stall and client timeout to make_server.
@@ -85,8 +85,9 @@ class Sandbox:
     """Routes a request to the platform emulation that owns its host, injecting faults.
 
     `faults` (a profile name) and `log` (a file path, "" for none) default to
-    `SOCIAL_SANDBOX_FAULTS` and `SOCIAL_SANDBOX_LOG`, read here; `credentials` (variable name ->
-    value, default the environment) are accepted besides each emulation's built-in ones.
+    `SOCIAL_SANDBOX_FAULTS` and `SOCIAL_SANDBOX_LOG`, and `scale` (the world's activity
+    multiplier) to `SOCIAL_SANDBOX_SCALE`, read here; `credentials` (variable name -> value,
+    default the environment) are accepted besides each emulation's built-in ones.
     """
 
     def __init__(
@@ -96,9 +97,12 @@ class Sandbox:
         faults: str | None = None,
         log: str | os.PathLike | None = None,
         credentials: Mapping[str, str] | None = None,
+        scale: float | None = None,
     ):
         modules = emulation_modules()
-        self.world = World({name: list(m.EMULATION.catalog) for name, m in modules.items()}, seed=seed, clock=clock)
+        scale = scale_from(os.environ.get(SCALE_VARIABLE)) if scale is None else scale
+        catalogs = {name: list(m.EMULATION.catalog) for name, m in modules.items()}
+        self.world = World(catalogs, seed=seed, clock=clock, scale=scale)
         configured = os.environ if credentials is None else credentials
         self._by_host: dict[str, tuple[str, PlatformEmulation]] = {}
         self.platforms: dict[str, PlatformEmulation] = {}

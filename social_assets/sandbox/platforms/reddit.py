@@ -139,6 +139,9 @@ class RedditEmulation(Emulation):
         ("subreddit", "dataengineering"), ("subreddit", "python"), ("subreddit", "socialmedia"),
         ("subreddit", "analytics"), ("subreddit", "duckdb"), ("subreddit", "marketing"),
         ("user", "sandbox_alice"), ("user", "sandbox_bob"), ("user", "brand_official"),
+        # For scaling tests: many more sources than the examples above.
+        *(("subreddit", f"sandbox_community_{n:02d}") for n in range(1, 32)),
+        *(("user", f"sandbox_user_{n:02d}") for n in range(1, 11)),
     )
     credentials = CREDENTIALS
     limits = LIMITS

@@ -331,7 +331,7 @@ class YouTubeEmulation(Emulation):
     hosts: ClassVar[tuple[str, ...]] = ("www.googleapis.com", "youtube.googleapis.com")
     catalog: ClassVar[tuple[tuple[str, str], ...]] = tuple(
         ("channel", handle) for handle in ("@dagsterio", "@duckdblabs", "@datatalksclub", "@socialpulse", "@brandstudio")
-    )
+    ) + tuple(("channel", f"@sandbox_channel_{n:02d}") for n in range(1, 46))  # for scaling tests
     credentials = CREDENTIALS
     limits = LIMITS
     errors = {

@@ -287,9 +287,12 @@ def test_comment_depth_zero_reads_top_level_comments_only():
 
 
 def test_no_comment_calls_for_videos_without_comments_or_when_not_wanted():
+    # Minutes after @socialpulse's last video of 2026-03-09 (every video draws comments, later).
     yesterday = DayWindow(datetime(2026, 3, 9, tzinfo=timezone.utc), datetime(2026, 3, 10, tzinfo=timezone.utc))
-    run = collect(source(), yesterday)
-    silent = [p for p in posts_in(run.world, yesterday) if run.world.comment_count(p) == 0]
+    minutes_after = Sandbox(clock=SandboxClock(datetime(2026, 3, 9, 22, 40, tzinfo=timezone.utc)))
+    run = collect(source(), yesterday, sandbox=minutes_after)
+    silent = [p for p in posts_in(run.world, yesterday)
+              if run.world.comment_count(p) == 0 and not run.youtube.comments_disabled(p)]
     assert silent, "the day should hold a video nobody commented on yet"
     asked = {l.params["videoId"] for l in run.calls("commentThreads")}
     assert not asked & {video_id_for(p.uid) for p in silent}
