@@ -30,9 +30,11 @@ import hashlib
 import math
 import os
 import random
+from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 from functools import lru_cache
+from typing import Any, Callable
 
 from social_assets.core.timeutil import from_iso, utc_now
 
@@ -293,6 +295,35 @@ class World:
         if offset - 1 >= len(tree) or tree[offset - 1].published_at > self.now():
             return None
         return tree[offset - 1]
+
+
+class CommentTree:
+    """Comments of one post indexed by parent, siblings in `order` (default oldest first):
+    what platforms render threads, reply chains and "load more" counts from."""
+
+    def __init__(self, comments: list[WorldComment], order: Callable[[WorldComment], Any] | None = None):
+        self._children: dict[int | None, list[WorldComment]] = defaultdict(list)
+        for comment in comments:
+            self._children[comment.parent_index].append(comment)
+        for siblings in self._children.values() if order else ():
+            siblings.sort(key=order)
+        self._sizes: dict[int, int] = {}
+
+    @property
+    def top_level(self) -> list[WorldComment]:
+        return self._children.get(None, [])
+
+    def replies(self, comment: WorldComment) -> list[WorldComment]:
+        return self._children.get(comment.index, [])
+
+    def descendants(self, comment: WorldComment) -> list[WorldComment]:
+        """Every comment under `comment`, depth first."""
+        return [d for reply in self.replies(comment) for d in (reply, *self.descendants(reply))]
+
+    def subtree_size(self, comment: WorldComment) -> int:
+        if comment.index not in self._sizes:
+            self._sizes[comment.index] = 1 + sum(self.subtree_size(r) for r in self.replies(comment))
+        return self._sizes[comment.index]
 
 
 @lru_cache(maxsize=4096)

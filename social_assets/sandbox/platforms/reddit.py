@@ -61,7 +61,7 @@ from social_assets.sandbox.engine import (
 )
 from social_assets.sandbox.faults import RATE_LIMITED, SERVER_ERROR
 from social_assets.sandbox.http import SandboxRequest, SandboxResponse
-from social_assets.sandbox.world import World, WorldAccount, WorldComment, WorldPost
+from social_assets.sandbox.world import CommentTree, World, WorldAccount, WorldComment, WorldPost
 
 PLATFORM = "reddit"
 SANDBOX_CLIENT_ID = "sandbox-reddit-client"
@@ -508,19 +508,12 @@ EMULATION = RedditEmulation
 # -- comment tree rendering -------------------------------------------------------------------
 
 
-class _Thread:
-    """The comments of one post visible now, indexed by parent and sorted for display."""
+class _Thread(CommentTree):
+    """The comments of one post visible now, siblings sorted for display."""
 
     def __init__(self, world: World, post: WorldPost, sort: str):
-        self.now = world.now()
-        self.post = post
-        self.sort = sort
-        self._children: dict[int | None, list[WorldComment]] = defaultdict(list)
-        for comment in world.comments(post):
-            self._children[comment.parent_index].append(comment)
-        for siblings in self._children.values():
-            siblings.sort(key=self._sort_key)
-        self._sizes: dict[int, int] = {}
+        self.now, self.post, self.sort = world.now(), post, sort
+        super().__init__(world.comments(post), order=self._sort_key)
 
     def _sort_key(self, comment: WorldComment) -> tuple:
         stamp = comment.published_at.timestamp()
@@ -532,20 +525,8 @@ class _Thread:
             return (comment.likes(self.now), stamp)
         return (-comment.likes(self.now), stamp)  # confidence, top, qa, live, random
 
-    @property
-    def top_level(self) -> list[WorldComment]:
-        return self._children[None]
-
-    def replies(self, comment: WorldComment) -> list[WorldComment]:
-        return self._children.get(comment.index, [])
-
     def ordered(self, comments: list[WorldComment]) -> list[WorldComment]:
         return sorted(comments, key=self._sort_key)
-
-    def subtree_size(self, comment: WorldComment) -> int:
-        if comment.index not in self._sizes:
-            self._sizes[comment.index] = 1 + sum(self.subtree_size(r) for r in self.replies(comment))
-        return self._sizes[comment.index]
 
     def fullname_of_parent(self, comment: WorldComment) -> str:
         if comment.parent_index is None:

@@ -53,7 +53,7 @@ from social_assets.sandbox.engine import (
     unb64,
 )
 from social_assets.sandbox.http import SandboxRequest, SandboxResponse
-from social_assets.sandbox.world import World, WorldAccount, WorldComment, WorldPost
+from social_assets.sandbox.world import CommentTree, World, WorldAccount, WorldComment, WorldPost
 
 PLATFORM = "youtube"
 SANDBOX_API_KEY = "AIzaSy-sandbox-youtube-data-api-v3-key"
@@ -274,19 +274,9 @@ class _Thread:
 
 def _threads(world: World, post: WorldPost) -> list[_Thread]:
     """The post's comments as YouTube threads, oldest thread first."""
-    comments = world.comments(post)
-    root_of: dict[int, int] = {}
-    replies: dict[int, list[WorldComment]] = {}
-    for comment in comments:  # oldest first, so a parent is always seen before its children
-        root = comment.index if comment.parent_index is None else root_of[comment.parent_index]
-        root_of[comment.index] = root
-        if root != comment.index:
-            replies.setdefault(root, []).append(comment)
-    return [
-        _Thread(c, tuple(sorted(replies.get(c.index, []), key=lambda r: r.published_at, reverse=True)))
-        for c in comments
-        if c.parent_index is None
-    ]
+    tree = CommentTree(world.comments(post))
+    return [_Thread(top, tuple(sorted(tree.descendants(top), key=lambda r: r.published_at, reverse=True)))
+            for top in tree.top_level]
 
 
 @dataclass(frozen=True)
