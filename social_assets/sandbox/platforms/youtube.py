@@ -34,7 +34,7 @@ import html
 import json
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Callable, ClassVar
+from typing import Any, Callable, ClassVar, Mapping
 
 from social_assets.platforms.youtube.client import API_KEY_VARIABLE, LIMITS
 from social_assets.sandbox.engine import (
@@ -340,7 +340,7 @@ class YouTubeEmulation(Emulation):
     }
     paged = {"playlistItems": "pageToken", "commentThreads": "pageToken", "comments": "pageToken"}
 
-    def __init__(self, world: World, configured=None, **kwargs: Any) -> None:
+    def __init__(self, world: World, configured: Mapping[str, str] | None = None, **kwargs: Any) -> None:
         super().__init__(world, configured, **kwargs)
         self._channels = {channel_id_for(a.handle): a for a in world.accounts(PLATFORM)}
         self._routes: dict[str, Callable[[SandboxRequest], SandboxResponse]] = {
