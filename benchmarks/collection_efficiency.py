@@ -42,7 +42,7 @@ from social_assets.platforms.reddit import PLATFORM as REDDIT  # noqa: E402
 from social_assets.platforms.reddit.spec import LIMITS as REDDIT_LIMITS, RedditSource  # noqa: E402
 from social_assets.platforms.youtube import PLATFORM as YOUTUBE  # noqa: E402
 from social_assets.platforms.youtube.spec import LIMITS as YOUTUBE_LIMITS, YouTubeSource  # noqa: E402
-from social_assets.platforms.youtube.sandbox import _threads, channel_id_for  # noqa: E402
+from social_assets.sandbox.platforms.youtube import _threads, channel_id_for  # noqa: E402
 from social_assets.sandbox.app import LoopbackSandboxTransport, Sandbox, SandboxTransport, make_server  # noqa: E402
 from social_assets.sandbox.world import SandboxClock  # noqa: E402
 

@@ -96,7 +96,9 @@ class Connection:
             if all(values):  # an auth needing no credentials qualifies at once
                 return auth, variables, values
         if not self.is_live:
-            sandbox = dict(self.platform.sandbox_credentials or {})
+            from social_assets.sandbox.app import sandbox_credentials
+
+            sandbox = sandbox_credentials(self.platform.name)
             for auth in spec.auth:
                 if auth.variables and all(v in sandbox for v in auth.variables):
                     return auth, list(auth.variables), tuple(sandbox[v] for v in auth.variables)

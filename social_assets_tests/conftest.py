@@ -35,7 +35,7 @@ def realdata_body(path: Path):
 
 @pytest.fixture
 def sources_file(tmp_path: Path) -> Path:
-    from social_assets.platforms.youtube.sandbox import channel_id_for
+    from social_assets.sandbox.platforms.youtube import channel_id_for
 
     path = tmp_path / "sources.yaml"
     path.write_text(TEST_SOURCES.replace("{youtube_channel}", channel_id_for(TEST_CHANNEL)))

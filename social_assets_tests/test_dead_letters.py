@@ -13,7 +13,7 @@ from dagster import instance_for_test
 from social_assets import connections
 from social_assets.core.records import Normalized, Rejected
 from social_assets.platforms import PLATFORMS
-from social_assets.platforms.base import SandboxResponse
+from social_assets.sandbox.http import SandboxResponse
 from social_assets_tests.pipeline import collect_partition
 
 DAY = date(2026, 11, 19)

@@ -10,7 +10,7 @@ import duckdb
 import pytest
 from dagster import instance_for_test
 
-from social_assets.platforms.youtube.sandbox import channel_id_for
+from social_assets.sandbox.platforms.youtube import channel_id_for
 from social_assets.sandbox.app import Sandbox
 from social_assets.sandbox.world import SandboxClock
 from social_assets_tests.conftest import TEST_CHANNEL

@@ -22,7 +22,7 @@ GRAINS = {"daily": "D", "weekly": "W", "monthly": "M"}
 def warehouse(tmp_path_factory):
     """Days collected at different times, so follower snapshots and metrics change between them."""
     from social_assets import connections
-    from social_assets.platforms.youtube.sandbox import channel_id_for
+    from social_assets.sandbox.platforms.youtube import channel_id_for
     from social_assets_tests.conftest import TEST_CHANNEL, TEST_SOURCES
 
     tmp = tmp_path_factory.mktemp("rollups")

@@ -13,6 +13,9 @@ A platform brings:
   refresh), landing each response as "posts";
 - `normalizers`: for each resource, a function from one raw response body (and, as keyword
   arguments, the landed response's `context`) to `Normalized`.
+
+Its sandbox emulation lives apart, in `social_assets/sandbox/platforms/<name>.py`: production
+code never imports it.
 """
 
 from __future__ import annotations
@@ -28,7 +31,6 @@ from social_assets.core.records import Normalized, Resource
 
 if TYPE_CHECKING:
     from social_assets.core.rest import RestClient
-    from social_assets.sandbox.world import World
 
 
 class SourceConfig(BaseModel):
@@ -90,60 +92,6 @@ class Walk(Protocol):
     def comments(self, post: PostRef) -> None: ...
 
 
-class PlatformSandbox(Protocol):
-    """Emulation of one platform's API. Instances are built with the shared synthetic world."""
-
-    hosts: ClassVar[tuple[str, ...]]
-    # The accounts that exist on the platform, as (kind, handle); the world gives each its
-    # followers, posting rate and posts. Anything else answers the platform's "not found".
-    catalog: ClassVar[tuple[tuple[str, str], ...]]
-
-    def __init__(self, world: "World") -> None: ...
-
-    def handle(self, request: "SandboxRequest", fault: str | None = None) -> "SandboxResponse":
-        """Answer `request`. With `fault` (a kind of `social_assets.sandbox.faults`), answer it
-        as that fault would look on this platform and say so in `injected_fault`, without
-        charging the platform's limits; or decline (answer normally, `injected_fault` None)
-        when the fault cannot show on this answer. Genuine limit refusals win over faults."""
-        ...
-
-    def fault_kinds(self, request: "SandboxRequest") -> frozenset[str]:
-        """The fault kinds this request can show (e.g. duplicates only on a second page)."""
-        ...
-
-
-@dataclass(frozen=True)
-class SandboxRequest:
-    method: str
-    host: str
-    path: str
-    query: list[tuple[str, str]]
-    headers: Mapping[str, str]  # lower-case names
-    body: bytes
-
-    def param(self, name: str, default: str | None = None) -> str | None:
-        for key, value in self.query:
-            if key == name:
-                return value
-        return default
-
-    def form(self) -> dict[str, str]:
-        from urllib.parse import parse_qsl
-
-        return dict(parse_qsl(self.body.decode()))
-
-
-@dataclass
-class SandboxResponse:
-    status: int
-    body: Any  # JSON-serializable, or bytes sent as is
-    headers: dict[str, str] | None = None
-    # For the request log (SOCIAL_SANDBOX_LOG): the request broke the platform's limit, and the
-    # fault the sandbox injected (a kind of `social_assets.sandbox.faults`), if any.
-    refused_for_overuse: bool = False
-    injected_fault: str | None = None
-
-
 @dataclass(frozen=True)
 class Platform:
     name: str
@@ -154,9 +102,6 @@ class Platform:
     normalizers: Mapping[Resource, Callable[..., Normalized]]
     # (client, post ids) -> None: land the current metrics of these posts as "posts".
     refresh: Callable[["RestClient", Sequence[str]], None] | None = None
-    # The values the sandbox accepts in place of real credentials, by variable name.
-    sandbox_credentials: Mapping[str, str] | None = None
-    sandbox: Any = None
 
     @property
     def limits(self) -> Any:

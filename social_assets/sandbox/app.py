@@ -6,8 +6,14 @@ so the platform clients run unchanged against the real URLs. Served on a loopbac
 `http://127.0.0.1:N/<real host>/<real path>`; `LoopbackSandboxTransport` rewrites a client's
 real URLs to that form, so again the clients do not know.
 
+Each platform's emulation is the module of its name in `sandbox/platforms/`, found for every
+registered platform (`social_assets.platforms.PLATFORMS`); a platform without one has no
+sandbox. Emulations accept their built-in credentials and, besides, the values of their
+credential variables configured when the `Sandbox` is built (`credentials`, default the
+environment).
+
 Faults (`SOCIAL_SANDBOX_FAULTS`, see `faults.py`) are drawn here, shaped by the platform
-sandboxes and delivered by both transports alike: in process a timeout or dropped connection
+emulations (`engine.py`) and delivered by both transports alike: in process a timeout or dropped connection
 raises the httpx exception a network would; served, the server really stalls past the client's
 timeout or hangs up mid-body. `SOCIAL_SANDBOX_LOG` names a file that gets one JSON line per
 request: platform, method, path, status (null when no response reached the client),
@@ -16,18 +22,22 @@ request: platform, method, path, status (null when no response reached the clien
 
 from __future__ import annotations
 
+import importlib
+import importlib.util
 import json
 import os
 import threading
 import time
 from dataclasses import dataclass
+from types import ModuleType
+from typing import Mapping
 from email.utils import format_datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qsl, urlsplit
 
 import httpx
 
-from social_assets.platforms.base import PlatformSandbox, SandboxRequest, SandboxResponse
+from social_assets.sandbox.http import PlatformEmulation, SandboxRequest, SandboxResponse
 from social_assets.sandbox.faults import (
     DROPPED_CONNECTION,
     LOG_VARIABLE,
@@ -37,7 +47,7 @@ from social_assets.sandbox.faults import (
     FaultInjector,
     RequestLog,
 )
-from social_assets.sandbox.world import DEFAULT_SEED, SandboxClock, World
+from social_assets.sandbox.world import DEFAULT_SEED, SCALE_VARIABLE, SandboxClock, World, scale_from
 
 # How long a served sandbox stalls a "timeout": past the pipeline's 30-second read timeout
 # (connections.TIMEOUT). Tests pass a shorter stall and client timeout to make_server.
@@ -54,11 +64,30 @@ class Served:
     fault: str | None = None
 
 
+def emulation_modules() -> dict[str, ModuleType]:
+    """The emulation module of every registered platform that has one, by platform name."""
+    from social_assets.platforms import PLATFORMS
+
+    found = {}
+    for name in PLATFORMS:
+        module_name = f"{__package__}.platforms.{name}"
+        if importlib.util.find_spec(module_name) is not None:
+            found[name] = importlib.import_module(module_name)
+    return found
+
+
+def sandbox_credentials(platform: str) -> dict[str, str]:
+    """The credentials the sandbox issues for `platform` by default (variable name -> value)."""
+    return dict(emulation_modules()[platform].CREDENTIALS)
+
+
 class Sandbox:
-    """Routes a request to the platform sandbox that owns its host, injecting faults.
+    """Routes a request to the platform emulation that owns its host, injecting faults.
 
     `faults` (a profile name) and `log` (a file path, "" for none) default to
-    `SOCIAL_SANDBOX_FAULTS` and `SOCIAL_SANDBOX_LOG`, read here.
+    `SOCIAL_SANDBOX_FAULTS` and `SOCIAL_SANDBOX_LOG`, and `scale` (the world's activity
+    multiplier) to `SOCIAL_SANDBOX_SCALE`, read here; `credentials` (variable name -> value,
+    default the environment) are accepted besides each emulation's built-in ones.
     """
 
     def __init__(
@@ -67,15 +96,19 @@ class Sandbox:
         clock: SandboxClock | None = None,
         faults: str | None = None,
         log: str | os.PathLike | None = None,
+        credentials: Mapping[str, str] | None = None,
+        scale: float | None = None,
     ):
-        from social_assets.platforms import PLATFORMS
-
-        catalogs = {name: list(p.sandbox.catalog) for name, p in PLATFORMS.items()}
-        self.world = World(catalogs, seed=seed, clock=clock)
-        self._by_host: dict[str, tuple[str, PlatformSandbox]] = {}
-        self.platforms: dict[str, PlatformSandbox] = {}
-        for name, platform in PLATFORMS.items():
-            emulation = platform.sandbox(self.world)
+        modules = emulation_modules()
+        scale = scale_from(os.environ.get(SCALE_VARIABLE)) if scale is None else scale
+        catalogs = {name: list(m.EMULATION.catalog) for name, m in modules.items()}
+        self.world = World(catalogs, seed=seed, clock=clock, scale=scale)
+        configured = os.environ if credentials is None else credentials
+        self._by_host: dict[str, tuple[str, PlatformEmulation]] = {}
+        self.platforms: dict[str, PlatformEmulation] = {}
+        for name, module in modules.items():
+            own = {variable: configured[variable] for variable in module.CREDENTIALS if configured.get(variable)}
+            emulation = module.EMULATION(self.world, own)
             self.platforms[name] = emulation
             for host in emulation.hosts:
                 self._by_host[host] = (name, emulation)

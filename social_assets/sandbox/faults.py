@@ -9,11 +9,12 @@
 
 Who does what:
 - `FaultInjector.draw` (here) decides, per request, whether it gets a fault and which kind,
-  from the kinds the platform says the request can show (`PlatformSandbox.fault_kinds`);
-- the platform shapes it (`PlatformSandbox.handle(request, fault)`): its own error envelopes
-  and headers for 429/5xx/expired tokens, its own items for content faults. It reports what
-  it really injected in `SandboxResponse.injected_fault` (it may decline, e.g. a truncated
-  body on a 404, or any fault once the client is over its limit: real refusals always win);
+  from the kinds the platform says the request can show (`PlatformEmulation.fault_kinds`);
+- the platform's emulation shapes it (`engine.Emulation.handle(request, fault)`): its own
+  error envelopes and headers for 429/5xx/expired tokens, its own items for content faults.
+  It reports what it really injected in `SandboxResponse.injected_fault` (it may decline,
+  e.g. a truncated body on a 404, or any fault once the client is over its limit: real
+  refusals always win);
 - the router (`app.py`) delivers the wire faults: it raises the httpx error a network would
   (in process) or stalls / hangs up / cuts the body (served).
 

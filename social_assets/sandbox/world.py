@@ -12,6 +12,13 @@ so the sandbox keeps no state and two processes with the same seed see the same 
 The world's clock (`SandboxClock`) decides what exists "now": nothing published after it is
 visible, and counts are evaluated at it.
 
+Every account posts at least once a day (a quiet day's one post comes out in the morning) and
+every post draws at least `MIN_COMMENTS_PER_POST` comments, so a daily collection of any
+account finds posts, comments and a profile. `SOCIAL_SANDBOX_SCALE=N` (`scale`) multiplies
+every account's followers and posting rate, and with the followers its likes and comments per
+post: one source then makes a busy community's day (up to `MAX_POSTS_PER_DAY` posts and
+`MAX_COMMENTS_PER_POST` comments each, the limits of the id layout).
+
 Platform sandboxes render these platform-neutral objects in their API's shapes. Ids are derived
 reversibly from (account number, day, index) so any id a client was given can be resolved
 again without a lookup table.
@@ -23,18 +30,23 @@ import hashlib
 import math
 import os
 import random
+from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 from functools import lru_cache
+from typing import Any, Callable
 
 from social_assets.core.timeutil import from_iso, utc_now
 
+SCALE_VARIABLE = "SOCIAL_SANDBOX_SCALE"
 EPOCH = date(2020, 1, 1)  # day 0 of the world; ids encode days since then
 FOLLOWERS_ANCHOR = datetime(2026, 1, 1, tzinfo=timezone.utc)  # base_followers hold on this day
 DEFAULT_SEED = 20260101
 MAX_POSTS_PER_DAY = 255
 MAX_COMMENTS_PER_POST = 4000
 ACCRUAL_HOURS = 18.0  # engagement reaches ~63% of its final value after this many hours
+MIN_COMMENTS_PER_POST = 3  # every post draws some conversation, so every collected day has comments
+QUIET_DAY_POST_LATEST = 12 * 3600 - 1  # seconds into the day
 
 _WORDS = (
     "data pipeline warehouse launch update guide tips question weekly thread review python "
@@ -66,6 +78,19 @@ class SandboxClock:
             except ValueError as exc:
                 raise ValueError(f"SOCIAL_SANDBOX_NOW={pinned!r} is not an ISO 8601 time with a zone") from exc
         return utc_now().replace(minute=0, second=0, microsecond=0)
+
+
+def scale_from(value: str | None) -> float:
+    """The activity multiplier named by `value` (None or "" = 1); a clear error for anything else."""
+    if not value:
+        return 1.0
+    try:
+        scale = float(value)
+    except ValueError:
+        scale = 0.0
+    if not 0 < scale <= 10_000:
+        raise ValueError(f"{SCALE_VARIABLE}={value!r} is not an activity multiplier; use a number above 0, e.g. 1 or 100")
+    return scale
 
 
 def _rng(*parts: object) -> random.Random:
@@ -156,16 +181,19 @@ def comment_uid(post: WorldPost, index: int) -> int:
 
 
 class World:
-    """The synthetic world. `catalogs` maps each platform to its accounts as (kind, handle)."""
+    """The synthetic world. `catalogs` maps each platform to its accounts as (kind, handle);
+    `scale` multiplies every account's activity (see the module docstring)."""
 
     def __init__(
         self,
         catalogs: dict[str, list[tuple[str, str]]],
         seed: int = DEFAULT_SEED,
         clock: SandboxClock | None = None,
+        scale: float = 1.0,
     ):
         self.seed = seed
         self.clock = clock or SandboxClock()
+        self.scale = scale
         self._accounts: dict[str, list[WorldAccount]] = {
             platform: [self._make_account(platform, n, kind, handle) for n, (kind, handle) in enumerate(entries)]
             for platform, entries in catalogs.items()
@@ -186,9 +214,9 @@ class World:
             number=number,
             created_at=datetime(EPOCH.year, EPOCH.month, EPOCH.day, tzinfo=timezone.utc)
             - timedelta(days=created_days, seconds=rng.randint(0, 86399)),
-            base_followers=max(50, int(rng.lognormvariate(math.log(8_000), 1.6))),
+            base_followers=int(max(50, int(rng.lognormvariate(math.log(8_000), 1.6))) * self.scale),
             daily_growth=rng.uniform(0.0002, 0.0015),
-            posts_per_day=min(12.0, max(0.3, rng.lognormvariate(math.log(2.5), 0.7))),
+            posts_per_day=min(12.0, max(0.3, rng.lognormvariate(math.log(2.5), 0.7))) * self.scale,
             display_name=handle.replace("_", " ").title(),
         )
 
@@ -269,14 +297,45 @@ class World:
         return tree[offset - 1]
 
 
+class CommentTree:
+    """Comments of one post indexed by parent, siblings in `order` (default oldest first):
+    what platforms render threads, reply chains and "load more" counts from."""
+
+    def __init__(self, comments: list[WorldComment], order: Callable[[WorldComment], Any] | None = None):
+        self._children: dict[int | None, list[WorldComment]] = defaultdict(list)
+        for comment in comments:
+            self._children[comment.parent_index].append(comment)
+        for siblings in self._children.values() if order else ():
+            siblings.sort(key=order)
+        self._sizes: dict[int, int] = {}
+
+    @property
+    def top_level(self) -> list[WorldComment]:
+        return self._children.get(None, [])
+
+    def replies(self, comment: WorldComment) -> list[WorldComment]:
+        return self._children.get(comment.index, [])
+
+    def descendants(self, comment: WorldComment) -> list[WorldComment]:
+        """Every comment under `comment`, depth first."""
+        return [d for reply in self.replies(comment) for d in (reply, *self.descendants(reply))]
+
+    def subtree_size(self, comment: WorldComment) -> int:
+        if comment.index not in self._sizes:
+            self._sizes[comment.index] = 1 + sum(self.subtree_size(r) for r in self.replies(comment))
+        return self._sizes[comment.index]
+
+
 @lru_cache(maxsize=4096)
 def _posts_on(seed: int, account: WorldAccount, day: date) -> tuple[WorldPost, ...]:
     if day < account.created_at.date() or day < EPOCH:
         return ()
     rng = _rng(seed, account.platform, account.handle, day.isoformat())
-    count = min(MAX_POSTS_PER_DAY, _poisson(rng, account.posts_per_day))
+    count = min(MAX_POSTS_PER_DAY, _poisson(rng, min(account.posts_per_day, MAX_POSTS_PER_DAY)))
     midnight = datetime(day.year, day.month, day.day, tzinfo=timezone.utc)
-    times = sorted(rng.randint(0, 86_399) for _ in range(count))
+    # A quiet day still has one post, published in the morning, so that every account shows up
+    # in every daily collection (only the days that would have had none differ).
+    times = sorted(rng.randint(0, 86_399) for _ in range(count)) or [rng.randint(0, QUIET_DAY_POST_LATEST)]
     followers = account.followers(midnight)
     posts = []
     for index, offset in enumerate(times):
@@ -294,7 +353,7 @@ def _posts_on(seed: int, account: WorldAccount, day: date) -> tuple[WorldPost, .
                 body=" ".join(rng.sample(_WORDS, k=rng.randint(0, 30))),
                 flavor=rng.random(),
                 final_likes=final_likes,
-                final_comments=min(MAX_COMMENTS_PER_POST, int(final_likes * rng.uniform(0.02, 0.10))),
+                final_comments=min(MAX_COMMENTS_PER_POST, max(MIN_COMMENTS_PER_POST, int(final_likes * rng.uniform(0.02, 0.10)))),
                 view_ratio=rng.uniform(15.0, 60.0),
                 share_ratio=rng.uniform(0.01, 0.08),
             )

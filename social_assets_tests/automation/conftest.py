@@ -66,7 +66,7 @@ def execute(warehouse: Path, *statements: str) -> None:
 
 
 def write_sources(path: Path, extra_reddit: str = "") -> Path:
-    from social_assets.platforms.youtube.sandbox import channel_id_for
+    from social_assets.sandbox.platforms.youtube import channel_id_for
 
     text = TEST_SOURCES.replace("{youtube_channel}", channel_id_for(TEST_CHANNEL))
     if extra_reddit:

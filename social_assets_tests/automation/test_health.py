@@ -8,7 +8,7 @@ from datetime import datetime, timedelta, timezone
 
 from social_assets import connections, definitions
 from social_assets.cli import main
-from social_assets.platforms.base import SandboxResponse
+from social_assets.sandbox.http import SandboxResponse
 from social_assets_tests.automation.conftest import (
     execute,
     project_defs,

@@ -23,7 +23,7 @@ from dagster._core.execution.backfill import BulkActionStatus, PartitionBackfill
 from social_assets.defs import automation
 from social_assets.defs.automation import daily_collection, new_sources, trending_posts
 from social_assets.defs.resources import build_resources
-from social_assets.platforms.reddit.sandbox import from_base36
+from social_assets.sandbox.platforms.reddit import from_base36
 from social_assets.sandbox.app import Sandbox
 from social_assets.sandbox.world import SandboxClock
 from social_assets_tests.automation.conftest import NOW, execute, project_defs, query, run_job, write_sources

@@ -15,13 +15,14 @@ import pytest
 
 from social_assets.collection import collect_partition
 from social_assets.core.errors import CircuitOpenError, TransientApiError
-from social_assets.platforms.base import DayWindow, SandboxResponse
+from social_assets.platforms.base import DayWindow
+from social_assets.sandbox.http import SandboxResponse
 from social_assets.platforms.reddit import PLATFORM as REDDIT
 from social_assets.platforms.reddit.spec import API_BASE, RedditSource
 from social_assets.platforms.youtube import PLATFORM as YOUTUBE
 from social_assets.platforms.youtube.spec import YouTubeSource
 from social_assets.platforms.youtube.walk import QuotaExceededError
-from social_assets.platforms.youtube.sandbox import channel_id_for, google_error
+from social_assets.sandbox.platforms.youtube import channel_id_for, google_error
 from social_assets.sandbox.app import LoopbackSandboxTransport
 from social_assets_tests.clients import TestConnection, sandbox_client, walk
 from social_assets_tests.core.conftest import USER_AGENT, FakeClock, served_sandbox

@@ -17,8 +17,8 @@ from social_assets.platforms.reddit import PLATFORM as REDDIT
 from social_assets.platforms.reddit.spec import API_BASE, LIMITS as REDDIT_LIMITS
 from social_assets.platforms.youtube import PLATFORM as YOUTUBE
 from social_assets.platforms.youtube.spec import BASE_URL, LIMITS as YOUTUBE_LIMITS
-from social_assets.platforms.youtube.sandbox import channel_id_for
-from social_assets.sandbox.app import LoopbackSandboxTransport
+from social_assets.sandbox.platforms.youtube import channel_id_for
+from social_assets.sandbox.app import LoopbackSandboxTransport, sandbox_credentials
 from social_assets_tests.clients import sandbox_client
 from social_assets_tests.core.conftest import USER_AGENT, served_sandbox
 
@@ -53,7 +53,7 @@ def _youtube_process(base_url: str, store_url: str, results) -> None:
     for n in range(UNITS_TRIED_PER_PROCESS):
         try:
             session.get(f"{BASE_URL}/channels", params={"part": "id", "id": channel_id_for("@socialpulse"),
-                                                         "key": YOUTUBE.sandbox_credentials["YOUTUBE_API_KEY"], "n": n})
+                                                         "key": sandbox_credentials("youtube")["YOUTUBE_API_KEY"], "n": n})
             admitted += 1
         except QuotaExhaustedError:
             refused += 1

@@ -12,8 +12,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from social_assets.platforms.reddit.sandbox import SANDBOX_CLIENT_ID, SANDBOX_CLIENT_SECRET
-from social_assets.platforms.youtube.sandbox import SANDBOX_API_KEY, channel_id_for, uploads_playlist_id
+from social_assets.sandbox.platforms.reddit import SANDBOX_CLIENT_ID, SANDBOX_CLIENT_SECRET
+from social_assets.sandbox.platforms.youtube import SANDBOX_API_KEY, channel_id_for, uploads_playlist_id
 from social_assets.sandbox.app import LoopbackSandboxTransport, Sandbox, SandboxTransport, make_server
 from social_assets.sandbox.world import SandboxClock
 
@@ -41,7 +41,7 @@ def make_sandbox(log_path: Path | None = None, faults: str = "none") -> Sandbox:
     sandbox = Sandbox(clock=SandboxClock(NOW), faults=faults, log=str(log_path) if log_path else "")
     # Real time stands still: no rate-limit window or quota day ends in the middle of a test.
     sandbox.platforms["reddit"].wall_clock = lambda: WALL_CLOCK
-    sandbox.platforms["youtube"].wall_clock = lambda: NOW
+    sandbox.platforms["youtube"].wall_clock = lambda: NOW.timestamp()
     return sandbox
 
 

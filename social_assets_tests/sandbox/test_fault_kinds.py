@@ -10,12 +10,12 @@ from contextlib import ExitStack
 import httpx
 import pytest
 
-from social_assets.platforms.base import SandboxRequest
+from social_assets.sandbox.http import SandboxRequest
 from social_assets.platforms.reddit.models import Comment, Link
 from social_assets.platforms.reddit.normalize import normalize_posts
-from social_assets.platforms.reddit.sandbox import SANDBOX_CLIENT_ID, SANDBOX_CLIENT_SECRET
+from social_assets.sandbox.platforms.reddit import SANDBOX_CLIENT_ID, SANDBOX_CLIENT_SECRET
 from social_assets.platforms.youtube.normalize import normalize_comments, normalize_posts as normalize_videos
-from social_assets.platforms.youtube.sandbox import video_id_for
+from social_assets.sandbox.platforms.youtube import video_id_for
 from social_assets.sandbox.faults import FAULT_KINDS
 
 from .conftest import CHANNEL, UA, UPLOADS, Reddit, YouTube, force, in_process, log_lines, make_sandbox, served

@@ -12,7 +12,7 @@ from collections.abc import Callable
 import httpx
 import pytest
 
-from social_assets.platforms.base import SandboxRequest
+from social_assets.sandbox.http import SandboxRequest
 from social_assets.sandbox.app import Sandbox
 from social_assets.sandbox.faults import FAULT_KINDS, MAX_FAULTS_IN_A_ROW, FaultInjector
 

@@ -2,7 +2,6 @@
 
 from social_assets.platforms.base import Platform
 from social_assets.platforms.reddit.normalize import normalize_comments, normalize_posts, normalize_profiles
-from social_assets.platforms.reddit.sandbox import SANDBOX_CLIENT_ID, SANDBOX_CLIENT_SECRET, RedditSandbox
 from social_assets.platforms.reddit.spec import API, CAPABILITIES, RedditSource
 from social_assets.platforms.reddit.walk import RedditWalk, refresh
 
@@ -14,6 +13,4 @@ PLATFORM = Platform(
     walk=RedditWalk,
     refresh=refresh,
     normalizers={"posts": normalize_posts, "comments": normalize_comments, "profiles": normalize_profiles},
-    sandbox_credentials={"REDDIT_CLIENT_ID": SANDBOX_CLIENT_ID, "REDDIT_CLIENT_SECRET": SANDBOX_CLIENT_SECRET},
-    sandbox=RedditSandbox,
 )

@@ -2,8 +2,7 @@
 
 from social_assets.platforms.base import Platform
 from social_assets.platforms.youtube.normalize import normalize_comments, normalize_posts, normalize_profiles
-from social_assets.platforms.youtube.sandbox import SANDBOX_API_KEY, YouTubeSandbox
-from social_assets.platforms.youtube.spec import API, API_KEY_VARIABLE, CAPABILITIES, YouTubeSource
+from social_assets.platforms.youtube.spec import API, CAPABILITIES, YouTubeSource
 from social_assets.platforms.youtube.walk import YouTubeWalk, refresh
 
 PLATFORM = Platform(
@@ -14,6 +13,4 @@ PLATFORM = Platform(
     walk=YouTubeWalk,
     refresh=refresh,
     normalizers={"posts": normalize_posts, "comments": normalize_comments, "profiles": normalize_profiles},
-    sandbox_credentials={API_KEY_VARIABLE: SANDBOX_API_KEY},
-    sandbox=YouTubeSandbox,
 )

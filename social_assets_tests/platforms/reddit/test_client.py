@@ -22,7 +22,7 @@ from social_assets.platforms.reddit import PLATFORM
 from social_assets.platforms.reddit.spec import API_BASE, LIMITS, RedditSource
 from social_assets.platforms.reddit.walk import PAGE_SIZE, RedditWalk
 from social_assets.platforms.reddit.normalize import normalize_comments, normalize_posts, normalize_profiles
-from social_assets.platforms.reddit.sandbox import to_base36
+from social_assets.sandbox.platforms.reddit import to_base36
 from social_assets.sandbox.app import LoopbackSandboxTransport, Sandbox, SandboxTransport, make_server
 from social_assets.sandbox.world import SandboxClock
 from social_assets_tests.clients import TestConnection

@@ -21,9 +21,9 @@ from social_assets.platforms.youtube import PLATFORM
 from social_assets.platforms.youtube.spec import YouTubeSource
 from social_assets.platforms.youtube.walk import ChannelNotFoundError, QuotaExceededError, YouTubeWalk
 from social_assets.platforms.youtube.normalize import normalize_comments, normalize_posts, normalize_profiles
-from social_assets.platforms.youtube.sandbox import (
+from social_assets.sandbox.platforms.youtube import (
     SANDBOX_API_KEY,
-    YouTubeSandbox,
+    YouTubeEmulation,
     _threads,
     channel_id_for,
     reply_comment_id,
@@ -48,7 +48,7 @@ class Run:
     landed: list[LandedResponse]
 
     @property
-    def youtube(self) -> YouTubeSandbox:
+    def youtube(self) -> YouTubeEmulation:
         return self.sandbox.platforms["youtube"]
 
     @property
@@ -123,7 +123,7 @@ def expected_comment_ids(world: World, post) -> dict[str, tuple[int, str | None]
     return expected
 
 
-def minimal_units(world: World, youtube: YouTubeSandbox, window: DayWindow, src: YouTubeSource) -> int:
+def minimal_units(world: World, youtube: YouTubeEmulation, window: DayWindow, src: YouTubeSource) -> int:
     """The fewest list calls that collect `src` for `window`, computed from the world."""
     newest_first = world.posts(account(world))
     wanted = [p for p in newest_first if p.published_at in window][: src.post_limit]
@@ -290,9 +290,12 @@ def test_comment_depth_zero_reads_top_level_comments_only():
 
 
 def test_no_comment_calls_for_videos_without_comments_or_when_not_wanted():
+    # Minutes after @socialpulse's last video of 2026-03-09 (every video draws comments, later).
     yesterday = DayWindow(datetime(2026, 3, 9, tzinfo=timezone.utc), datetime(2026, 3, 10, tzinfo=timezone.utc))
-    run = collect(source(), yesterday)
-    silent = [p for p in posts_in(run.world, yesterday) if run.world.comment_count(p) == 0]
+    minutes_after = Sandbox(clock=SandboxClock(datetime(2026, 3, 9, 22, 40, tzinfo=timezone.utc)))
+    run = collect(source(), yesterday, sandbox=minutes_after)
+    silent = [p for p in posts_in(run.world, yesterday)
+              if run.world.comment_count(p) == 0 and not run.youtube.comments_disabled(p)]
     assert silent, "the day should hold a video nobody commented on yet"
     asked = {l.params["videoId"] for l in run.calls("commentThreads")}
     assert not asked & {video_id_for(p.uid) for p in silent}

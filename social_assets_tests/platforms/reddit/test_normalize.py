@@ -14,7 +14,7 @@ from social_assets.core.records import ApiErrorBody, NotAResponse
 from social_assets.platforms.reddit import PLATFORM
 from social_assets.platforms.reddit.normalize import normalize_comments, normalize_posts, normalize_profiles
 
-REALDATA = Path(__file__).resolve().parents[3] / "shared" / "realdata" / "reddit"
+REALDATA = Path(__file__).resolve().parents[4] / "shared" / "realdata" / "reddit"
 
 # Which resource each recorded response is a response of (error files: the HTTP status).
 RESOURCE_OF = {

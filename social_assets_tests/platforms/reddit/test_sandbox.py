@@ -13,19 +13,19 @@ from urllib.parse import urlencode
 
 import pytest
 
-from social_assets.platforms.base import SandboxRequest
+from social_assets.sandbox.http import SandboxRequest
 from social_assets.platforms.reddit.normalize import normalize_comments, normalize_posts, normalize_profiles
-from social_assets.platforms.reddit.sandbox import (
+from social_assets.sandbox.platforms.reddit import (
     SANDBOX_CLIENT_ID,
     SANDBOX_CLIENT_SECRET,
-    RedditSandbox,
+    RedditEmulation,
     content_kind,
     gallery_size,
     to_base36,
 )
 from social_assets.sandbox.world import SandboxClock, World
 
-REALDATA = Path(__file__).resolve().parents[3] / "shared" / "realdata" / "reddit"
+REALDATA = Path(__file__).resolve().parents[4] / "shared" / "realdata" / "reddit"
 NOW = datetime(2026, 11, 20, 3, tzinfo=timezone.utc)
 UA = "python:social_assets_tests:0.1 (by /u/tester)"
 # Keys only a moderator of the subreddit sees (the 2025 recording was made by one).
@@ -49,7 +49,7 @@ class WallClock:
 class Api:
     """Calls the sandbox like the HTTP layer would, JSON round trip included."""
 
-    def __init__(self, sandbox: RedditSandbox):
+    def __init__(self, sandbox: RedditEmulation):
         self.sandbox = sandbox
         self.token = self.fetch_token().body["access_token"]
 
@@ -81,7 +81,7 @@ class Api:
 
 @pytest.fixture
 def world() -> World:
-    return World({"reddit": list(RedditSandbox.catalog)}, clock=SandboxClock(NOW))
+    return World({"reddit": list(RedditEmulation.catalog)}, clock=SandboxClock(NOW))
 
 
 @pytest.fixture
@@ -90,8 +90,8 @@ def wall() -> WallClock:
 
 
 @pytest.fixture
-def sandbox(world, wall) -> RedditSandbox:
-    return RedditSandbox(world, wall_clock=wall)
+def sandbox(world, wall) -> RedditEmulation:
+    return RedditEmulation(world, wall_clock=wall)
 
 
 @pytest.fixture

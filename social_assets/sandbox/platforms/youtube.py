@@ -2,8 +2,8 @@
 
 It answers the read endpoints the collector uses, in the JSON shapes of the recorded responses
 in the shared realdata folder: `channels`, `playlistItems`, `videos`, `commentThreads` and
-`comments`, with the API's key check, daily quota, `maxResults` bounds, opaque page tokens and
-Google error envelopes.
+`comments`, with the API's key check, daily quota (the client's `LIMITS`, counted by the
+engine), `maxResults` bounds, opaque page tokens and Google error envelopes.
 
 How the world maps onto YouTube:
 - each catalog account is a channel; its id is derived from the handle (`channel_id_for`), its
@@ -16,56 +16,48 @@ How the world maps onto YouTube:
   replies inline; `comments?parentId=` lists them all, newest first.
 
 Ids are reversible: a video id gives back the post uid, a comment id the comment uid, so no
-lookup table is kept. The only state is the quota counter, which follows real wall-clock time
-(the key's day in America/Los_Angeles), not the world's clock.
+lookup table is kept.
 
-Injected faults (`social_assets.sandbox.faults`, shaped here, never charged to the quota):
-- `429_burst`: Google's short-term throttling, either 403 `rateLimitExceeded` (domain
-  `usageLimits`, the classic answer) or 429 `rateLimitExceeded` with status
-  `RESOURCE_EXHAUSTED` (seeded pick per request); never `quotaExceeded`, which only the real
-  daily quota gives;
-- `5xx`: 500 `backendError` or 503 `backendError` with status `UNAVAILABLE`;
-- `duplicate_items` (playlistItems, commentThreads, comments with a `pageToken`): the page
-  starts one item early, with the previous page's last item, and its `nextPageToken` carries on
-  from there, so nothing is skipped;
-- `field_missing` / `field_renamed` (videos, commentThreads, comments): one item's
-  `publishedAt` (a video's `snippet.publishedAt`, a thread's
-  `snippet.topLevelComment.snippet.publishedAt`, a reply's `snippet.publishedAt`) is dropped
-  or renamed `publishTime`.
+Faults, shaped by the engine with the answers declared here (`errors`): `429_burst` is
+Google's short-term throttling, 403 `rateLimitExceeded` (domain `usageLimits`) or 429
+`RESOURCE_EXHAUSTED`, never `quotaExceeded`, which only the real daily quota gives; `5xx` is
+500 `backendError` or 503 `UNAVAILABLE`; `duplicate_items` on paged lists with a `pageToken`;
+`field_missing` / `field_renamed` drop or rename one item's `publishedAt` (as `publishTime`).
 An API key does not expire, so there is no `expired_token` here.
 """
 
 from __future__ import annotations
 
 import base64
-import binascii
 import hashlib
 import html
 import json
-import random
 from dataclasses import dataclass
-from datetime import date, datetime
-from typing import Any, Callable, ClassVar
-from zoneinfo import ZoneInfo
+from datetime import datetime
+from typing import Any, Callable, ClassVar, Mapping
 
-from social_assets.core.timeutil import utc_now
-from social_assets.platforms.base import SandboxRequest, SandboxResponse
-from social_assets.sandbox.faults import (
-    DUPLICATE_ITEMS,
-    FIELD_FAULTS,
-    GENERIC_FAULTS,
-    RATE_LIMITED,
-    SERVER_ERROR,
-    TRUNCATED_BODY,
-    WIRE_FAULTS,
-    tamper,
+from social_assets.platforms.youtube.spec import API_KEY_VARIABLE, LIMITS
+from social_assets.sandbox.engine import (
+    QUOTA,
+    THROTTLED,
+    TRANSIENT,
+    Emulation,
+    ErrorAnswer,
+    FieldFault,
+    InvalidCursor,
+    PageTokens,
+    b64,
+    decode_uid,
+    digest,
+    encode_uid,
+    unb64,
 )
-from social_assets.sandbox.world import World, WorldAccount, WorldComment, WorldPost
+from social_assets.sandbox.http import SandboxRequest, SandboxResponse
+from social_assets.sandbox.world import CommentTree, World, WorldAccount, WorldComment, WorldPost
 
 PLATFORM = "youtube"
 SANDBOX_API_KEY = "AIzaSy-sandbox-youtube-data-api-v3-key"
-DAILY_QUOTA_UNITS = 10_000
-QUOTA_TIME_ZONE = ZoneInfo("America/Los_Angeles")  # quotas reset at midnight Pacific
+CREDENTIALS = {API_KEY_VARIABLE: SANDBOX_API_KEY}
 API_PREFIX = "/youtube/v3/"
 INLINE_REPLIES = 5  # commentThreads carry at most this many replies; the rest via comments.list
 
@@ -75,49 +67,8 @@ HIDDEN_SUBSCRIBER_HANDLES = frozenset({"@brandstudio"})
 
 
 # -- ids ----------------------------------------------------------------------------------
-# Ids are the world's uids run through an invertible mix (so neighbouring uids get unrelated
-# ids, as on YouTube) and base64url encoded in YouTube's lengths. Unmixing gives the uid back.
-
-
-def _odd_constant(label: str, bits: int) -> int:
-    return int.from_bytes(hashlib.blake2b(label.encode(), digest_size=bits // 8).digest(), "big") | 1
-
-
-def _mix(value: int, bits: int, label: str) -> int:
-    """A bijection on `bits`-bit integers: multiply by an odd constant, fold the high half in."""
-    mask, half = (1 << bits) - 1, bits // 2
-    value = (value + _odd_constant(label, bits)) & mask  # so uid 0 does not map to 0
-    for round_ in range(2):
-        value = (value * _odd_constant(f"{label}/{round_}", bits)) & mask
-        value ^= value >> half
-    return value
-
-
-def _unmix(value: int, bits: int, label: str) -> int:
-    mask, half = (1 << bits) - 1, bits // 2
-    for round_ in (1, 0):
-        value ^= value >> half  # x ^ (x >> half) is its own inverse when half >= bits / 2
-        value = (value * pow(_odd_constant(f"{label}/{round_}", bits), -1, 1 << bits)) & mask
-    return (value - _odd_constant(label, bits)) & mask
-
-
-def _b64(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).decode().rstrip("=")
-
-
-def _unb64(text: str) -> bytes | None:
-    try:
-        return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
-    except (binascii.Error, ValueError):
-        return None
-
-
-def _encode_uid(uid: int, size: int, label: str) -> bytes:
-    return _mix(uid, size * 8, label).to_bytes(size, "big")
-
-
-def _decode_uid(raw: bytes, label: str) -> int:
-    return _unmix(int.from_bytes(raw, "big"), len(raw) * 8, label)
+# Ids are the world's uids scrambled reversibly (`encode_uid`) and base64url encoded in
+# YouTube's lengths.
 
 
 # Top-level comment ids are base64 of a small protobuf: field 10 holding 12 bytes, then two
@@ -128,8 +79,8 @@ _TOP_COMMENT_TAIL = b"\x78\x01\xa0\x01\x02"
 
 def channel_id_for(handle: str) -> str:
     """A channel's id: "UC" + 22 base64url characters hashed from the handle (case-insensitive)."""
-    digest = hashlib.blake2b(handle.lower().encode(), digest_size=16, person=b"yt-channel").digest()
-    return "UC" + _b64(digest)
+    hashed = hashlib.blake2b(handle.lower().encode(), digest_size=16, person=b"yt-channel").digest()
+    return "UC" + b64(hashed)
 
 
 def uploads_playlist_id(channel_id: str) -> str:
@@ -138,31 +89,31 @@ def uploads_playlist_id(channel_id: str) -> str:
 
 def video_id_for(uid: int) -> str:
     """11 characters: the 64-bit post uid, mixed and base64url encoded."""
-    return _b64(_encode_uid(uid, 8, "video"))
+    return b64(encode_uid(uid, 8, "video"))
 
 
 def uid_from_video_id(video_id: str) -> int | None:
-    raw = _unb64(video_id) if len(video_id) == 11 else None
+    raw = unb64(video_id) if len(video_id) == 11 else None
     if raw is None or len(raw) != 8:
         return None
-    uid = _decode_uid(raw, "video")
+    uid = decode_uid(raw, "video")
     return uid if video_id_for(uid) == video_id else None  # reject non-canonical spellings
 
 
 def top_level_comment_id(uid: int) -> str:
-    return _b64(_TOP_COMMENT_HEAD + _encode_uid(uid, 12, "comment") + _TOP_COMMENT_TAIL)
+    return b64(_TOP_COMMENT_HEAD + encode_uid(uid, 12, "comment") + _TOP_COMMENT_TAIL)
 
 
 def reply_comment_id(top_level_uid: int, uid: int) -> str:
     """YouTube's reply ids: "<top-level comment id>.<22 characters>"."""
-    return f"{top_level_comment_id(top_level_uid)}.{_b64(_encode_uid(uid, 16, 'reply'))}"
+    return f"{top_level_comment_id(top_level_uid)}.{b64(encode_uid(uid, 16, 'reply'))}"
 
 
 def uid_from_top_level_id(comment_id: str) -> int | None:
-    raw = _unb64(comment_id) if len(comment_id) == 26 else None
+    raw = unb64(comment_id) if len(comment_id) == 26 else None
     if raw is None or not (raw.startswith(_TOP_COMMENT_HEAD) and raw.endswith(_TOP_COMMENT_TAIL)):
         return None
-    uid = _decode_uid(raw[2:14], "comment")
+    uid = decode_uid(raw[2:14], "comment")
     return uid if top_level_comment_id(uid) == comment_id else None
 
 
@@ -171,10 +122,10 @@ def uid_from_comment_id(comment_id: str) -> int | None:
     top, dot, child = comment_id.partition(".")
     if not dot:
         return uid_from_top_level_id(comment_id)
-    top_uid, raw = uid_from_top_level_id(top), _unb64(child)
+    top_uid, raw = uid_from_top_level_id(top), unb64(child)
     if top_uid is None or raw is None or len(raw) != 16:
         return None
-    uid = _decode_uid(raw, "reply")
+    uid = decode_uid(raw, "reply")
     return uid if reply_comment_id(top_uid, uid) == comment_id else None
 
 
@@ -185,14 +136,13 @@ def _playlist_item_id(playlist_id: str, video_id: str) -> str:
 
 
 def _etag(content: Any) -> str:
-    digest = hashlib.blake2b(json.dumps(content, sort_keys=True).encode(), digest_size=21).digest()
-    return _b64(digest)[:27]
+    hashed = hashlib.blake2b(json.dumps(content, sort_keys=True).encode(), digest_size=21).digest()
+    return b64(hashed)[:27]
 
 
 def _share(seed: int, label: str, uid: int) -> float:
     """A stable pseudo-random number in [0, 1) for one (label, uid)."""
-    digest = hashlib.blake2b(f"{seed}|{label}|{uid}".encode(), digest_size=8).digest()
-    return int.from_bytes(digest, "big") / 2**64
+    return digest(seed, label, uid) / 2**64
 
 
 def _rfc3339(moment: datetime) -> str:
@@ -217,6 +167,17 @@ def _three_significant_figures(count: int) -> int:
 # -- errors -------------------------------------------------------------------------------
 
 
+def _envelope(status: int, reason: str, message: str, domain: str = "youtube.api", state: str | None = None,
+              **extra: str) -> dict[str, Any]:
+    error: dict[str, Any] = {"code": status, "message": message, "errors": [{"message": message, "domain": domain,
+                                                                             "reason": reason, **extra}]}
+    return {"error": error | ({"status": state} if state else {})}
+
+
+def google_error(status: int, reason: str, message: str, domain: str = "youtube.api", **extra: str) -> SandboxResponse:
+    return SandboxResponse(status, _envelope(status, reason, message, domain, **extra))
+
+
 class _ApiProblem(Exception):
     """Raised anywhere while answering; becomes a Google error envelope."""
 
@@ -225,13 +186,12 @@ class _ApiProblem(Exception):
         self.response = google_error(status, reason, message, domain, **extra)
 
 
-def google_error(status: int, reason: str, message: str, domain: str = "youtube.api", **extra: str) -> SandboxResponse:
-    item = {"message": message, "domain": domain, "reason": reason, **extra}
-    return SandboxResponse(status, {"error": {"code": status, "message": message, "errors": [item]}})
-
-
 def _bad_parameter(name: str, message: str) -> _ApiProblem:
     return _ApiProblem(400, "invalidParameter", message, "global", location=name, locationType="parameter")
+
+
+def _missing_filter(expected: str) -> _ApiProblem:
+    return _ApiProblem(400, "missingRequiredParameter", f"No filter selected. Expected one of: {expected}")
 
 
 # The legacy envelope of the recorded 400 keyInvalid answer (errors first, no status).
@@ -247,40 +207,16 @@ _QUOTA_MESSAGE = (
     '<a href="/youtube/v3/getting-started#quota">quota</a>.'
 )
 
-# Resources whose items content faults hit, and the path of the field they drop or rename.
-_FAULTED_FIELD = {
-    "videos": ("snippet", "publishedAt"),
-    "commentThreads": ("snippet", "topLevelComment", "snippet", "publishedAt"),
-    "comments": ("snippet", "publishedAt"),
-}
-_FAULTED_FIELD_RENAMED = "publishTime"
-_PAGED = frozenset({"playlistItems", "commentThreads", "comments"})
-
-
-def _injected_error(fault: str, variant: int) -> SandboxResponse:
-    """Google's answers to short-term throttling (`429_burst`) and server trouble (`5xx`), in
-    two variants each: the classic envelope, and the newer one with a `status`."""
-    if fault == RATE_LIMITED:
-        if variant == 0:
-            return google_error(403, "rateLimitExceeded", "Rate Limit Exceeded", "usageLimits")
-        response, status = google_error(429, "rateLimitExceeded", "Rate Limit Exceeded", "usageLimits"), "RESOURCE_EXHAUSTED"
-    else:
-        if variant == 0:
-            return google_error(500, "backendError", "Backend Error", "global")
-        response, status = google_error(503, "backendError", "The service is currently unavailable.", "global"), "UNAVAILABLE"
-    response.body["error"]["status"] = status
-    return response
-
 
 # -- request parsing ----------------------------------------------------------------------
 
 
-def _parts(request: SandboxRequest, allowed: frozenset[str]) -> set[str]:
+def _parts(request: SandboxRequest, allowed: str) -> set[str]:
     value = request.param("part")
     if not value:
         raise _ApiProblem(400, "required", "Required parameter: part", "global", location="part", locationType="parameter")
     parts = {p.strip() for p in value.split(",") if p.strip()}
-    unknown = sorted(parts - allowed)
+    unknown = sorted(parts - set(allowed.split()))
     if unknown:
         raise _ApiProblem(400, "unknownPart", f"'{unknown[0]}'", "youtube.part", location="part", locationType="parameter")
     return parts
@@ -308,65 +244,6 @@ def _choice(request: SandboxRequest, name: str, allowed: tuple[str, ...]) -> str
 
 def _ids(value: str | None) -> list[str]:
     return [part.strip() for part in (value or "").split(",") if part.strip()]
-
-
-@dataclass(frozen=True)
-class _Paging:
-    """Offset paging behind opaque tokens; a token only works for the query that issued it."""
-
-    scope: str
-    offset: int
-    size: int
-
-    @classmethod
-    def of(cls, request: SandboxRequest, scope: str, size: int) -> "_Paging":
-        token = request.param("pageToken")
-        if not token:
-            return cls(scope, 0, size)
-        raw = _unb64(token)
-        try:
-            token_scope, offset = json.loads(raw.decode()) if raw else (None, None)
-        except (ValueError, TypeError, UnicodeDecodeError):
-            token_scope, offset = None, None
-        if token_scope != _scope_digest(scope) or not isinstance(offset, int) or offset < 0:
-            raise _ApiProblem(400, "invalidPageToken", "The request specifies an invalid page token.",
-                              location="pageToken", locationType="parameter")
-        return cls(scope, offset, size)
-
-    def token(self, offset: int) -> str:
-        return _b64(json.dumps([_scope_digest(self.scope), offset]).encode())
-
-    def window(self, items: list[Any]) -> tuple[list[Any], str | None, str | None]:
-        """This page of `items` and the next/previous page tokens."""
-        page = items[self.offset : self.offset + self.size]
-        more = self.size > 0 and self.offset + self.size < len(items)
-        next_token = self.token(self.offset + self.size) if more else None
-        prev_token = self.token(max(0, self.offset - self.size)) if self.offset > 0 else None
-        return page, next_token, prev_token
-
-
-def _one_item_earlier(request: SandboxRequest) -> SandboxRequest | None:
-    """The request with its page token moved back one item (None for a first page or a token
-    that is not ours): the page then repeats the previous page's last item, as when an item is
-    added at the head of the list between two requests."""
-    raw = _unb64(request.param("pageToken") or "")
-    try:
-        scope, offset = json.loads(raw.decode()) if raw else (None, None)
-    except (ValueError, TypeError, UnicodeDecodeError):
-        return None
-    if not isinstance(offset, int) or offset < 1:
-        return None
-    token = _b64(json.dumps([scope, offset - 1]).encode())
-    query = [(k, token if k == "pageToken" else v) for k, v in request.query]
-    return SandboxRequest(request.method, request.host, request.path, query, request.headers, request.body)
-
-
-def _resource_of(request: SandboxRequest) -> str | None:
-    return request.path.removeprefix(API_PREFIX) if request.path.startswith(API_PREFIX) else None
-
-
-def _scope_digest(scope: str) -> str:
-    return hashlib.blake2b(scope.encode(), digest_size=6).hexdigest()
 
 
 def _list_response(kind: str, items: list[dict], page_info: dict[str, int], next_token: str | None = None,
@@ -397,19 +274,9 @@ class _Thread:
 
 def _threads(world: World, post: WorldPost) -> list[_Thread]:
     """The post's comments as YouTube threads, oldest thread first."""
-    comments = world.comments(post)
-    root_of: dict[int, int] = {}
-    replies: dict[int, list[WorldComment]] = {}
-    for comment in comments:  # oldest first, so a parent is always seen before its children
-        root = comment.index if comment.parent_index is None else root_of[comment.parent_index]
-        root_of[comment.index] = root
-        if root != comment.index:
-            replies.setdefault(root, []).append(comment)
-    return [
-        _Thread(c, tuple(sorted(replies.get(c.index, []), key=lambda r: r.published_at, reverse=True)))
-        for c in comments
-        if c.parent_index is None
-    ]
+    tree = CommentTree(world.comments(post))
+    return [_Thread(top, tuple(sorted(tree.descendants(top), key=lambda r: r.published_at, reverse=True)))
+            for top in tree.top_level]
 
 
 @dataclass(frozen=True)
@@ -438,27 +305,45 @@ def channel_title(account: WorldAccount) -> str:
     return account.display_name.lstrip("@")
 
 
+def _channel_thumbnails(channel_id: str) -> dict[str, Any]:
+    base = f"https://yt3.ggpht.com/ytc/{channel_id[2:]}"
+    return {name: {"url": f"{base}=s{px}-c-k-c0x00ffffff-no-rj", "width": px, "height": px}
+            for name, px in (("default", 88), ("medium", 240), ("high", 800))}
+
+
 # -- the emulation ------------------------------------------------------------------------
 
 
-class YouTubeSandbox:
+class YouTubeEmulation(Emulation):
     """The YouTube Data API v3 over the synthetic world (see the module docstring)."""
 
+    platform = PLATFORM
     hosts: ClassVar[tuple[str, ...]] = ("www.googleapis.com", "youtube.googleapis.com")
     catalog: ClassVar[tuple[tuple[str, str], ...]] = tuple(
         ("channel", handle) for handle in ("@dagsterio", "@duckdblabs", "@datatalksclub", "@socialpulse", "@brandstudio")
-    )
+    ) + tuple(("channel", f"@sandbox_channel_{n:02d}") for n in range(1, 46))  # for scaling tests
+    credentials = CREDENTIALS
+    limits = LIMITS
+    errors = {
+        THROTTLED: (ErrorAnswer(403, _envelope(403, "rateLimitExceeded", "Rate Limit Exceeded", "usageLimits")),
+                    ErrorAnswer(429, _envelope(429, "rateLimitExceeded", "Rate Limit Exceeded", "usageLimits",
+                                               "RESOURCE_EXHAUSTED"))),
+        TRANSIENT: (ErrorAnswer(500, _envelope(500, "backendError", "Backend Error", "global")),
+                    ErrorAnswer(503, _envelope(503, "backendError", "The service is currently unavailable.", "global",
+                                               "UNAVAILABLE"))),
+        QUOTA: (ErrorAnswer(403, _envelope(403, "quotaExceeded", _QUOTA_MESSAGE, "youtube.quota")),),
+    }
+    faulted_fields = {
+        "videos": FieldFault(("snippet", "publishedAt"), "publishTime"),
+        "commentThreads": FieldFault(("snippet", "topLevelComment", "snippet", "publishedAt"), "publishTime"),
+        "comments": FieldFault(("snippet", "publishedAt"), "publishTime"),
+    }
+    paged = {"playlistItems": "pageToken", "commentThreads": "pageToken", "comments": "pageToken"}
 
-    def __init__(self, world: World) -> None:
-        self.world = world
-        self._fault_rng = random.Random(f"youtube-faults|{world.seed}")  # which item, which shape
-        self.api_key = SANDBOX_API_KEY
-        self.daily_quota = DAILY_QUOTA_UNITS
-        # Quota days follow real time; tests may swap the clock to cross a Pacific midnight.
-        self.wall_clock: Callable[[], datetime] = utc_now
-        self._units: dict[tuple[str, date], int] = {}
+    def __init__(self, world: World, configured: Mapping[str, str] | None = None, **kwargs: Any) -> None:
+        super().__init__(world, configured, **kwargs)
         self._channels = {channel_id_for(a.handle): a for a in world.accounts(PLATFORM)}
-        self._routes: dict[str, Callable[[SandboxRequest], dict[str, Any]]] = {
+        self._routes: dict[str, Callable[[SandboxRequest], SandboxResponse]] = {
             "channels": self._list_channels,
             "playlistItems": self._list_playlist_items,
             "videos": self._list_videos,
@@ -466,78 +351,28 @@ class YouTubeSandbox:
             "comments": self._list_comments,
         }
 
-    # -- entry point: every response leaves through here ----------------------------------
-
-    def handle(self, request: SandboxRequest, fault: str | None = None) -> SandboxResponse:
-        """`fault` is an injected fault to shape (see the module docstring), reported in
-        `injected_fault` unless declined; an injected fault costs no quota."""
+    def authenticate(self, request: SandboxRequest) -> str | SandboxResponse:
         key = request.param("key")
         if not key:
             return google_error(403, "forbidden", "The request is missing a valid API key.", "global")
-        if key != self.api_key:
-            return SandboxResponse(400, _KEY_INVALID)
-        if self.units_used(key) >= self.daily_quota:
-            # A real refusal, whatever fault was drawn; refused calls cost nothing.
-            response = google_error(403, "quotaExceeded", _QUOTA_MESSAGE, "youtube.quota")
-            response.refused_for_overuse = True
-            return response
-        if fault in (RATE_LIMITED, SERVER_ERROR):
-            response = _injected_error(fault, self._fault_rng.randrange(2))
-            response.injected_fault = fault
-            return response
-        shifted = _one_item_earlier(request) if fault == DUPLICATE_ITEMS else None
-        response = self._route(shifted or request)
-        if fault is not None and self._inject(fault, request, response, shifted is not None):
-            response.injected_fault = fault
-        else:
-            self._spend_unit(key)
-        return response
+        if not self.accepted.accepts(**{API_KEY_VARIABLE: key}):
+            return SandboxResponse(400, json.loads(json.dumps(_KEY_INVALID)))
+        return key
 
-    def fault_kinds(self, request: SandboxRequest) -> frozenset[str]:
-        resource = _resource_of(request)
-        kinds = set(GENERIC_FAULTS)
-        if resource in _FAULTED_FIELD:
-            kinds |= FIELD_FAULTS
-        if resource in _PAGED and request.param("pageToken"):
-            kinds.add(DUPLICATE_ITEMS)
-        return frozenset(kinds)
+    def resource_of(self, request: SandboxRequest) -> str | None:
+        return request.path.removeprefix(API_PREFIX) if request.path.startswith(API_PREFIX) else None
 
-    def _route(self, request: SandboxRequest) -> SandboxResponse:
-        route = self._routes.get(_resource_of(request) or "")
-        if route is None or request.method != "GET":
+    def route(self, request: SandboxRequest) -> SandboxResponse:
+        handler = self._routes.get(self.resource_of(request) or "")
+        if handler is None or request.method != "GET":
             return google_error(404, "notFound", "Not Found", "global")
         try:
-            return SandboxResponse(200, route(request))
+            return handler(request)
         except _ApiProblem as problem:
             return problem.response
-
-    def _inject(self, fault: str, request: SandboxRequest, response: SandboxResponse, shifted: bool) -> bool:
-        """Apply a wire or content fault to an ordinary answer; False if it cannot show on it."""
-        if fault in WIRE_FAULTS:
-            return fault != TRUNCATED_BODY or response.status == 200  # only a 200 is "cut short"
-        if response.status != 200:
-            return False
-        if fault == DUPLICATE_ITEMS:
-            return shifted and bool(response.body["items"])
-        if fault in FIELD_FAULTS:
-            path = _FAULTED_FIELD.get(_resource_of(request) or "")
-            items = response.body["items"]
-            return bool(path and items) and tamper(self._fault_rng.choice(items), path, fault, _FAULTED_FIELD_RENAMED)
-        return False
-
-    # -- quota ----------------------------------------------------------------------------
-
-    def quota_day(self) -> date:
-        return self.wall_clock().astimezone(QUOTA_TIME_ZONE).date()
-
-    def units_used(self, key: str = SANDBOX_API_KEY) -> int:
-        """Units the key spent today (Pacific)."""
-        return self._units.get((key, self.quota_day()), 0)
-
-    def _spend_unit(self, key: str) -> None:
-        """Charge one unit: every list call, valid or not, costs 1."""
-        day = (key, self.quota_day())
-        self._units[day] = self._units.get(day, 0) + 1
+        except InvalidCursor:
+            return google_error(400, "invalidPageToken", "The request specifies an invalid page token.",
+                                location="pageToken", locationType="parameter")
 
     # -- lookups --------------------------------------------------------------------------
 
@@ -553,20 +388,19 @@ class YouTubeSandbox:
 
     # -- channels -------------------------------------------------------------------------
 
-    def _list_channels(self, request: SandboxRequest) -> dict[str, Any]:
-        parts = _parts(request, frozenset({"id", "snippet", "statistics", "contentDetails", "status"}))
+    def _list_channels(self, request: SandboxRequest) -> SandboxResponse:
+        parts = _parts(request, "id snippet statistics contentDetails status")
         size = _max_results(request, 0, 50, 5)
         if request.param("id") is not None:
-            wanted = _ids(request.param("id"))
-            accounts = [self._channels[i] for i in wanted if i in self._channels]  # unknown ids: no item
+            accounts = [self._channels[i] for i in _ids(request.param("id")) if i in self._channels]  # unknown: no item
         elif request.param("forHandle") is not None:
             account = self.world.account(PLATFORM, "@" + request.param("forHandle", "").lstrip("@"))
             accounts = [account] if account else []
         else:
-            raise _ApiProblem(400, "missingRequiredParameter",
-                              "No filter selected. Expected one of: forHandle, id (the sandbox serves no other filter).")
+            raise _missing_filter("forHandle, id (the sandbox serves no other filter).")
         items = [self._channel_resource(a, parts) for a in accounts]
-        return _list_response("youtube#channelListResponse", items, {"totalResults": len(items), "resultsPerPage": size})
+        return self.ok(_list_response("youtube#channelListResponse", items,
+                                      {"totalResults": len(items), "resultsPerPage": size}))
 
     def _channel_resource(self, account: WorldAccount, parts: set[str]) -> dict[str, Any]:
         channel_id = channel_id_for(account.handle)
@@ -603,30 +437,30 @@ class YouTubeSandbox:
 
     # -- playlist items (the uploads playlists) -------------------------------------------
 
-    def _list_playlist_items(self, request: SandboxRequest) -> dict[str, Any]:
-        parts = _parts(request, frozenset({"id", "snippet", "contentDetails", "status"}))
+    def _list_playlist_items(self, request: SandboxRequest) -> SandboxResponse:
+        parts = _parts(request, "id snippet contentDetails status")
         size = _max_results(request, 0, 50, 5)
         playlist_id = request.param("playlistId")
         if not playlist_id:
-            raise _ApiProblem(400, "missingRequiredParameter", "No filter selected. Expected one of: playlistId, id")
+            raise _missing_filter("playlistId, id")
         account = self._channels.get("UC" + playlist_id[2:]) if playlist_id.startswith("UU") else None
         if account is None:
             raise _ApiProblem(404, "playlistNotFound",
                               "The playlist identified with the request's <code>playlistId</code> parameter cannot be found.",
                               location="playlistId", locationType="parameter")
-        paging = _Paging.of(request, f"playlistItems|{playlist_id}", size)
+        tokens = PageTokens(f"playlistItems|{playlist_id}")
         # Walk lazily from the newest upload: only this page and one look-ahead are rendered.
-        wanted = paging.offset + size + 1
+        wanted = tokens.offset(request.param("pageToken")) + size + 1
         uploads = []
         for post in self.world.iter_posts_newest_first(account):
             uploads.append(post)
             if len(uploads) >= wanted:
                 break
-        page, next_token, prev_token = paging.window(uploads)
-        items = [self._playlist_item(account, playlist_id, post, paging.offset + i, parts) for i, post in enumerate(page)]
+        page = tokens.page(uploads, request.param("pageToken"), size, request.overlap)
+        items = [self._playlist_item(account, playlist_id, post, page.start + i, parts) for i, post in enumerate(page.items)]
         total = _channel_totals(self.world, account).videos
-        return _list_response("youtube#playlistItemListResponse", items,
-                              {"totalResults": total, "resultsPerPage": size}, next_token, prev_token)
+        return self.ok(_list_response("youtube#playlistItemListResponse", items,
+                                      {"totalResults": total, "resultsPerPage": size}, page.next, page.previous), page)
 
     def _playlist_item(self, account: WorldAccount, playlist_id: str, post: WorldPost, position: int,
                        parts: set[str]) -> dict[str, Any]:
@@ -655,18 +489,18 @@ class YouTubeSandbox:
 
     # -- videos ---------------------------------------------------------------------------
 
-    def _list_videos(self, request: SandboxRequest) -> dict[str, Any]:
-        parts = _parts(request, frozenset({"id", "snippet", "statistics", "contentDetails", "status"}))
+    def _list_videos(self, request: SandboxRequest) -> SandboxResponse:
+        parts = _parts(request, "id snippet statistics contentDetails status")
         size = _max_results(request, 0, 50, 5)
         if request.param("id") is None:
-            raise _ApiProblem(400, "missingRequiredParameter",
-                              "No filter selected. Expected one of: id (the sandbox serves no chart or myRating).")
+            raise _missing_filter("id (the sandbox serves no chart or myRating).")
         wanted = _ids(request.param("id"))
         if len(wanted) > 50:
             raise _bad_parameter("id", "The request specifies more than 50 video ids.")
         posts = [post for post in map(self._video, wanted) if post is not None]  # unknown ids: no item
         items = [self._video_resource(post, parts) for post in posts]
-        return _list_response("youtube#videoListResponse", items, {"totalResults": len(items), "resultsPerPage": len(items) or size})
+        return self.ok(_list_response("youtube#videoListResponse", items,
+                                      {"totalResults": len(items), "resultsPerPage": len(items) or size}))
 
     def _video_resource(self, post: WorldPost, parts: set[str]) -> dict[str, Any]:
         video_id = video_id_for(post.uid)
@@ -688,22 +522,13 @@ class YouTubeSandbox:
         if "contentDetails" in parts:
             seconds = 30 + int(_share(self.world.seed, "duration", post.uid) * 2400)
             resource["contentDetails"] = {
-                "duration": _iso_duration(seconds),
-                "dimension": "2d",
-                "definition": "hd",
-                "caption": "false",
-                "licensedContent": False,
-                "contentRating": {},
-                "projection": "rectangular",
+                "duration": _iso_duration(seconds), "dimension": "2d", "definition": "hd", "caption": "false",
+                "licensedContent": False, "contentRating": {}, "projection": "rectangular",
             }
         if "status" in parts:
             resource["status"] = {
-                "uploadStatus": "processed",
-                "privacyStatus": "public",
-                "license": "youtube",
-                "embeddable": True,
-                "publicStatsViewable": True,
-                "madeForKids": False,
+                "uploadStatus": "processed", "privacyStatus": "public", "license": "youtube", "embeddable": True,
+                "publicStatsViewable": True, "madeForKids": False,
             }
         if "statistics" in parts:
             resource["statistics"] = self._video_statistics(post)
@@ -729,15 +554,14 @@ class YouTubeSandbox:
 
     # -- comment threads ------------------------------------------------------------------
 
-    def _list_comment_threads(self, request: SandboxRequest) -> dict[str, Any]:
-        parts = _parts(request, frozenset({"id", "snippet", "replies"}))
+    def _list_comment_threads(self, request: SandboxRequest) -> SandboxResponse:
+        parts = _parts(request, "id snippet replies")
         size = _max_results(request, 1, 100, 20)
         order = _choice(request, "order", ("time", "relevance"))
         text_format = _choice(request, "textFormat", ("html", "plainText"))
         video_id = request.param("videoId")
         if not video_id:
-            raise _ApiProblem(400, "missingRequiredParameter",
-                              "No filter selected. Expected one of: videoId (the sandbox serves no other filter).")
+            raise _missing_filter("videoId (the sandbox serves no other filter).")
         post = self._commentable_video(video_id)
         threads = _threads(self.world, post)
         if order == "time":
@@ -745,47 +569,40 @@ class YouTubeSandbox:
         else:  # relevance: an engagement ranking, newest first among equals
             now = self.world.now()
             threads.sort(key=lambda t: (t.top.likes(now) + 2 * len(t.replies), t.top.published_at), reverse=True)
-        paging = _Paging.of(request, f"commentThreads|{video_id}|{order}", size)
-        page, next_token, _ = paging.window(threads)
-        items = [self._thread_resource(post, thread, parts, text_format) for thread in page]
+        page = PageTokens(f"commentThreads|{video_id}|{order}").page(threads, request.param("pageToken"), size,
+                                                                     request.overlap)
+        items = [self._thread_resource(post, thread, parts, text_format) for thread in page.items]
         # YouTube's totalResults here is the size of this page, not of the whole list.
-        return _list_response("youtube#commentThreadListResponse", items,
-                              {"totalResults": len(items), "resultsPerPage": size}, next_token)
+        return self.ok(_list_response("youtube#commentThreadListResponse", items,
+                                      {"totalResults": len(items), "resultsPerPage": size}, page.next), page)
 
     def _commentable_video(self, video_id: str) -> WorldPost:
         post = self._video(video_id)
+        where = ("The video identified by the <code><a href=\"/youtube/v3/docs/commentThreads/list#videoId\">"
+                 "videoId</a></code> parameter ")
         if post is None:
-            raise _ApiProblem(404, "videoNotFound",
-                              "The video identified by the <code><a href=\"/youtube/v3/docs/commentThreads/list#videoId\">"
-                              "videoId</a></code> parameter could not be found.",
-                              location="videoId", locationType="parameter")
+            raise _ApiProblem(404, "videoNotFound", where + "could not be found.", location="videoId",
+                              locationType="parameter")
         if self.comments_disabled(post):
-            raise _ApiProblem(403, "commentsDisabled",
-                              "The video identified by the <code><a href=\"/youtube/v3/docs/commentThreads/list#videoId\">"
-                              "videoId</a></code> parameter has disabled comments.",
-                              location="videoId", locationType="parameter")
+            raise _ApiProblem(403, "commentsDisabled", where + "has disabled comments.", location="videoId",
+                              locationType="parameter")
         return post
 
     def _thread_resource(self, post: WorldPost, thread: _Thread, parts: set[str], text_format: str) -> dict[str, Any]:
-        video_id = video_id_for(post.uid)
         top_id = top_level_comment_id(thread.top.uid)
         resource: dict[str, Any] = {"kind": "youtube#commentThread", "etag": "", "id": top_id}
         if "snippet" in parts:
             resource["snippet"] = {
                 "channelId": channel_id_for(post.account.handle),
-                "videoId": video_id,
+                "videoId": video_id_for(post.uid),
                 "topLevelComment": self._comment_resource(thread.top, None, text_format, with_video=True),
                 "canReply": True,
                 "totalReplyCount": len(thread.replies),
                 "isPublic": True,
             }
         if "replies" in parts and thread.replies:
-            resource["replies"] = {
-                "comments": [
-                    self._comment_resource(reply, thread.top, text_format, with_video=True)
-                    for reply in thread.replies[:INLINE_REPLIES]
-                ]
-            }
+            resource["replies"] = {"comments": [self._comment_resource(reply, thread.top, text_format, with_video=True)
+                                                for reply in thread.replies[:INLINE_REPLIES]]}
         return _with_etag(resource)
 
     def _comment_resource(self, comment: WorldComment, top: WorldComment | None, text_format: str,
@@ -797,7 +614,6 @@ class YouTubeSandbox:
         post = comment.post
         author = "@" + comment.author  # display names are @handles on today's YouTube
         author_channel = channel_id_for(author)
-        display = html.escape(comment.text).replace("\n", "<br>") if text_format == "html" else comment.text
         snippet: dict[str, Any] = {
             "channelId": channel_id_for(post.account.handle),
             "authorDisplayName": author,
@@ -807,7 +623,7 @@ class YouTubeSandbox:
         }
         if with_video:
             snippet["videoId"] = video_id_for(post.uid)
-        snippet["textDisplay"] = display
+        snippet["textDisplay"] = html.escape(comment.text).replace("\n", "<br>") if text_format == "html" else comment.text
         snippet["textOriginal"] = comment.text
         if top is not None:
             snippet["parentId"] = top_level_comment_id(top.uid)
@@ -819,20 +635,19 @@ class YouTubeSandbox:
 
     # -- replies --------------------------------------------------------------------------
 
-    def _list_comments(self, request: SandboxRequest) -> dict[str, Any]:
-        _parts(request, frozenset({"id", "snippet"}))
+    def _list_comments(self, request: SandboxRequest) -> SandboxResponse:
+        _parts(request, "id snippet")
         size = _max_results(request, 1, 100, 20)
         text_format = _choice(request, "textFormat", ("html", "plainText"))
         parent_id = request.param("parentId")
         if not parent_id:
-            raise _ApiProblem(400, "missingRequiredParameter",
-                              "No filter selected. Expected one of: parentId (the sandbox serves no other filter).")
+            raise _missing_filter("parentId (the sandbox serves no other filter).")
         thread = self._thread_of(parent_id)
-        paging = _Paging.of(request, f"comments|{parent_id}", size)
-        page, next_token, _ = paging.window(list(thread.replies))
-        items = [self._comment_resource(reply, thread.top, text_format, with_video=False) for reply in page]
+        page = PageTokens(f"comments|{parent_id}").page(list(thread.replies), request.param("pageToken"), size,
+                                                        request.overlap)
+        items = [self._comment_resource(reply, thread.top, text_format, with_video=False) for reply in page.items]
         # The recorded comments.list answer has no totalResults.
-        return _list_response("youtube#commentListResponse", items, {"resultsPerPage": size}, next_token)
+        return self.ok(_list_response("youtube#commentListResponse", items, {"resultsPerPage": size}, page.next), page)
 
     def _thread_of(self, top_level_id: str) -> _Thread:
         uid = uid_from_top_level_id(top_level_id)
@@ -843,7 +658,4 @@ class YouTubeSandbox:
         return next(t for t in _threads(self.world, top.post) if t.top.index == top.index)
 
 
-def _channel_thumbnails(channel_id: str) -> dict[str, Any]:
-    base = f"https://yt3.ggpht.com/ytc/{channel_id[2:]}"
-    return {name: {"url": f"{base}=s{px}-c-k-c0x00ffffff-no-rj", "width": px, "height": px}
-            for name, px in (("default", 88), ("medium", 240), ("high", 800))}
+EMULATION = YouTubeEmulation

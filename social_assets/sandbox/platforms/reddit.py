@@ -1,0 +1,787 @@
+"""Emulation of the Reddit API over the synthetic world: routes and renderers only (tokens,
+rate limits, paging and fault shaping are the engine's).
+
+What it answers, in Reddit's real JSON shapes (key sets and types follow the recorded 2025/2026
+responses in shared/realdata/reddit):
+
+- `POST www.reddit.com/api/v1/access_token`: app-only OAuth (HTTP Basic with the accepted
+  credentials, `grant_type=client_credentials`); signed tokens that expire after `expires_in`.
+- on `oauth.reddit.com`, with `Authorization: bearer <token>` (else 401):
+  `/r/{sub}/{new,hot,top,rising}` and `/user/{name}/submitted` (`after`/`before`/`limit`),
+  `/r/{sub}/about`, `/user/{name}/about`, `/api/info?id=`, the comment tree
+  `[/r/{sub}]/comments/{post}[/{slug}[/{comment}]]` (`depth`, `limit`, `sort`, `comment`), and
+  `/api/morechildren` (GET or POST).
+- `X-Ratelimit-Used/-Remaining/-Reset` on every authenticated response, from the client's
+  `LIMITS` (1000 calls per client id per 600-second window); past that, 429. A generic library
+  User-Agent is refused the same way.
+
+Ids are reversible: a post's id is the base-36 world uid, a comment's the base-36 comment uid,
+so any id a client was given resolves again without state.
+
+Faithful quirks a client must cope with: `replies` is "" on leaves; `more` stubs ("load more"
+with `children`/`count`, "continue this thread" with id "_" at the depth cut); the comment tree
+depth is capped at 10 like Reddit's; a subtree view (`/comments/{post}/_/{comment}`) numbers
+`depth` from its first comment; without `raw_json=1` every string is HTML-escaped.
+
+Faults: `429_burst` is 429 `{"message": "Too Many Requests", "error": 429}` with the client's
+true X-Ratelimit-* headers; `5xx` is 500 or 503 in the same envelope; `expired_token` revokes the
+token and answers 401 with `WWW-Authenticate: ... error="invalid_token"`; `duplicate_items`
+(post listings with `after`) starts the page with the previous page's last post;
+`field_missing` / `field_renamed` drop or rename (`createdUtc`) one post's or comment's
+`created_utc`; the token endpoint only ever gets `429_burst` or `5xx`.
+
+Simplifications: listings reach at most 1000 posts deep (as Reddit's do) and hot/top/rising
+rank only those newest 1000; `context` on subtree views is ignored; no deleted or removed items.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import html
+import math
+import re
+from collections import defaultdict
+from datetime import datetime, timedelta
+from itertools import islice
+from typing import Any, ClassVar
+
+from social_assets.platforms.reddit.spec import LIMITS
+from social_assets.sandbox.engine import (
+    AUTH,
+    THROTTLED,
+    TRANSIENT,
+    Emulation,
+    ErrorAnswer,
+    FieldFault,
+    bearer,
+    cursor_page,
+    digest,
+    int_param,
+)
+from social_assets.sandbox.faults import RATE_LIMITED, SERVER_ERROR
+from social_assets.sandbox.http import SandboxRequest, SandboxResponse
+from social_assets.sandbox.world import CommentTree, World, WorldAccount, WorldComment, WorldPost
+
+PLATFORM = "reddit"
+SANDBOX_CLIENT_ID = "sandbox-reddit-client"
+SANDBOX_CLIENT_SECRET = "sandbox-reddit-secret"
+CREDENTIALS = {"REDDIT_CLIENT_ID": SANDBOX_CLIENT_ID, "REDDIT_CLIENT_SECRET": SANDBOX_CLIENT_SECRET}
+TOKEN_HOST = "www.reddit.com"
+
+LISTING_SORTS = ("new", "hot", "top", "rising")
+USER_LISTING_SORTS = ("new", "hot", "top", "controversial")
+TOP_PERIODS = {"hour": timedelta(hours=1), "day": timedelta(days=1), "week": timedelta(weeks=1),
+               "month": timedelta(days=30), "year": timedelta(days=365), "all": None}
+COMMENT_SORTS = ("confidence", "top", "new", "controversial", "old", "random", "qa", "live")
+REDDIT_EPOCH_FOR_HOT = 1134028003  # the constant of Reddit's open-sourced hot ranking
+
+# Library default user agents Reddit throttles to nothing; a client must name itself.
+GENERIC_USER_AGENTS = ("python-httpx/", "python-requests/", "curl/", "python-urllib/", "Go-http-client/")
+
+
+def to_base36(number: int) -> str:
+    digits = "0123456789abcdefghijklmnopqrstuvwxyz"
+    out = []
+    while number:
+        number, rest = divmod(number, 36)
+        out.append(digits[rest])
+    return "".join(reversed(out)) or "0"
+
+
+def from_base36(text: str) -> int | None:
+    try:
+        return int(text, 36) if text and text.isalnum() else None
+    except ValueError:
+        return None
+
+
+def user_id36(username: str) -> str:
+    return to_base36(digest("t2", username.lower()) % 36**10)
+
+
+def subreddit_id36(name: str) -> str:
+    return to_base36(digest("t5", name.lower()) % 36**6)
+
+
+def _media_key(*parts: object) -> str:
+    return to_base36(digest("media", *parts) % 36**13).rjust(13, "0")
+
+
+def _slug(title: str) -> str:
+    words = re.sub(r"[^a-z0-9 ]+", "", title.lower()).split()
+    return "_".join(words)[:50].rstrip("_") or "post"
+
+
+def _fields(null: str = "", false: str = "", true: str = "", zero: str = "", empty: str = "", lists: str = "",
+            dicts: str = "", **values: Any) -> dict[str, Any]:
+    """Keys Reddit sends with one fixed value in the sandbox's world (no flair, awards or
+    moderation), grouped by that value. Lists are tuples, so shared copies cannot change."""
+    fields: dict[str, Any] = {}
+    for names, value in ((null, None), (false, False), (true, True), (zero, 0), (empty, ""), (lists, ()), (dicts, {})):
+        fields.update(dict.fromkeys(names.split(), value))
+    return fields | values
+
+
+def _error(status: int, message: str, **headers: str) -> ErrorAnswer:
+    return ErrorAnswer(status, {"message": message, "error": status}, headers)
+
+
+NOT_FOUND, FORBIDDEN, BAD_REQUEST = "not_found", "forbidden", "invalid"
+FAULTED = FieldFault(("created_utc",), "createdUtc")  # every post and comment needs it to be placed in a day
+_AVATAR = "https://www.redditstatic.com/avatars/defaults/v2/avatar_default_1.png"
+
+
+class RedditEmulation(Emulation):
+    platform = PLATFORM
+    hosts: ClassVar[tuple[str, ...]] = (TOKEN_HOST, "oauth.reddit.com")
+    catalog: ClassVar[tuple[tuple[str, str], ...]] = (
+        ("subreddit", "dataengineering"), ("subreddit", "python"), ("subreddit", "socialmedia"),
+        ("subreddit", "analytics"), ("subreddit", "duckdb"), ("subreddit", "marketing"),
+        ("user", "sandbox_alice"), ("user", "sandbox_bob"), ("user", "brand_official"),
+        # For scaling tests: many more sources than the examples above.
+        *(("subreddit", f"sandbox_community_{n:02d}") for n in range(1, 32)),
+        *(("user", f"sandbox_user_{n:02d}") for n in range(1, 11)),
+    )
+    credentials = CREDENTIALS
+    limits = LIMITS
+    remaining_format = "{:.1f}"
+    bearer_tokens = True
+    errors = {
+        THROTTLED: (_error(429, "Too Many Requests"),),
+        TRANSIENT: (_error(500, "Internal Server Error"), _error(503, "Service Unavailable")),
+        AUTH: (_error(401, "Unauthorized", **{"www-authenticate": 'Bearer realm="reddit", error="invalid_token"'}),),
+        NOT_FOUND: (_error(404, "Not Found"),),
+        FORBIDDEN: (_error(403, "Forbidden"),),
+        BAD_REQUEST: (_error(400, "Bad Request"),),
+    }
+    faulted_fields = {"posts": FAULTED, "comments": FAULTED}
+    paged = {"posts": "after"}
+
+    # Reddit's documented limits, as class attributes so a test can shrink them.
+    max_tree_depth: ClassVar[int] = 10
+    default_comment_limit: ClassVar[int] = 200
+    max_comment_limit: ClassVar[int] = 500
+    morechildren_max_comments: ClassVar[int] = 200
+    morechildren_max_ids: ClassVar[int] = 100
+    info_max_ids: ClassVar[int] = 100
+    listing_depth: ClassVar[int] = 1000
+
+    # -- the engine's hooks -----------------------------------------------------------------
+
+    def authenticate(self, request: SandboxRequest) -> str | None | SandboxResponse:
+        if request.host == TOKEN_HOST:
+            return None  # the token endpoint is not metered
+        client_id = self.tokens.subject(bearer(request))
+        return client_id if client_id is not None else self.error(AUTH)
+
+    def overused(self, request: SandboxRequest, key: str) -> str | None:
+        user_agent = request.headers.get("user-agent", "")
+        return THROTTLED if not user_agent.strip() or user_agent.startswith(GENERIC_USER_AGENTS) else None
+
+    def fault_kinds(self, request: SandboxRequest) -> frozenset[str]:
+        if request.host == TOKEN_HOST:
+            return frozenset({RATE_LIMITED, SERVER_ERROR})  # the token body itself is never tampered with
+        return super().fault_kinds(request)
+
+    def resource_of(self, request: SandboxRequest) -> str | None:
+        """"posts" for post listings, "comments" for comment pages and morechildren."""
+        match [p for p in _clean_path(request.path).split("/") if p]:
+            case ["r", _] | ["r", _, "new" | "hot" | "top" | "rising"] | ["user", _, "submitted"]:
+                return "posts"
+            case ["comments", *_] | ["r", _, "comments", *_] | ["api", "morechildren"]:
+                return "comments"
+        return None
+
+    def items_of(self, body: Any) -> list[dict[str, Any]]:
+        """Every post of a listing, or every comment of a comment page or morechildren answer."""
+        if isinstance(body, dict) and body.get("kind") == "Listing":
+            return [c["data"] for c in body["data"]["children"] if c["kind"] == "t3"]
+        if isinstance(body, list):  # comment page: [post listing, comment listing]
+            return list(_comments_in(body[1]["data"]["children"]))
+        if isinstance(body, dict) and "json" in body:  # morechildren
+            return [t["data"] for t in body["json"]["data"]["things"] if t["kind"] == "t1"]
+        return []
+
+    def route(self, request: SandboxRequest) -> SandboxResponse:
+        parts = [p for p in _clean_path(request.path).split("/") if p]
+        if request.host == TOKEN_HOST:
+            if parts == ["api", "v1", "access_token"] and request.method == "POST":
+                return self._access_token(request)
+            return self.error(NOT_FOUND)
+        response = self._oauth(request, parts)
+        if request.params().get("raw_json") != "1":
+            response.body = _html_escaped(response.body)
+        return response
+
+    def _oauth(self, request: SandboxRequest, parts: list[str]) -> SandboxResponse:
+        if parts == ["api", "morechildren"] and request.method in ("GET", "POST"):
+            return self._morechildren(request.params())
+        if request.method != "GET":
+            return self.error(NOT_FOUND)
+        match parts:
+            case ["api", "info"]:
+                return self._info(request)
+            case ["r", name]:
+                return self._listing(self._account("subreddit", name), "hot", request)
+            case ["r", name, "about"]:
+                return self._about(self._account("subreddit", name))
+            case ["r", name, sort] if sort in LISTING_SORTS:
+                return self._listing(self._account("subreddit", name), sort, request)
+            case ["r", name, "comments", post_id, *rest] if len(rest) <= 2:
+                return self._comment_page(post_id, rest[1] if len(rest) == 2 else None, request, subreddit=name)
+            case ["comments", post_id, *rest] if len(rest) <= 2:
+                return self._comment_page(post_id, rest[1] if len(rest) == 2 else None, request)
+            case ["user", name, "about"]:
+                return self._about(self._account("user", name))
+            case ["user", name, "submitted"]:
+                sort = request.param("sort") or "new"
+                return self._listing(self._account("user", name), sort if sort in USER_LISTING_SORTS else "new", request)
+        return self.error(NOT_FOUND)
+
+    # -- auth -------------------------------------------------------------------------------
+
+    def _access_token(self, request: SandboxRequest) -> SandboxResponse:
+        client_id, secret = _basic_credentials(request.headers.get("authorization", ""))
+        if not self.accepted.accepts(REDDIT_CLIENT_ID=client_id, REDDIT_CLIENT_SECRET=secret):
+            return _error(401, "Unauthorized").response()
+        if request.form().get("grant_type") != "client_credentials":
+            # Reddit answers a bad grant with 200 and an OAuth error field.
+            return SandboxResponse(200, {"error": "unsupported_grant_type"})
+        token = self.tokens.issue(client_id, self.token_lifetime)
+        return self.ok({"access_token": token, "token_type": "bearer", "expires_in": self.token_lifetime, "scope": "*"})
+
+    # -- accounts ---------------------------------------------------------------------------
+
+    def _account(self, kind: str, name: str) -> WorldAccount | None:
+        account = self.world.account(PLATFORM, name)
+        return account if account is not None and account.kind == kind else None
+
+    def _about(self, account: WorldAccount | None) -> SandboxResponse:
+        if account is None:
+            return self.error(NOT_FOUND)
+        if account.kind == "user":
+            return self.ok({"kind": "t2", "data": self._user_data(account)})
+        return self.ok({"kind": "t5", "data": self._subreddit_data(account)})
+
+    _SUBREDDIT = _fields(
+        false="accounts_active_is_fuzzed all_original_content can_assign_link_flair can_assign_user_flair "
+              "collapse_deleted_comments disable_contributor_requests emojis_enabled has_menu_widget hide_ads "
+              "link_flair_enabled original_content_tag_enabled over18 public_traffic quarantine restrict_commenting "
+              "restrict_posting user_flair_enabled_in_sr wiki_enabled",
+        empty="advertiser_category banner_background_color banner_background_image banner_img community_icon "
+              "icon_img key_color link_flair_position mobile_banner_image primary_color submit_text",
+        true="allow_discovery allow_images allow_videogifs allow_videos free_form_reports is_crosspostable_subreddit "
+             "show_media show_media_preview spoilers_enabled user_sr_theme_enabled",
+        null="banner_size emojis_custom_size header_img header_size header_title is_enrolled_in_new_modmail "
+             "notification_level submit_link_label submit_text_html submit_text_label suggested_comment_sort "
+             "user_can_flair_in_sr user_flair_background_color user_flair_css_class user_flair_template_id "
+             "user_flair_text user_flair_text_color user_has_favorited user_is_banned user_is_contributor "
+             "user_is_moderator user_is_muted user_is_subscriber user_sr_flair_enabled",
+        zero="comment_score_hide_mins videostream_links_count", lists="user_flair_richtext",
+        icon_size=(256, 256), lang="en", submission_type="any", subreddit_type="public", user_flair_position="right",
+        user_flair_type="text", whitelist_status="all_ads", wls=6,
+    )
+
+    def _subreddit_data(self, account: WorldAccount) -> dict[str, Any]:
+        name, subscribers, created = account.handle, account.followers(self.world.now()), account.created_at.timestamp()
+        id36 = subreddit_id36(name)
+        description = f"A sandbox community about {name.replace('_', ' ')}."
+        return self._SUBREDDIT | {
+            "accounts_active": max(1, subscribers // 500), "active_user_count": max(1, subscribers // 500),
+            "created": created, "created_utc": created, "description": description,
+            "description_html": _markdown_html(description), "display_name": name, "display_name_prefixed": f"r/{name}",
+            "id": id36, "name": f"t5_{id36}", "public_description": description,
+            "public_description_html": _markdown_html(description), "subscribers": subscribers,
+            "title": account.display_name, "url": f"/r/{name}/",
+        }
+
+    _USER = _fields(
+        true="accept_chats accept_followers accept_pms has_subscribed has_verified_email verified",
+        zero="awardee_karma awarder_karma", false="hide_from_robots is_blocked is_employee is_friend is_gold is_mod "
+                                                  "pref_show_snoovatar",
+        empty="snoovatar_img", null="snoovatar_size", icon_img=_AVATAR,
+    )
+    # A user's profile page is a subreddit `u_<name>`; its subscribers are the followers.
+    _PROFILE = _fields(
+        true="default_set free_form_reports show_media restrict_posting is_default_icon is_default_banner accept_followers",
+        false="user_is_contributor user_is_banned over_18 restrict_commenting quarantine user_is_moderator "
+              "link_flair_enabled disable_contributor_requests user_is_subscriber",
+        empty="banner_img icon_color primary_color description submit_link_label submit_text_label link_flair_position "
+              "key_color public_description",
+        lists="allowed_media_in_comments previous_names", null="community_icon user_is_muted header_img header_size "
+                                                              "banner_size",
+        icon_size=(256, 256), icon_img=_AVATAR, subreddit_type="user",
+    )
+
+    def _user_data(self, account: WorldAccount) -> dict[str, Any]:
+        name, followers, created = account.handle, account.followers(self.world.now()), account.created_at.timestamp()
+        link_karma = followers * 3 + digest("link_karma", name) % 500
+        comment_karma = followers * 5 + digest("comment_karma", name) % 900
+        profile = self._PROFILE | {
+            "display_name": f"u_{name}", "title": account.display_name, "subscribers": followers,
+            "display_name_prefixed": f"u/{name}", "name": f"t5_{subreddit_id36('u_' + name)}", "url": f"/user/{name}/",
+        }
+        return self._USER | {
+            "comment_karma": comment_karma, "created": created, "created_utc": created, "id": user_id36(name),
+            "link_karma": link_karma, "name": name, "subreddit": profile, "total_karma": link_karma + comment_karma,
+        }
+
+    # -- post listings and /api/info --------------------------------------------------------
+
+    def _listing(self, account: WorldAccount | None, sort: str, request: SandboxRequest) -> SandboxResponse:
+        if account is None:
+            return self.error(NOT_FOUND)
+        posts = self._ranked_posts(account, sort, request.param("t"))
+        limit = max(1, min(100, int_param(request.param("limit"), default=25)))
+        page = cursor_page(posts, lambda p: f"t3_{to_base36(p.uid)}", limit, after=request.param("after"),
+                           before=request.param("before"), overlap=request.overlap)
+        return self.ok(_listing([self._link_thing(p) for p in page.items], page.next, page.previous,
+                                dist=len(page.items)), page)
+
+    def _ranked_posts(self, account: WorldAccount, sort: str, period: str | None) -> list[WorldPost]:
+        now = self.world.now()
+        newest = list(islice(self.world.iter_posts_newest_first(account), self.listing_depth))
+        if sort == "new":
+            return newest
+        if sort == "hot":
+            return sorted(newest, key=lambda p: -_hot(p.likes(now), p.published_at))
+        if sort == "rising":
+            recent = [p for p in newest if now - p.published_at <= timedelta(days=1)]
+            return sorted(recent, key=lambda p: -p.likes(now) / max(1.0, (now - p.published_at).total_seconds() / 3600))
+        if sort == "controversial":
+            return sorted(newest, key=lambda p: (p.likes(now), -p.published_at.timestamp()))
+        span = TOP_PERIODS.get(period or "day", TOP_PERIODS["day"])
+        in_period = [p for p in newest if span is None or now - p.published_at <= span]
+        return sorted(in_period, key=lambda p: (-p.likes(now), -p.published_at.timestamp()))
+
+    def _info(self, request: SandboxRequest) -> SandboxResponse:
+        fullnames = [f for f in (request.param("id") or "").split(",") if f]
+        if len(fullnames) > self.info_max_ids:
+            return self.error(BAD_REQUEST)
+        things = [t for t in map(self._thing_by_fullname, fullnames) if t is not None]  # unknown ids: left out
+        return self.ok(_listing(things, None, None, dist=len(things), modhash=""))
+
+    def _thing_by_fullname(self, fullname: str) -> dict[str, Any] | None:
+        kind, _, id36 = fullname.partition("_")
+        if kind == "t3":
+            post = self._post(id36)
+            return self._link_thing(post) if post else None
+        if kind == "t1":
+            comment = self._comment(id36)
+            if comment is None:
+                return None
+            return self._comment_thing(comment, _Thread(self.world, comment.post, "confidence"), depth=None, replies="")
+        if kind == "t5":
+            for account in self.world.accounts(PLATFORM):
+                if account.kind == "subreddit" and subreddit_id36(account.handle) == id36:
+                    return {"kind": "t5", "data": self._subreddit_data(account)}
+        return None
+
+    def _post(self, id36: str) -> WorldPost | None:
+        uid = from_base36(id36)
+        return self.world.post_by_uid(PLATFORM, uid) if uid is not None else None
+
+    def _comment(self, id36: str) -> WorldComment | None:
+        uid = from_base36(id36)
+        return self.world.comment_by_uid(PLATFORM, uid) if uid is not None else None
+
+    # -- posts (t3) -------------------------------------------------------------------------
+
+    _LINK = _fields(
+        null="approved_at_utc mod_reason_title link_flair_css_class top_awarded_type link_flair_text_color "
+             "author_flair_background_color author_flair_template_id category link_flair_text approved_by "
+             "author_flair_css_class content_categories mod_note removed_by_category banned_by likes suggested_sort "
+             "banned_at_utc view_count author_flair_text removed_by mod_reason_by num_reports distinguished "
+             "removal_reason report_reasons discussion_type author_flair_text_color",
+        false="saved clicked hidden hide_score quarantine is_original_content is_meta can_mod_post "
+              "is_created_from_ads_ui author_premium edited allow_live_comments archived no_follow pinned over_18 "
+              "media_only can_gild spoiler locked visited author_is_blocked contest_mode author_patreon_flair stickied",
+        zero="gilded downs total_awards_received num_crossposts",
+        lists="link_flair_richtext user_reports author_flair_richtext all_awardings awarders treatment_tags mod_reports",
+        dicts="media_embed secure_media_embed gildings", true="is_crosspostable is_robot_indexable send_replies",
+        empty="link_flair_background_color", pwls=6, wls=6, link_flair_type="text", author_flair_type="text",
+    )
+
+    def _link_thing(self, post: WorldPost, on_comment_page: bool = False) -> dict[str, Any]:
+        now = self.world.now()
+        id36 = to_base36(post.uid)
+        where = _Where.of(post)
+        score, created = post.likes(now), post.published_at.timestamp()
+        permalink = f"/r/{where.subreddit}/comments/{id36}/{_slug(post.title)}/"
+        kind = content_kind(post)
+        media = _Media(post, id36, kind, permalink, where.subreddit)
+        data = self._LINK | {
+            "subreddit": where.subreddit, "selftext": media.selftext, "author_fullname": f"t2_{user_id36(where.author)}",
+            "title": post.title, "subreddit_name_prefixed": where.prefixed, "thumbnail_height": media.thumbnail_size,
+            "name": f"t3_{id36}", "upvote_ratio": round(0.75 + (digest("ratio", post.uid) % 25) / 100, 2),
+            "subreddit_type": where.subreddit_type, "ups": score, "thumbnail_width": media.thumbnail_size,
+            "secure_media": media.reddit_video, "is_reddit_media_domain": kind in ("image", "video"), "score": score,
+            "thumbnail": media.thumbnail, "is_self": kind == "text", "created": created, "domain": media.domain,
+            "selftext_html": _markdown_html(media.selftext) if media.selftext else None,
+            "subreddit_id": f"t5_{subreddit_id36(where.subreddit)}", "id": id36, "author": where.author,
+            "num_comments": self.world.comment_count(post), "permalink": permalink, "url": media.url,
+            "subreddit_subscribers": post.account.followers(now) if post.account.kind == "subreddit" else 0,
+            "created_utc": created, "media": media.reddit_video, "is_video": kind == "video",
+        }
+        data.update(media.extra_fields())
+        if on_comment_page:
+            data["num_duplicates"] = 0  # only the comment page's copy of a post carries it
+        return {"kind": "t3", "data": data}
+
+    # -- comment trees ----------------------------------------------------------------------
+
+    def _comment_page(self, post_id: str, comment_id: str | None, request: SandboxRequest,
+                      subreddit: str | None = None) -> SandboxResponse:
+        post = self._post(post_id)
+        if post is None or (subreddit is not None and subreddit.lower() != _Where.of(post).subreddit.lower()):
+            return self.error(NOT_FOUND)
+        sort = request.param("sort") or "confidence"
+        thread = _Thread(self.world, post, sort if sort in COMMENT_SORTS else "confidence")
+        levels = int_param(request.param("depth"), default=self.max_tree_depth)
+        levels = self.max_tree_depth if levels <= 0 else min(levels, self.max_tree_depth)
+        limit = max(1, min(int_param(request.param("limit"), default=self.default_comment_limit), self.max_comment_limit))
+        anchor = self._comment(request.param("comment") or comment_id or "")
+        if anchor is not None and anchor.post.uid == post.uid:
+            # A subtree view: the anchor comment is the only root and depths count from it.
+            roots, parent_name, base_depth = [anchor], thread.fullname_of_parent(anchor), anchor.depth
+        else:
+            # Reddit ignores a comment id it cannot find and shows the whole tree.
+            roots, parent_name, base_depth = thread.top_level, f"t3_{to_base36(post.uid)}", 0
+        comments = _TreeRenderer(self, thread, levels=levels, budget=limit, base_depth=base_depth).level(roots, parent_name)
+        post_listing = _listing([self._link_thing(post, on_comment_page=True)], None, None, dist=1, geo_filter="")
+        return self.ok([post_listing, _listing(comments, None, None, dist=None, geo_filter="")])
+
+    def _morechildren(self, params: dict[str, str]) -> SandboxResponse:
+        """Flat pre-order list of the asked-for comments and (unless `limit_children`) their
+        replies; `depth` is the absolute number of levels to show, as on the comment page."""
+        post = self._post((params.get("link_id") or "").removeprefix("t3_"))
+        if post is None:
+            return self.error(FORBIDDEN)
+        ids = [i for i in (params.get("children") or "").split(",") if i]
+        if len(ids) > self.morechildren_max_ids:
+            return self.error(BAD_REQUEST)
+        sort = params.get("sort") or "confidence"
+        thread = _Thread(self.world, post, sort if sort in COMMENT_SORTS else "confidence")
+        asked = [c for c in (self._comment(i) for i in ids) if c is not None and c.post.uid == post.uid]
+        levels = int_param(params.get("depth"), default=0)
+        only_asked = bool(re.match(r"^[^0Ff]", params.get("limit_children") or "0"))
+        flat = _FlatRenderer(self, thread, levels=levels if levels > 0 else None, budget=self.morechildren_max_comments)
+        return self.ok({"json": {"errors": [], "data": {"things": flat.render(thread.ordered(asked), only_asked)}}})
+
+    _COMMENT = _fields(
+        null="approved_at_utc comment_type mod_reason_by banned_by author_flair_template_id likes banned_at_utc "
+             "mod_reason_title collapsed_reason_code approved_by mod_note top_awarded_type author_flair_css_class "
+             "removal_reason collapsed_reason distinguished associated_award unrepliable_reason author_flair_text_color "
+             "report_reasons author_flair_text collapsed_because_crowd_control author_flair_background_color num_reports",
+        false="author_is_blocked saved archived can_mod_post collapsed edited author_patreon_flair stickied "
+              "author_premium can_gild score_hidden locked",
+        lists="awarders user_reports all_awardings author_flair_richtext treatment_tags mod_reports",
+        zero="total_awards_received gilded downs controversiality", dicts="gildings", true="send_replies",
+        author_flair_type="text", rte_mode="markdown",
+    )
+
+    def _comment_thing(self, comment: WorldComment, thread: "_Thread", depth: int | None,
+                       replies: dict[str, Any] | str) -> dict[str, Any]:
+        post, where = comment.post, _Where.of(comment.post)
+        post36, id36 = to_base36(post.uid), to_base36(comment.uid)
+        score, created = comment.likes(self.world.now()), comment.published_at.timestamp()
+        data = self._COMMENT | {
+            "subreddit_id": f"t5_{subreddit_id36(where.subreddit)}", "subreddit": where.subreddit, "replies": replies,
+            "id": id36, "no_follow": score < 2, "author": comment.author, "created_utc": created,
+            "parent_id": thread.fullname_of_parent(comment), "score": score,
+            "author_fullname": f"t2_{user_id36(comment.author)}", "body": comment.text, "name": f"t1_{id36}",
+            "is_submitter": comment.author == where.author,
+            "body_html": _markdown_html(comment.text, sc_markers=False),
+            "permalink": f"/r/{where.subreddit}/comments/{post36}/{_slug(post.title)}/{id36}/",
+            "subreddit_type": where.subreddit_type, "created": created, "link_id": f"t3_{post36}",
+            "subreddit_name_prefixed": where.prefixed, "ups": score,
+        }
+        if depth is not None:  # trees and /api/morechildren carry depth; /api/info does not
+            data["depth"] = depth
+        return {"kind": "t1", "data": data}
+
+
+EMULATION = RedditEmulation
+
+
+# -- comment tree rendering -------------------------------------------------------------------
+
+
+class _Thread(CommentTree):
+    """The comments of one post visible now, siblings sorted for display."""
+
+    def __init__(self, world: World, post: WorldPost, sort: str):
+        self.now, self.post, self.sort = world.now(), post, sort
+        super().__init__(world.comments(post), order=self._sort_key)
+
+    def _sort_key(self, comment: WorldComment) -> tuple:
+        stamp = comment.published_at.timestamp()
+        if self.sort == "new":
+            return (-stamp,)
+        if self.sort == "old":
+            return (stamp,)
+        if self.sort == "controversial":
+            return (comment.likes(self.now), stamp)
+        return (-comment.likes(self.now), stamp)  # confidence, top, qa, live, random
+
+    def ordered(self, comments: list[WorldComment]) -> list[WorldComment]:
+        return sorted(comments, key=self._sort_key)
+
+    def fullname_of_parent(self, comment: WorldComment) -> str:
+        if comment.parent_index is None:
+            return f"t3_{to_base36(self.post.uid)}"
+        parent_uid = comment.uid - comment.index + comment.parent_index  # uids of a post are consecutive
+        return f"t1_{to_base36(parent_uid)}"
+
+
+def _more(count: int, first: str, parent_name: str, depth: int, children: list[str]) -> dict[str, Any]:
+    data = {"count": count, "name": f"t1_{first}", "id": first, "parent_id": parent_name, "depth": depth,
+            "children": children}
+    return {"kind": "more", "data": data}
+
+
+def _load_more(thread: _Thread, hidden: list[WorldComment], parent_name: str, depth: int) -> dict[str, Any]:
+    return _more(sum(thread.subtree_size(c) for c in hidden), to_base36(hidden[0].uid), parent_name, depth,
+                 [to_base36(c.uid) for c in hidden])
+
+
+def _continue_thread(parent: WorldComment, depth: int) -> dict[str, Any]:
+    return _more(0, "_", f"t1_{to_base36(parent.uid)}", depth, [])
+
+
+class _TreeRenderer:
+    """Nested rendering for the comment page: depth first, `budget` comments at most, then a
+    "load more" stub for the rest of a level; below `levels` a "continue this thread" stub."""
+
+    def __init__(self, emulation: RedditEmulation, thread: _Thread, levels: int, budget: int, base_depth: int):
+        self.emulation, self.thread, self.levels, self.budget, self.base_depth = emulation, thread, levels, budget, base_depth
+
+    def level(self, siblings: list[WorldComment], parent_name: str) -> list[dict[str, Any]]:
+        things: list[dict[str, Any]] = []
+        for position, comment in enumerate(siblings):
+            if self.budget <= 0:
+                things.append(_load_more(self.thread, siblings[position:], parent_name, self._depth(comment)))
+                break
+            self.budget -= 1
+            things.append(self.emulation._comment_thing(comment, self.thread, self._depth(comment), self._replies(comment)))
+        return things
+
+    def _replies(self, comment: WorldComment) -> dict[str, Any] | str:
+        replies = self.thread.replies(comment)
+        if not replies:
+            return ""
+        if self._depth(comment) + 1 >= self.levels:
+            children: list[dict[str, Any]] = [_continue_thread(comment, self._depth(comment) + 1)]
+        else:
+            children = self.level(replies, f"t1_{to_base36(comment.uid)}")
+        return _listing(children, None, None, dist=None, geo_filter="")
+
+    def _depth(self, comment: WorldComment) -> int:
+        return comment.depth - self.base_depth
+
+
+class _FlatRenderer:
+    """Flat rendering for /api/morechildren: pre-order, `replies` always "", absolute depths."""
+
+    def __init__(self, emulation: RedditEmulation, thread: _Thread, levels: int | None, budget: int):
+        self.emulation, self.thread, self.levels, self.budget = emulation, thread, levels, budget
+        self.things: list[dict[str, Any]] = []
+
+    def render(self, asked: list[WorldComment], only_asked: bool) -> list[dict[str, Any]]:
+        visible = [c for c in asked if self.levels is None or c.depth < self.levels]
+        for position, comment in enumerate(visible):
+            if self.budget <= 0:
+                self._stub_rest(visible[position:])
+                break
+            if only_asked:
+                self._emit(comment)
+            else:
+                self._visit(comment)
+        return self.things
+
+    def _visit(self, comment: WorldComment) -> None:
+        self._emit(comment)
+        replies = self.thread.replies(comment)
+        if not replies:
+            return
+        if self.levels is not None and comment.depth + 1 >= self.levels:
+            self.things.append(_continue_thread(comment, comment.depth + 1))
+            return
+        for position, reply in enumerate(replies):
+            if self.budget <= 0:
+                self.things.append(_load_more(self.thread, replies[position:], f"t1_{to_base36(comment.uid)}", reply.depth))
+                return
+            self._visit(reply)
+
+    def _emit(self, comment: WorldComment) -> None:
+        self.budget -= 1
+        self.things.append(self.emulation._comment_thing(comment, self.thread, comment.depth, ""))
+
+    def _stub_rest(self, rest: list[WorldComment]) -> None:
+        by_parent: dict[str, list[WorldComment]] = defaultdict(list)
+        for comment in rest:
+            by_parent[self.thread.fullname_of_parent(comment)].append(comment)
+        for parent_name, hidden in by_parent.items():
+            self.things.append(_load_more(self.thread, hidden, parent_name, hidden[0].depth))
+
+
+# -- post content -----------------------------------------------------------------------------
+
+
+def content_kind(post: WorldPost) -> str:
+    """Mostly text and link posts, some images, galleries and videos."""
+    for limit, kind in ((0.40, "text"), (0.70, "link"), (0.82, "image"), (0.90, "gallery")):
+        if post.flavor < limit:
+            return kind
+    return "video"
+
+
+def gallery_size(post: WorldPost) -> int:
+    return 2 + digest("gallery", post.uid) % 5
+
+
+class _Where:
+    """Where a post lives: a subreddit's posts are by synthetic users; a user's posts are on
+    their profile, the subreddit `u_<name>`."""
+
+    def __init__(self, subreddit: str, prefixed: str, subreddit_type: str, author: str):
+        self.subreddit, self.prefixed, self.subreddit_type, self.author = subreddit, prefixed, subreddit_type, author
+
+    @classmethod
+    def of(cls, post: WorldPost) -> "_Where":
+        account = post.account
+        if account.kind == "user":
+            return cls(f"u_{account.handle}", f"u/{account.handle}", "user", account.handle)
+        author = f"user_{1 + digest('author', post.uid) % 50_000}"
+        return cls(account.handle, f"r/{account.handle}", "public", author)
+
+
+_LINK_DOMAINS = ("github.com", "duckdb.org", "medium.com", "dagster.io", "blog.example.com")
+
+
+class _Media:
+    """The fields that differ by content type, with Reddit's URL conventions per kind."""
+
+    def __init__(self, post: WorldPost, id36: str, kind: str, permalink: str, subreddit: str):
+        self.post, self.kind = post, kind
+        self.key = _media_key(post.uid)
+        self.signature = format(digest("sig", post.uid), "016x") * 2 + format(digest("sig2", post.uid), "08x")
+        self.selftext = post.body if kind == "text" else ""
+        domain = _LINK_DOMAINS[digest("domain", post.uid) % len(_LINK_DOMAINS)]
+        self.url = {
+            "text": f"https://www.reddit.com{permalink}",
+            "link": f"https://{domain}/{_slug(post.title).replace('_', '-')}",
+            "image": f"https://i.redd.it/{self.key}.jpeg",
+            "gallery": f"https://www.reddit.com/gallery/{id36}",
+            "video": f"https://v.redd.it/{self.key}",
+        }[kind]
+        self.domain = {"text": f"self.{subreddit}", "gallery": "reddit.com"}.get(kind) or self.url.split("/")[2]
+        self.thumbnail = "self" if kind == "text" else f"https://b.thumbs.redditmedia.com/{self.key}.jpg"
+        self.thumbnail_size = None if kind == "text" else 140
+
+    @property
+    def reddit_video(self) -> dict[str, Any] | None:
+        if self.kind != "video":
+            return None
+        base = f"https://v.redd.it/{self.key}"
+        return {"reddit_video": {
+            "bitrate_kbps": 2400, "fallback_url": f"{base}/CMAF_720.mp4?source=fallback", "has_audio": True,
+            "height": 720, "width": 1280, "scrubber_media_url": f"{base}/CMAF_96.mp4",
+            "dash_url": f"{base}/DASHPlaylist.mpd?a=1&v=1&f=sd", "duration": 10 + digest("duration", self.post.uid) % 170,
+            "hls_url": f"{base}/HLSPlaylist.m3u8?a=1&v=1&f=sd", "is_gif": False, "transcoding_status": "completed",
+        }}
+
+    def _preview(self, host: str) -> dict[str, Any]:
+        url = f"https://{host}/{self.key}.jpeg"
+        image = {
+            "source": {"url": f"{url}?auto=webp&s={self.signature}", "width": 1280, "height": 720},
+            "resolutions": [{"url": f"{url}?width=108&crop=smart&auto=webp&s={self.signature}", "width": 108, "height": 60}],
+            "variants": {}, "id": self.key,
+        }
+        return {"images": [image], "enabled": self.kind == "image"}
+
+    def extra_fields(self) -> dict[str, Any]:
+        """Keys Reddit adds only for some kinds: post_hint and preview, gallery data,
+        url_overridden_by_dest for anything that is not a self post."""
+        extra: dict[str, Any] = {} if self.kind == "text" else {"url_overridden_by_dest": self.url}
+        if self.kind == "link":
+            extra.update(post_hint="link", preview=self._preview("external-preview.redd.it"))
+        elif self.kind == "image":
+            extra.update(post_hint="image", preview=self._preview("preview.redd.it"))
+        elif self.kind == "video":
+            extra.update(post_hint="hosted:video", preview=self._preview("external-preview.redd.it"))
+        elif self.kind == "gallery":
+            extra.update(self._gallery())
+        return extra
+
+    def _gallery(self) -> dict[str, Any]:
+        media_ids = [_media_key(self.post.uid, n) for n in range(gallery_size(self.post))]
+        image = "https://preview.redd.it/{}.jpg?width={}&{}auto=webp&s=" + self.signature
+        metadata = {
+            media_id: {
+                "status": "valid", "e": "Image", "m": "image/jpg",
+                "p": [{"y": 108, "x": 108, "u": image.format(media_id, 108, "crop=smart&")}],
+                "s": {"y": 1080, "x": 1080, "u": image.format(media_id, 1080, "format=pjpg&")}, "id": media_id,
+            }
+            for media_id in media_ids
+        }
+        items = [{"caption": "", "media_id": media_id, "is_deleted": False, "id": 900_000_000 + digest(media_id) % 99_999_999}
+                 for media_id in media_ids]
+        return {"is_gallery": True, "media_metadata": metadata, "gallery_data": {"items": items}}
+
+
+# -- helpers ----------------------------------------------------------------------------------
+
+
+def _hot(score: int, published: datetime) -> float:
+    order = math.log10(max(abs(score), 1))
+    sign = 1 if score > 0 else -1 if score < 0 else 0
+    return round(sign * order + (published.timestamp() - REDDIT_EPOCH_FOR_HOT) / 45000, 7)
+
+
+def _listing(children: list[dict[str, Any]], after: str | None, before: str | None, dist: int | None,
+             modhash: str | None = None, geo_filter: str | None = None) -> dict[str, Any]:
+    return {"kind": "Listing", "data": {"after": after, "dist": dist, "modhash": modhash, "geo_filter": geo_filter,
+                                        "children": children, "before": before}}
+
+
+def _comments_in(things: list[dict[str, Any]]):
+    for thing in things:
+        if thing["kind"] == "t1":
+            yield thing["data"]
+            if thing["data"]["replies"]:
+                yield from _comments_in(thing["data"]["replies"]["data"]["children"])
+
+
+def _clean_path(path: str) -> str:
+    path = path.rstrip("/") or "/"
+    return path.removesuffix(".json")
+
+
+def _basic_credentials(header: str) -> tuple[str, str]:
+    scheme, _, encoded = header.partition(" ")
+    if scheme.lower() != "basic":
+        return "", ""
+    try:
+        client_id, _, secret = base64.b64decode(encoded.strip()).decode().partition(":")
+    except (ValueError, binascii.Error, UnicodeDecodeError):
+        return "", ""
+    return client_id, secret
+
+
+def _markdown_html(text: str, sc_markers: bool = True) -> str:
+    paragraphs = "\n\n".join(f"<p>{html.escape(p, quote=False)}</p>" for p in text.split("\n\n") if p)
+    inner = f'<div class="md">{paragraphs}\n</div>'
+    return f"<!-- SC_OFF -->{inner}<!-- SC_ON -->" if sc_markers else inner
+
+
+def _html_escaped(value: Any) -> Any:
+    """Reddit's legacy JSON: without `raw_json=1` every string has &, < and > escaped."""
+    if isinstance(value, str):
+        return html.escape(value, quote=False)
+    if isinstance(value, (list, tuple)):
+        return [_html_escaped(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _html_escaped(v) for k, v in value.items()}
+    return value
