@@ -201,7 +201,9 @@ class Rejected(BaseModel):
     @classmethod
     def _printable_id(cls, value: str | None) -> str | None:
         # The id only names the item in messages and letters; an empty one names nothing.
-        return one_line(value, 200) or None if value is not None else None
+        if value is None:
+            return None
+        return one_line(value, 200) or None
 
     @field_validator("reason")
     @classmethod
