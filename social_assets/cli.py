@@ -66,8 +66,11 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def normalize_command(platform: str, resource: str, file: Path | None) -> int:
+    """Exit 0 with records on stdout and rejected items on stderr (one JSON line each), or 2
+    with one line on stderr when the body is not a response we can use. Never a traceback:
+    invalid UTF-8 is replaced (as in the pipeline), and bad data fails its item or its body."""
     from social_assets.core.records import NotAResponse
-    from social_assets.normalization import normalize_body, parse_body
+    from social_assets.normalization import decode_body, normalize_body, parse_body
     from social_assets.platforms import PLATFORMS
 
     if platform not in PLATFORMS:
@@ -75,12 +78,12 @@ def normalize_command(platform: str, resource: str, file: Path | None) -> int:
         return 2
     source = str(file) if file else "stdin"
     try:
-        text = file.read_text() if file else sys.stdin.read()
+        data = file.read_bytes() if file else sys.stdin.buffer.read()
     except OSError as exc:
         print(f"{source}: cannot read: {exc.strerror}", file=sys.stderr)
         return 2
     try:
-        result = normalize_body(platform, resource, parse_body(text))
+        result = normalize_body(platform, resource, parse_body(decode_body(data)))
     except NotAResponse as exc:
         print(f"{source}: not a {platform} {resource} response: {exc}", file=sys.stderr)
         return 2

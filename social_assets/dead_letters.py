@@ -3,7 +3,8 @@
 Each letter has a stable id (platform, day, source, kind, request, item), so when the same
 thing fails again the letter's attempt count goes up instead of a second letter appearing.
 Letters are rewritten with the partition they belong to: once a replay (or a fixed normalizer)
-gets the thing through, its letter is gone.
+gets the thing through, its letter is gone. One response can hold the same bad item twice (a
+duplicate across pages, a repeated id): it is one letter, the last copy's.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import duckdb
 import pandas as pd
 
 from social_assets.core.errors import ApiError
-from social_assets.core.records import Rejected
+from social_assets.core.records import Rejected, one_line
 from social_assets.core.timeutil import to_warehouse_time
 from social_assets.warehouse.tables import DEAD_LETTERS, PartitionWrite, ensure_schema
 
@@ -30,12 +31,17 @@ def letter_id(platform: str, day: date, account_id: str, kind: str, method: str,
 
 def item_letters(platform: str, day: date, resource: str, landed: Any, rejected: Iterable[Rejected],
                  failed_at: datetime) -> list[dict[str, Any]]:
-    """Letters for the items of one landed response (a row of raw.*) that did not normalize."""
-    return [
-        _letter(platform, day, landed.account_id, "item", resource, landed.method, landed.endpoint,
-                landed.params, landed.context, _payload(r.payload), r.item_id, r.reason, failed_at)
-        for r in rejected
-    ]
+    """Letters for the items of one landed response (a row of raw.*) that did not normalize.
+    An item without an id is told apart from the others by its payload."""
+    letters = []
+    for r in rejected:
+        payload = _payload(r.payload)
+        identity = r.item_id if r.item_id is not None else (
+            "payload:" + hashlib.sha256((payload or "").encode()).hexdigest()[:16]
+        )
+        letters.append(_letter(platform, day, landed.account_id, "item", resource, landed.method, landed.endpoint,
+                               landed.params, landed.context, payload, r.item_id, r.reason, failed_at, identity))
+    return letters
 
 
 def request_letter(platform: str, day: date, account_id: str, resource: str, error: ApiError,
@@ -51,10 +57,12 @@ def with_history(con: duckdb.DuckDBPyConnection, letters: list[dict[str, Any]]) 
     frame = pd.DataFrame(letters, columns=DEAD_LETTERS.column_names)
     if frame.empty:
         return frame
+    frame = frame.drop_duplicates(subset="letter_id", keep="last").reset_index(drop=True)
     con.register("new_letters", frame[["letter_id"]])
+    # Grouped: a warehouse written before letters were de-duplicated may hold an id twice.
     earlier = con.execute(
-        f"SELECT letter_id, attempts, first_failed_at FROM {DEAD_LETTERS.qualified} "
-        "WHERE letter_id IN (SELECT letter_id FROM new_letters)"
+        f"SELECT letter_id, max(attempts) AS attempts, min(first_failed_at) AS first_failed_at "
+        f"FROM {DEAD_LETTERS.qualified} WHERE letter_id IN (SELECT letter_id FROM new_letters) GROUP BY letter_id"
     ).df()
     con.unregister("new_letters")
     if earlier.empty:
@@ -88,13 +96,14 @@ def open_request_letters(con: duckdb.DuckDBPyConnection, platform: str, day: dat
 
 def _letter(platform: str, day: date, account_id: str, kind: str, resource: str, method: str,
             endpoint: str, params: str, context: str, payload: str | None, item_id: str | None,
-            reason: str, failed_at: datetime) -> dict[str, Any]:
+            reason: str, failed_at: datetime, identity: str | None = None) -> dict[str, Any]:
+    """`identity` tells the letter's item apart (default: its id)."""
     moment = to_warehouse_time(failed_at)
     return {
         "platform": platform,
         "partition_date": day,
         "account_id": account_id,
-        "letter_id": letter_id(platform, day, account_id, kind, method, endpoint, params, item_id),
+        "letter_id": letter_id(platform, day, account_id, kind, method, endpoint, params, identity or item_id),
         "kind": kind,
         "resource": resource,
         "method": method,
@@ -103,7 +112,7 @@ def _letter(platform: str, day: date, account_id: str, kind: str, resource: str,
         "context": context,
         "payload": payload,
         "item_id": item_id,
-        "reason": reason,
+        "reason": one_line(reason, 1000),
         "attempts": 1,
         "first_failed_at": moment,
         "last_failed_at": moment,
@@ -112,4 +121,11 @@ def _letter(platform: str, day: date, account_id: str, kind: str, resource: str,
 
 
 def _payload(value: Any) -> str | None:
-    return None if value is None else json.dumps(value, sort_keys=True, default=str)
+    """The payload as JSON text; ASCII-escaped, so a lone surrogate in it is kept as `\\ud800`
+    (as the platform sent it) rather than refused by DuckDB."""
+    if value is None:
+        return None
+    try:
+        return json.dumps(value, sort_keys=True, default=str)
+    except (RecursionError, ValueError, TypeError):
+        return one_line(repr(value), 10_000)

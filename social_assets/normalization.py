@@ -10,7 +10,7 @@ from typing import Any, Mapping
 
 import pandas as pd
 
-from social_assets.core.records import NotAResponse, Normalized, Rejected, Resource
+from social_assets.core.records import ITEM_ERRORS, NotAResponse, Normalized, Rejected, Resource, reason_of
 from social_assets.core.timeutil import utc_now
 from social_assets.dead_letters import item_letters
 from social_assets.platforms import PLATFORMS
@@ -23,8 +23,24 @@ def normalize_body(
 ) -> Normalized:
     """Normalize one parsed response body. `context` carries what the collector knew that the
     body omits (see `LandedResponse.context`). Raises `NotAResponse` (or its `ApiErrorBody`)
-    when the body is not a response of `resource`, `KeyError` for an unknown platform."""
-    return PLATFORMS[platform].normalizers[resource](body, **(context or {}))
+    when the body is not a response of `resource`, `KeyError` for an unknown platform.
+
+    The normalizers reject a bad item on its own; should bad data still break the handling of
+    the body as a whole, the body is not a response we can use: `NotAResponse`, never a crash
+    (in the pipeline the response becomes one dead letter and the rest of the day goes on)."""
+    normalizer = PLATFORMS[platform].normalizers[resource]
+    try:
+        return normalizer(body, **(context or {}))
+    except NotAResponse:
+        raise
+    except ITEM_ERRORS as exc:
+        raise NotAResponse(f"the body could not be read: {reason_of(exc)}") from exc
+
+
+def decode_body(data: bytes) -> str:
+    """Response bytes as text. Invalid UTF-8 becomes U+FFFD, as when the pipeline reads an
+    HTTP body (httpx decodes with replacement), so the command and the pipeline agree."""
+    return data.decode("utf-8", errors="replace").removeprefix("\ufeff")
 
 
 def parse_body(text: str) -> Any:
@@ -32,6 +48,8 @@ def parse_body(text: str) -> Any:
         return json.loads(text)
     except json.JSONDecodeError as exc:
         raise NotAResponse(f"body is not JSON ({exc.msg} at line {exc.lineno} column {exc.colno})") from None
+    except RecursionError:
+        raise NotAResponse("body is not JSON we can read: it is nested too deeply") from None
 
 
 @dataclass
@@ -70,6 +88,11 @@ def normalize_partition(
 
     frame = pd.DataFrame(records) if records else pd.DataFrame(columns=table.column_names)
     if records:
+        # Nullable integers: with a None in it, an int column would become float64, which
+        # rounds counts beyond 2**53 and turns 2**63 - 1 into a value BIGINT cannot hold.
+        for column, kind in table.columns:
+            if column in frame and kind.split()[0] in ("BIGINT", "INTEGER"):
+                frame[column] = pd.array([r[column] for r in records], dtype="Int64")
         for column in ("published_at", "collected_at"):
             if column not in frame:
                 continue

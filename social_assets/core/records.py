@@ -6,14 +6,30 @@ so a field added here is added everywhere.
 
 A count the platform does not report is None, never 0: "unknown" and "nobody liked it" are
 different facts for an analyst.
+
+Every record is checked before it can reach DuckDB (`_Record._fits_the_warehouse`), field by
+field, so a field added to a record is checked too:
+- ids (`platform` and every `*_id` field) are non-empty and hold no lone surrogate;
+- numbers fit BIGINT and are finite; counts are never negative (only `likes` may be: it is
+  Reddit's score, upvotes minus downvotes);
+- timestamps have a zone and are plausible: not before the platform existed (`LAUNCHED`, or
+  `EARLIEST_TIMESTAMP` for a platform not listed there) and at most `FUTURE_SKEW` ahead of now;
+- text loses its lone surrogates (each becomes U+FFFD): they are half an emoji, not a reason to
+  lose the post, and DuckDB refuses them.
+A record that breaks a rule raises `ValidationError`; the normalizers turn it into a `Rejected`
+item, which the pipeline keeps as a dead letter.
 """
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+import math
+import re
+from datetime import date, datetime, timedelta, timezone
 from typing import Any, Generic, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
+
+from social_assets.core.timeutil import utc_now
 
 Resource = Literal["posts", "comments", "profiles"]
 RESOURCES: tuple[Resource, ...] = ("posts", "comments", "profiles")
@@ -21,16 +37,87 @@ RESOURCES: tuple[Resource, ...] = ("posts", "comments", "profiles")
 ContentType = Literal["text", "link", "image", "gallery", "video", "poll", "other"]
 
 
+BIGINT_MIN, BIGINT_MAX = -(2**63), 2**63 - 1
+# Counts that may go below zero: Reddit's score is upvotes minus downvotes.
+SIGNED_COUNTS = frozenset({"likes"})
+
+# The day each platform opened; nothing on it is older. A platform not listed gets
+# EARLIEST_TIMESTAMP, before the oldest platform planned (LinkedIn, May 2003).
+LAUNCHED: dict[str, date] = {
+    "reddit": date(2005, 6, 23),
+    "youtube": date(2005, 2, 14),
+}
+EARLIEST_TIMESTAMP = date(2003, 1, 1)
+# How far ahead of this machine's clock a timestamp may be (clocks differ a little).
+FUTURE_SKEW = timedelta(days=1)
+
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def without_lone_surrogates(text: str) -> str:
+    """`text` with each lone surrogate (half of a UTF-16 pair, e.g. JSON `"\\ud800"`) replaced by
+    U+FFFD. Python keeps them in `str`; UTF-8, DuckDB and JSON output cannot hold them."""
+    return _LONE_SURROGATE.sub("\ufffd", text)
+
+
+def has_lone_surrogate(text: str) -> bool:
+    return _LONE_SURROGATE.search(text) is not None
+
+
+def _is_id(field_name: str) -> bool:
+    return field_name == "platform" or field_name.endswith("_id")
+
+
+def _plausible_time(value: datetime, platform: Any) -> datetime:
+    if value.tzinfo is None:
+        raise ValueError("timestamp has no time zone")
+    value = value.astimezone(timezone.utc)
+    opened = LAUNCHED.get(platform, EARLIEST_TIMESTAMP) if isinstance(platform, str) else EARLIEST_TIMESTAMP
+    if value.date() < opened:
+        raise ValueError(f"timestamp {value.isoformat()} is before {platform} existed ({opened})")
+    latest = utc_now() + FUTURE_SKEW
+    if value > latest:
+        raise ValueError(f"timestamp {value.isoformat()} is more than {FUTURE_SKEW.total_seconds() / 3600:g} h in the future")
+    return value
+
+
+def _fitting_number(value: int | float, field_name: str) -> int | float:
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ValueError(f"{value} is not a finite number")
+    if not BIGINT_MIN <= value <= BIGINT_MAX:
+        raise ValueError(f"{value} does not fit a BIGINT")
+    if value < 0 and field_name not in SIGNED_COUNTS:
+        raise ValueError(f"{value} is negative")
+    return value
+
+
 class _Record(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     platform: str
 
-
-def _require_utc(value: datetime) -> datetime:
-    if value.tzinfo is None:
-        raise ValueError("timestamp has no time zone")
-    return value.astimezone(timezone.utc)
+    @field_validator("*")
+    @classmethod
+    def _fits_the_warehouse(cls, value: Any, info: ValidationInfo) -> Any:
+        """The rules of the module docstring, applied to every field by its type and name."""
+        name = info.field_name or ""
+        if isinstance(value, str):
+            if _is_id(name):
+                if not value.strip():
+                    raise ValueError("id is empty")
+                if has_lone_surrogate(value):
+                    raise ValueError("id holds a lone surrogate")
+                return value
+            return without_lone_surrogates(value)
+        if isinstance(value, list):
+            return [without_lone_surrogates(v) if isinstance(v, str) else v for v in value]
+        if isinstance(value, bool) or value is None:
+            return value
+        if isinstance(value, (int, float)):
+            return _fitting_number(value, name)
+        if isinstance(value, datetime):
+            return _plausible_time(value, info.data.get("platform"))
+        return value
 
 
 class PostRecord(_Record):
@@ -47,8 +134,6 @@ class PostRecord(_Record):
     views: int | None
     permalink: str | None
 
-    _utc = field_validator("published_at")(_require_utc)
-
 
 class CommentRecord(_Record):
     comment_id: str
@@ -59,10 +144,8 @@ class CommentRecord(_Record):
     text: str
     published_at: datetime
     likes: int | None
-    # 0 for a top-level comment, 1 for a reply to it, and so on.
-    depth: int = Field(ge=0)
-
-    _utc = field_validator("published_at")(_require_utc)
+    # 0 for a top-level comment, 1 for a reply to it, and so on. The column is an INTEGER.
+    depth: int = Field(ge=0, le=2**31 - 1)
 
 
 class ProfileRecord(_Record):
@@ -82,6 +165,30 @@ RECORD_TYPES: dict[Resource, type[_Record]] = {
 }
 
 
+# What handling one item can raise when its data is bad (a ValidationError is a ValueError;
+# RecursionError comes from data nested too deep). The item is rejected, not its response.
+ITEM_ERRORS: tuple[type[Exception], ...] = (
+    ArithmeticError, AttributeError, LookupError, RecursionError, TypeError, ValueError,
+)
+
+
+def one_line(text: str, limit: int = 300) -> str:
+    """`text` fit for a one-line message: no line breaks, no lone surrogates, at most `limit`."""
+    flat = without_lone_surrogates(" ".join(str(text).split()))
+    return flat if len(flat) <= limit else flat[: limit - 3] + "..."
+
+
+def reason_of(error: BaseException) -> str:
+    """A one-line reason for a rejected item from what its handling raised."""
+    if isinstance(error, ValidationError):
+        problem = error.errors()[0]
+        where = ".".join(str(part) for part in problem["loc"]) or "item"
+        return one_line(f"{where}: {problem['msg']}")
+    if isinstance(error, RecursionError):
+        return "nested too deeply to read"
+    return one_line(f"{type(error).__name__}: {error}")
+
+
 class Rejected(BaseModel):
     """An item of a valid response that could not be normalized. `payload` is the item as
     the platform sent it, kept in the dead letters so it can be replayed."""
@@ -89,6 +196,19 @@ class Rejected(BaseModel):
     item_id: str | None
     reason: str
     payload: Any = None
+
+    @field_validator("item_id")
+    @classmethod
+    def _printable_id(cls, value: str | None) -> str | None:
+        # The id only names the item in messages and letters; an empty one names nothing.
+        if value is None:
+            return None
+        return one_line(value, 200) or None
+
+    @field_validator("reason")
+    @classmethod
+    def _one_line(cls, value: str) -> str:
+        return one_line(value) or "unknown reason"
 
 
 class Normalized(BaseModel, Generic[RecordT]):
@@ -103,6 +223,9 @@ class NotAResponse(ValueError):
 
     The message is one line, fit to show to a user as is.
     """
+
+    def __str__(self) -> str:
+        return one_line(super().__str__(), 500)
 
 
 class ApiErrorBody(NotAResponse):

@@ -178,7 +178,6 @@ def _rows(platform: str, hour: datetime, landed: list[tuple[str, LandedResponse]
 refresh_job = define_asset_job(
     "refresh_engagement_hourly",
     selection=AssetSelection.assets(["raw", "metric_refreshes"], ["normalized", "post_metrics"]),
-    partitions_def=platform_hour_partitions,
     description="Refresh likes, comments, shares and views of every platform's recent posts.",
 )
 

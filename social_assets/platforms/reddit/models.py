@@ -23,6 +23,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from social_assets.core.timeutil import EpochSeconds
+
 CONTINUE_THREAD_ID = "_"
 
 
@@ -117,7 +119,7 @@ class Link(RedditModel):
     selftext: str = ""
     author: str | None = None
     author_fullname: str | None = None
-    created_utc: float
+    created_utc: EpochSeconds  # finite, 1970..9999: NaN or 1e20 rejects the item
     score: int | None = None
     num_comments: int | None = None
     permalink: str
@@ -147,7 +149,7 @@ class Comment(RedditModel):
     body: str
     author: str | None = None
     author_fullname: str | None = None
-    created_utc: float
+    created_utc: EpochSeconds  # finite, 1970..9999: NaN or 1e20 rejects the item
     score: int | None = None
     parent_id: str
     link_id: str

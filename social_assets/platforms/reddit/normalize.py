@@ -14,6 +14,10 @@ What counts as which resource:
 - profiles: a t2 account (`/user/{name}/about`), a t5 subreddit (`/r/{name}/about`), the
   `/api/user_data_by_account_ids` dict keyed by t2 fullname, and a Listing of t2/t5.
 
+Bad data fails its item only: whatever building one item's record raises (a validation error,
+a NaN or 1e20 timestamp, a count beyond BIGINT, an empty id...) becomes a `Rejected`; so does a
+Listing child that is not a thing at all.
+
 Comment depth: 0 for a top-level comment; a reply's depth is its parent's + 1 when the parent
 is in the same body. Otherwise the body's own `depth` field is used, but never below 1 for a
 reply: a subtree view (`/comments/{post}/_/{comment}`, a permalink with context) numbers depths
@@ -26,12 +30,13 @@ from __future__ import annotations
 import html
 from collections.abc import Iterator
 from http import HTTPStatus
-from typing import Any, TypeVar
+from typing import Any, Callable, TypeVar
 from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ValidationError
+from pydantic import ValidationError
 
 from social_assets.core.records import (
+    ITEM_ERRORS,
     ApiErrorBody,
     CommentRecord,
     ContentType,
@@ -40,6 +45,7 @@ from social_assets.core.records import (
     PostRecord,
     ProfileRecord,
     Rejected,
+    reason_of,
 )
 from social_assets.core.timeutil import from_epoch_seconds
 from social_assets.platforms.reddit.models import (
@@ -69,7 +75,7 @@ KIND_NAMES = {
     "Listing": "Listing",
 }
 
-ModelT = TypeVar("ModelT", bound=BaseModel)
+BuiltT = TypeVar("BuiltT")
 
 
 # -- posts ------------------------------------------------------------------------------------
@@ -77,23 +83,23 @@ ModelT = TypeVar("ModelT", bound=BaseModel)
 
 def normalize_posts(body: Any) -> Normalized[PostRecord]:
     raise_if_error(body)
-    listing = _post_listing(body)
-    result = Normalized[PostRecord]()
+    result: Normalized[PostRecord] = Normalized()
+    listing = _post_listing(body, result)
     for thing in listing.children:
         if thing.kind != "t3":
             result.rejected.append(_wrong_kind(thing, "is not a post"))
             continue
-        link = _validate(Link, thing, result)
-        if link is not None:
-            result.records.append(post_record(link))
+        record = _build(thing, result, lambda: post_record(Link.model_validate(thing.data)))
+        if record is not None:
+            result.records.append(record)
     return result
 
 
-def _post_listing(body: Any) -> Listing:
+def _post_listing(body: Any, result: Normalized) -> Listing:
     if _is_comment_page(body):
-        return _parse_listing(body[0], "the post listing of a comment page")
+        return _parse_listing(body[0], "the post listing of a comment page", result)
     if _looks_like_listing(body):
-        return _parse_listing(body, "a Listing of posts")
+        return _parse_listing(body, "a Listing of posts", result)
     raise NotAResponse(f"expected a Reddit Listing of posts (t3), found {describe(body)}")
 
 
@@ -181,15 +187,15 @@ def _preview_url(link: Link) -> str | None:
 
 def normalize_comments(body: Any) -> Normalized[CommentRecord]:
     raise_if_error(body)
-    result = Normalized[CommentRecord]()
+    result: Normalized[CommentRecord] = Normalized()
     depths: dict[str, int] = {}  # comment fullname -> depth, for replies that follow it
     if _is_comment_page(body):
-        tree = _parse_listing(body[1], "the comment listing of a comment page")
+        tree = _parse_listing(body[1], "the comment listing of a comment page", result)
         _walk_tree(tree.children, None, depths, result)
     elif _is_morechildren(body):
         _flat_comments(_morechildren_things(body), depths, result)
     elif _looks_like_listing(body):
-        listing = _parse_listing(body, "a Listing of comments")
+        listing = _parse_listing(body, "a Listing of comments", result)
         _flat_comments(listing.children, depths, result)
     else:
         raise NotAResponse(
@@ -209,7 +215,7 @@ def _walk_tree(
         if thing.kind != "t1":
             result.rejected.append(_wrong_kind(thing, "is not a comment"))
             continue
-        comment = _validate(Comment, thing, result)
+        comment = _build(thing, result, lambda: Comment.model_validate(thing.data))
         if comment is None:
             # Its replies are still good comments; their depth follows from the nesting.
             replies = thing.data.get("replies")
@@ -217,10 +223,12 @@ def _walk_tree(
                 nested = replies["data"].get("children")
                 if isinstance(nested, list):
                     guess = 0 if parent_depth is None else parent_depth + 1
-                    _walk_tree([Thing.model_validate(t) for t in nested if _is_thing(t)], guess, depths, result)
+                    _walk_tree(_things(nested, result), guess, depths, result)
             continue
         depth = _comment_depth(comment, parent_depth, depths)
-        result.records.append(comment_record(comment, depth))
+        record = _build(thing, result, lambda: comment_record(comment, depth))
+        if record is not None:
+            result.records.append(record)
         if comment.replies:
             _walk_tree(comment.replies.children, depth, depths, result)
 
@@ -234,9 +242,14 @@ def _flat_comments(things: list[Thing], depths: dict[str, int], result: Normaliz
         if thing.kind != "t1":
             result.rejected.append(_wrong_kind(thing, "is not a comment"))
             continue
-        comment = _validate(Comment, thing, result)
-        if comment is not None:
-            result.records.append(comment_record(comment, _comment_depth(comment, None, depths)))
+        record = _build(thing, result, lambda: _flat_comment(thing, depths))
+        if record is not None:
+            result.records.append(record)
+
+
+def _flat_comment(thing: Thing, depths: dict[str, int]) -> CommentRecord:
+    comment = Comment.model_validate(thing.data)
+    return comment_record(comment, _comment_depth(comment, None, depths))
 
 
 def _comment_depth(comment: Comment, parent_depth: int | None, depths: dict[str, int]) -> int:
@@ -293,16 +306,17 @@ def _morechildren_things(body: dict[str, Any]) -> list[Thing]:
 
 def normalize_profiles(body: Any) -> Normalized[ProfileRecord]:
     raise_if_error(body)
-    result = Normalized[ProfileRecord]()
+    result: Normalized[ProfileRecord] = Normalized()
     if _is_thing(body) and body["kind"] in ("t2", "t5"):
         things = [Thing.model_validate(body)]
     elif _looks_like_listing(body):
-        things = _parse_listing(body, "a Listing of accounts").children
+        things = _parse_listing(body, "a Listing of accounts", result).children
     elif _is_account_dict(body):
         for fullname, data in body.items():
-            partial = _validate(PartialAccount, Thing(kind="t2", data={"id": fullname, **data}), result)
-            if partial is not None:
-                result.records.append(_profile(f"u/{partial.name}", partial.name, None))
+            thing = Thing(kind="t2", data={"id": fullname, **data})
+            record = _build(thing, result, lambda: _profile_of_partial(PartialAccount.model_validate(thing.data)))
+            if record is not None:
+                result.records.append(record)
         return result
     else:
         raise NotAResponse(
@@ -310,25 +324,37 @@ def normalize_profiles(body: Any) -> Normalized[ProfileRecord]:
             f"/api/user_data_by_account_ids object, found {describe(body)}"
         )
     for thing in things:
-        if thing.kind == "t2":
-            account = _validate(Account, thing, result)
-            if account is not None:
-                followers = account.subreddit.subscribers if account.subreddit else None
-                result.records.append(_profile(f"u/{account.name}", account.name, followers))
-        elif thing.kind == "t5":
-            subreddit = _validate(Subreddit, thing, result)
-            if subreddit is not None:
-                name = subreddit.display_name
-                result.records.append(_profile(f"r/{name}", name, subreddit.subscribers))
-        else:
+        if thing.kind not in ("t2", "t5"):
             result.rejected.append(_wrong_kind(thing, "is not an account or subreddit"))
+            continue
+        build = _profile_of_account if thing.kind == "t2" else _profile_of_subreddit
+        record = _build(thing, result, lambda: build(thing.data))
+        if record is not None:
+            result.records.append(record)
     return result
 
 
-def _profile(account_id: str, username: str, followers: int | None) -> ProfileRecord:
+def _profile_of_account(data: dict[str, Any]) -> ProfileRecord:
+    account = Account.model_validate(data)
+    followers = account.subreddit.subscribers if account.subreddit else None
+    return _profile("u", account.name, followers)
+
+
+def _profile_of_subreddit(data: dict[str, Any]) -> ProfileRecord:
+    subreddit = Subreddit.model_validate(data)
+    return _profile("r", subreddit.display_name, subreddit.subscribers)
+
+
+def _profile_of_partial(partial: PartialAccount) -> ProfileRecord:
+    return _profile("u", partial.name, None)
+
+
+def _profile(prefix: str, name: str, followers: int | None) -> ProfileRecord:
+    if not name.strip():
+        raise ValueError("name is empty")  # "u/" would name no account
     # Reddit has no "following" count for others and no post count in these responses.
     return ProfileRecord(
-        platform=PLATFORM, account_id=account_id, username=username, followers=followers,
+        platform=PLATFORM, account_id=f"{prefix}/{name}", username=name, followers=followers,
         following=None, posts_count=None,
     )
 
@@ -341,15 +367,18 @@ def raise_if_error(body: Any) -> None:
     if not isinstance(body, dict):
         return
     if _is_morechildren(body):
-        errors = body["json"].get("errors") or []
-        if errors:
+        errors = body["json"].get("errors")
+        if isinstance(errors, list) and errors:
             code, message = _write_error(errors[0])
             raise ApiErrorBody(PLATFORM, code, message)
         return
     if "kind" in body or "data" in body:
         return
     if "error" in body or ("reason" in body and "explanation" in body):
-        envelope = ErrorEnvelope.model_validate(body)
+        try:
+            envelope = ErrorEnvelope.model_validate(body)
+        except ValidationError:
+            raise _malformed_error(body) from None
         status = envelope.error if envelope.error is not None else _status_from_phrase(envelope.message)
         raise ApiErrorBody(PLATFORM, status, _error_message(envelope, status))
 
@@ -360,7 +389,7 @@ def _error_message(envelope: ErrorEnvelope, status: int | str | None) -> str:
         return detail
     if envelope.message:
         return envelope.message
-    if isinstance(status, str):
+    if isinstance(status, str) and status:
         return status  # the token endpoint's `{"error": "invalid_grant"}`
     if isinstance(status, int):
         try:
@@ -368,6 +397,17 @@ def _error_message(envelope: ErrorEnvelope, status: int | str | None) -> str:
         except ValueError:
             pass
     return "no message"
+
+
+def _malformed_error(body: dict[str, Any]) -> ApiErrorBody:
+    """An error envelope whose fields have unexpected types (`{"error": {"code": 404}}`,
+    `{"error": 403, "message": 5}`): still an error, with what can be read of it."""
+    error = body.get("error")
+    status = error.get("code") if isinstance(error, dict) else error
+    if isinstance(status, bool) or not isinstance(status, (int, str)):
+        status = None
+    keys = ", ".join(str(key) for key in list(body)[:5])
+    return ApiErrorBody(PLATFORM, status, f"malformed error envelope (keys: {keys})")
 
 
 def _status_from_phrase(phrase: str | None) -> int | None:
@@ -441,21 +481,44 @@ def _is_account_dict(value: Any) -> bool:
     )
 
 
-def _parse_listing(body: Any, what: str) -> Listing:
+def _parse_listing(body: Any, what: str, result: Normalized) -> Listing:
+    """The Listing, its children kept raw; a child that is not a thing is rejected alone.
+    Paging fields (`after`, `before`, `dist`) are the collector's business: a malformed one
+    costs no item here."""
+    data = body.get("data") if isinstance(body, dict) else None
+    children = data.get("children") if isinstance(data, dict) else None
+    if isinstance(children, list):
+        body = {"kind": body.get("kind"), "data": {"children": _things(children, result)}}
     try:
         return Listing.model_validate(body)
     except ValidationError as exc:
         raise NotAResponse(f"expected {what}, found a malformed Listing: {_first_error(exc)}") from None
 
 
-def _validate(model: type[ModelT], thing: Thing, result: Normalized) -> ModelT | None:
+def _things(children: list[Any], result: Normalized) -> list[Thing]:
+    things = []
+    for child in children:
+        if _is_thing(child):
+            things.append(Thing.model_validate(child))
+        else:
+            ident = child.get("data", {}).get("name") if isinstance(child, dict) and isinstance(child.get("data"), dict) else None
+            result.rejected.append(Rejected(
+                item_id=ident if isinstance(ident, str) else None,
+                reason="listing child is not a Reddit thing ({kind, data})", payload=child,
+            ))
+    return things
+
+
+def _build(thing: Thing, result: Normalized, build: Callable[[], BuiltT]) -> BuiltT | None:
+    """`build()` for one item; what its data breaks rejects the item (into `result`) only."""
     try:
-        return model.model_validate(thing.data)
+        return build()
     except ValidationError as exc:
-        result.rejected.append(
-            Rejected(item_id=_thing_id(thing), reason=f"{thing.kind} {_first_error(exc)}", payload=_raw(thing))
-        )
-        return None
+        reason = f"{thing.kind} {_first_error(exc)}"
+    except ITEM_ERRORS as exc:
+        reason = f"{thing.kind} {reason_of(exc)}"
+    result.rejected.append(Rejected(item_id=_thing_id(thing), reason=reason, payload=_raw(thing)))
+    return None
 
 
 def _first_error(exc: ValidationError) -> str:
@@ -480,7 +543,7 @@ def _thing_id(thing: Thing) -> str | None:
     name, id_ = thing.data.get("name"), thing.data.get("id")
     if isinstance(name, str) and name and name != "t1__":
         return name
-    return str(id_) if id_ is not None else None
+    return str(id_) if isinstance(id_, (str, int)) else None
 
 
 def _username(author: str | None) -> str | None:

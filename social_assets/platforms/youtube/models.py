@@ -2,7 +2,8 @@
 
 Only the fields we use are declared; everything else the API sends is kept (`extra="allow"`)
 so a new field never breaks parsing. Field names are the API's camelCase, exposed in
-snake_case. Statistics counts are uint64 values the API encodes as JSON strings; they parse to
+snake_case. Timestamps are ISO 8601 strings (`IsoDatetime`): pydantic alone would read `"0"` as 1970.
+Statistics counts are uint64 values the API encodes as JSON strings; they parse to
 `int` and are `None` when YouTube leaves them out (hidden likes, disabled comments, hidden
 subscriber counts, or a `part` that was not requested).
 
@@ -12,11 +13,12 @@ malformed item becomes a reject instead of failing the whole page.
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
+
+from social_assets.core.timeutil import IsoDatetime
 
 # A uint64 count as YouTube sends it ("7920"); pydantic's lax mode turns the string into an int.
 Count = Annotated[int, Field(ge=0)]
@@ -84,7 +86,7 @@ class ResourceId(YouTubeModel):
 class PublishedSnippet(YouTubeModel):
     """What videos, search results and activities say about the thing they publish."""
 
-    published_at: datetime
+    published_at: IsoDatetime
     channel_id: str | None = None
     channel_title: str | None = None
     title: str = ""
@@ -122,7 +124,7 @@ class ChannelSnippet(YouTubeModel):
     title: str | None = None
     description: str | None = None
     custom_url: str | None = None  # the @handle on current channels
-    published_at: datetime | None = None
+    published_at: IsoDatetime | None = None
     thumbnails: Thumbnails = Field(default_factory=Thumbnails)
 
 
@@ -155,7 +157,7 @@ class Channel(YouTubeModel):
 
 
 class PlaylistItemSnippet(YouTubeModel):
-    published_at: datetime | None = None  # when the item was added to the playlist
+    published_at: IsoDatetime | None = None  # when the item was added to the playlist
     channel_id: str | None = None  # the playlist's owner
     channel_title: str | None = None
     # The video's owner; differs from channel_id in other people's playlists.
@@ -171,7 +173,7 @@ class PlaylistItemSnippet(YouTubeModel):
 
 class PlaylistItemContentDetails(YouTubeModel):
     video_id: str | None = None
-    video_published_at: datetime | None = None  # absent for private and deleted videos
+    video_published_at: IsoDatetime | None = None  # absent for private and deleted videos
 
 
 class PlaylistItem(YouTubeModel):
@@ -231,8 +233,8 @@ class CommentSnippet(YouTubeModel):
     text_original: str | None = None
     parent_id: str | None = None  # only on replies: the top-level comment's id
     like_count: Count | None = None
-    published_at: datetime
-    updated_at: datetime | None = None
+    published_at: IsoDatetime
+    updated_at: IsoDatetime | None = None
 
 
 class Comment(YouTubeModel):

@@ -31,6 +31,7 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, ValidationError
 
 from social_assets.core.records import (
+    ITEM_ERRORS,
     ApiErrorBody,
     CommentRecord,
     Normalized,
@@ -38,6 +39,7 @@ from social_assets.core.records import (
     PostRecord,
     ProfileRecord,
     Rejected,
+    reason_of,
 )
 from social_assets.platforms.youtube.models import (
     Activity,
@@ -45,7 +47,6 @@ from social_assets.platforms.youtube.models import (
     Comment,
     CommentThread,
     ErrorEnvelope,
-    ListResponse,
     PlaylistItem,
     PublishedSnippet,
     SearchResult,
@@ -129,10 +130,12 @@ def _api_error(body: dict[str, Any]) -> ApiErrorBody:
 
 
 def _list_items(body: dict[str, Any]) -> list[Any]:
-    try:
-        return ListResponse.model_validate(body).items
-    except ValidationError as exc:
-        raise NotAResponse(f"malformed YouTube {body.get('kind')}: {_first_problem(exc)}") from exc
+    """The items of a list response. Only `items` is read: a malformed `pageInfo` or `etag`
+    (paging metadata the collector reads) costs no item."""
+    items = body.get("items", [])
+    if not isinstance(items, list):
+        raise NotAResponse(f"malformed YouTube {body.get('kind')}: items is a JSON {type(items).__name__}, not an array")
+    return items
 
 
 # -- per-item plumbing --------------------------------------------------------------------
@@ -149,7 +152,9 @@ def _normalize_items(
 
 
 def _guarded(item: Any, convert: Callable[[Any], Any]) -> Iterator[Any]:
-    """Run one item's converter; whatever goes wrong becomes a `Rejected` naming the item."""
+    """Run one item's converter; whatever goes wrong becomes a `Rejected` naming the item: a
+    malformed field, a record that breaks the record contract (empty id, negative count, a
+    timestamp before YouTube existed...), or any error the item's data provokes."""
     if not isinstance(item, dict):
         yield Rejected(item_id=None, reason=f"item is a JSON {type(item).__name__}, not an object", payload=item)
         return
@@ -161,8 +166,11 @@ def _guarded(item: Any, convert: Callable[[Any], Any]) -> Iterator[Any]:
         yield Rejected(item_id=_item_id(item), reason=str(exc), payload=item)
         return
     except ValidationError as exc:
-        kind = item.get("kind") or "item"
+        kind = item.get("kind") if isinstance(item.get("kind"), str) else "item"
         yield Rejected(item_id=_item_id(item), reason=f"invalid {kind}: {_first_problem(exc)}", payload=item)
+        return
+    except ITEM_ERRORS as exc:
+        yield Rejected(item_id=_item_id(item), reason=reason_of(exc), payload=item)
         return
     yield from outcomes
 
