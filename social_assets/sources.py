@@ -24,6 +24,8 @@ from social_assets.platforms import PLATFORMS
 from social_assets.platforms.base import SourceConfig
 
 SECTION_KEYS = {"defaults", "sources"}
+# Top-level keys that are not platforms: `brands` groups sources (read by brands.py).
+NOT_PLATFORMS = {"brands"}
 
 
 class SourcesConfigError(ValueError):
@@ -45,6 +47,8 @@ def load_sources(path: Path) -> dict[str, list[SourceConfig]]:
 
     result: dict[str, list[SourceConfig]] = {name: [] for name in PLATFORMS}
     for platform_name, section in raw.items():
+        if platform_name in NOT_PLATFORMS:
+            continue
         where = f"{path}: {platform_name}"
         if platform_name not in PLATFORMS:
             known = ", ".join(sorted(PLATFORMS))

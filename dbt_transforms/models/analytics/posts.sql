@@ -17,6 +17,7 @@ latest_metrics as (
 select
     p.platform,
     p.account_id,
+    coalesce(a.account_name, p.account_id) as account_name,
     p.post_id,
     p.author_id,
     p.author_username,
@@ -28,6 +29,11 @@ select
     m.comments,
     m.shares,
     m.views,
+    m.saves,
+    m.impressions,
+    m.reach,
+    m.clicks,
+    m.watch_time_seconds,
     p.permalink,
     m.collected_at,
     f.followers as followers_at_collection,
@@ -36,5 +42,6 @@ select
     end as engagement_rate
 from latest_collection p
 join latest_metrics m using (platform, post_id)
+left join {{ ref('profiles') }} a on p.platform = a.platform and p.account_id = a.account_id
 asof left join {{ ref('follower_snapshots') }} f
   on p.platform = f.platform and p.account_id = f.account_id and m.collected_at >= f.collected_at
