@@ -187,7 +187,7 @@ def _pairs(keys: list[tuple[str, str]]) -> list[dict[str, str]]:
 # -- charts -----------------------------------------------------------------------------------
 
 
-_DAY_AXIS = alt.Axis(format="%b %d", labelAngle=0, tickCount={"interval": "day", "step": 1}, grid=False)
+_DAY_AXIS = alt.Axis(format="%b %d", labelAngle=0, labelOverlap=True, grid=False)
 _LEGEND = alt.Legend(orient="bottom", title=None)
 
 
@@ -219,7 +219,7 @@ def _small_multiples(frame: pd.DataFrame, x: str, y: str, series: str, y_title: 
         .mark_line(point=True)
         .encode(
             x=alt.X(f"{x}:T", title=None, axis=_DAY_AXIS),
-            y=alt.Y(f"{y}:Q", title=y_title, scale=alt.Scale(zero=False), axis=alt.Axis(format=",")),
+            y=alt.Y(f"{y}:Q", title=y_title, scale=alt.Scale(zero=False), axis=alt.Axis(format=",.0f")),
             color=alt.Color(f"{series}:N", legend=None),
             tooltip=[alt.Tooltip(f"{series}:N"), alt.Tooltip(f"{x}:T", format="%Y-%m-%d %H:%M"), alt.Tooltip(f"{y}:Q", format=",")],
         )
@@ -237,7 +237,7 @@ def _stacked_area(frame: pd.DataFrame, y: str, y_title: str):
         .mark_area(line=True, point=True, opacity=0.7)
         .encode(
             x=alt.X("day:T", title=None, axis=_DAY_AXIS),
-            y=alt.Y(f"{y}:Q", title=y_title, stack="zero", axis=alt.Axis(format=",")),
+            y=alt.Y(f"{y}:Q", title=y_title, stack="zero", axis=alt.Axis(format=",.0f")),
             color=alt.Color("platform:N", legend=_LEGEND),
             tooltip=["platform:N", alt.Tooltip("day:T"), alt.Tooltip(f"{y}:Q", format=",")],
         )

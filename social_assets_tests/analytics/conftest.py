@@ -72,3 +72,11 @@ def built(tmp_path_factory, youtube_channel):
 @pytest.fixture(scope="package")
 def warehouse(built):
     return built[0]
+
+
+@pytest.fixture(scope="session")
+def chromium() -> str:
+    """Debian's chromium, installed with apt-get when missing (a fresh CI machine)."""
+    from social_assets_tests.analytics.browser import ensure_chromium
+
+    return ensure_chromium()
