@@ -119,8 +119,11 @@ def analytics_models(
         raise
     finally:
         record_dbt_results(warehouse, checked)
-    with warehouse.get_connection() as con:
-        figures = {name: trend_metadata(con, name) for name in TREND_MODELS}
+    built = {_asset_name(context, event) for event in held if isinstance(event, Output)} & TREND_MODELS.keys()
+    figures = {}
+    if built:
+        with warehouse.get_connection() as con:
+            figures = {name: trend_metadata(con, name) for name in built}
     for event in held:
         name = _asset_name(context, event) if isinstance(event, Output) else None
         yield event.with_metadata({**event.metadata, **figures[name]}) if name in figures else event

@@ -1,7 +1,8 @@
 -- One row per post: what it is (from its latest collection) with its latest known metrics
 -- (from the latest engagement snapshot, daily or hourly). engagement_rate is
 -- (likes + comments + shares, a missing count taken as 0) / the account's followers when the
--- metrics were collected, in percent; null when followers are unknown or 0.
+-- metrics were collected, in percent; null when followers are unknown or 0. account_name comes
+-- from analytics.profiles.
 with latest_collection as (
     select distinct on (platform, post_id) *
     from {{ source('normalized', 'posts') }}

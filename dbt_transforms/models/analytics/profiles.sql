@@ -1,6 +1,6 @@
 -- One row per tracked account with its latest known counts. account_name is the newest name the
--- platform gave for the account (Reddit: the subreddit or user name; YouTube: the channel
--- title), or the account_id when it never gave one.
+-- platform gave for the account (Reddit: the subreddit or user name; YouTube: the channel's
+-- handle), or the account_id when it never gave one.
 with named as (
     select platform, account_id, username as account_name
     from {{ source('normalized', 'profiles') }}
