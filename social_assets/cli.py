@@ -5,6 +5,7 @@
     social-assets sandbox serve [--port N]      serve the platform emulations over HTTP
     social-assets dev                           the Dagster UI on this project
     social-assets health [--json]               each platform's health; exits 1 when one is unhealthy
+    social-assets report [--brand B] [--days N] [--out FILE]   an HTML report with charts
 """
 
 from __future__ import annotations
@@ -53,6 +54,8 @@ def main(argv: list[str] | None = None) -> int:
         help="a platform whose share of failed source collections in the last 24 h is higher is unhealthy (default 0.25)",
     )
 
+    add_report_parser(commands)
+
     args = parser.parse_args(argv)
     if args.command == "normalize":
         return normalize_command(args.platform, args.resource, args.file)
@@ -62,6 +65,8 @@ def main(argv: list[str] | None = None) -> int:
         return dev_command()
     if args.command == "health":
         return health_command(args.json, args.max_age_hours, args.max_error_rate)
+    if args.command == "report":
+        return report_command(args.brand, args.days, args.out)
     return run_command(args.date)
 
 
@@ -144,6 +149,34 @@ def health_command(as_json: bool, max_age_hours: float | None, max_error_rate: f
     else:
         print(render(report, now))
     return 0 if all(h.healthy for h in report) else 1
+
+
+def add_report_parser(commands) -> None:
+    report = commands.add_parser(
+        "report", help="write a self-contained HTML report: followers, engagement rate and top posts per platform and brand"
+    )
+    report.add_argument("--brand", help="only this brand's accounts (a brand of the sources file)")
+    report.add_argument("--days", type=int, default=30, help="the last N days up to the newest data (default 30)")
+    report.add_argument("--out", type=Path, default=Path("report.html"), help="the HTML file to write (default report.html)")
+
+
+def report_command(brand: str | None, days: int, out: Path) -> int:
+    """Exit 0 with the report written, 2 when it cannot be made (the reason on stderr)."""
+    import duckdb
+
+    from social_assets.report import ReportError, write_report
+    from social_assets.settings import warehouse_path
+
+    try:
+        written = write_report(warehouse_path(), out, brand=brand, days=days)
+    except ReportError as exc:
+        print(f"report: {exc}", file=sys.stderr)
+        return 2
+    except duckdb.IOException as exc:  # e.g. a writer holds the file
+        print(f"report: cannot read the warehouse: {exc}", file=sys.stderr)
+        return 2
+    print(f"report written to {written}")
+    return 0
 
 
 def run_command(day: date | None) -> int:

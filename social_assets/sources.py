@@ -49,6 +49,8 @@ def load_sources(path: Path) -> dict[str, list[SourceConfig]]:
     result: dict[str, list[SourceConfig]] = {name: [] for name in PLATFORMS}
     problems: list[str] = []
     for platform_name, section in raw.items():
+        if platform_name in NON_PLATFORM_KEYS:
+            continue
         where = f"{path}: {platform_name}"
         if platform_name in NON_PLATFORM_KEYS:
             continue

@@ -15,7 +15,8 @@ from social_assets_tests.conftest import realdata_files
 COMMAND = str(Path(sys.executable).parent / "social-assets")
 FIELDS = {
     "posts": {"platform", "post_id", "author_id", "author_username", "text", "content_type", "media_urls",
-              "published_at", "likes", "comments", "shares", "views", "permalink"},
+              "published_at", "likes", "comments", "shares", "views", "permalink",
+              "saves", "impressions", "reach", "clicks", "watch_time_seconds"},
     "comments": {"platform", "comment_id", "post_id", "parent_id", "author_username", "text", "published_at",
                  "likes", "depth"},
     "profiles": {"platform", "account_id", "username", "followers", "following", "posts_count"},

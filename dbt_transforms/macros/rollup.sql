@@ -11,7 +11,7 @@
 {% macro rollup(grain) %}
 with posts as (
     select platform, account_id, date_trunc('{{ grain }}', published_at)::date as period_start,
-           likes, comments, shares, views, engagement_rate
+           likes, comments, shares, views, saves, impressions, reach, clicks, watch_time_seconds, engagement_rate
     from {{ ref('posts') }}
 ),
 
@@ -51,6 +51,11 @@ post_totals as (
            sum(comments) as comments,
            sum(shares) as shares,
            sum(views) as views,
+           sum(saves) as saves,
+           sum(impressions) as impressions,
+           sum(reach) as reach,
+           sum(clicks) as clicks,
+           sum(watch_time_seconds) as watch_time_seconds,
            avg(engagement_rate) as avg_engagement_rate,
            min(engagement_rate) as min_engagement_rate,
            max(engagement_rate) as max_engagement_rate
@@ -67,6 +72,11 @@ select
     t.comments,
     t.shares,
     t.views,
+    t.saves,
+    t.impressions,
+    t.reach,
+    t.clicks,
+    t.watch_time_seconds,
     t.avg_engagement_rate,
     t.min_engagement_rate,
     t.max_engagement_rate,

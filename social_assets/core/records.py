@@ -133,6 +133,12 @@ class PostRecord(_Record):
     shares: int | None
     views: int | None
     permalink: str | None
+    # Reported by some platforms only (Instagram, Facebook, TikTok, LinkedIn, X): None elsewhere.
+    saves: int | None = None
+    impressions: int | None = None
+    reach: int | None = None
+    clicks: int | None = None
+    watch_time_seconds: float | None = None
 
 
 class CommentRecord(_Record):

@@ -38,6 +38,7 @@ from social_assets.normalization import normalize_body, parse_body
 from social_assets.platforms import PLATFORMS
 from social_assets.settings import PARTITIONS_START
 from social_assets.warehouse.tables import (
+    METRIC_NAMES,
     NORMALIZED_TABLES,
     POST_METRICS,
     REFRESH_RESPONSES,
@@ -162,10 +163,7 @@ def _rows(platform: str, hour: datetime, landed: list[tuple[str, LandedResponse]
                     "partition_hour": partition_hour,
                     "account_id": account_id,
                     "post_id": post.post_id,
-                    "likes": post.likes,
-                    "comments": post.comments,
-                    "shares": post.shares,
-                    "views": post.views,
+                    **{name: getattr(post, name) for name in METRIC_NAMES},
                     "collected_at": to_warehouse_time(response.fetched_at),
                 }
             )

@@ -7,14 +7,27 @@ the API responses to the rollups. dbt tests become asset checks.
 
 import os
 import subprocess
+from pathlib import Path
 from typing import Any, Mapping, Optional
 
-from dagster import AssetCheckResult, AssetExecutionContext, AssetKey, AutomationCondition
+from dagster import (
+    AssetCheckResult,
+    AssetCheckSpec,
+    AssetExecutionContext,
+    AssetKey,
+    AssetSpec,
+    AutomationCondition,
+    MetadataValue,
+    Output,
+)
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_assets
+from dagster_dbt.asset_utils import default_description_fn
 from dagster_duckdb import DuckDBResource
 
+from social_assets.brands import load_brands, write_brand_accounts
 from social_assets.defs.automation import ANALYTICS_CONDITION
 from social_assets.defs.checks import record_dbt_results
+from social_assets.defs.resources import SocialApiResource
 from social_assets.settings import DBT_PROJECT_DIR, dbt_executable, warehouse_path
 
 dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
@@ -51,6 +64,20 @@ class SchemaQualifiedTranslator(DagsterDbtTranslator):
     def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> Optional[str]:
         return "analytics" if dbt_resource_props["resource_type"] == "model" else None
 
+    def get_description(self, dbt_resource_props: Mapping[str, Any]) -> str:
+        # The model's description from schema.yml, without dagster-dbt's raw-SQL appendix.
+        return default_description_fn(dbt_resource_props, display_raw_sql=False)
+
+    def get_asset_check_spec(
+        self, asset_spec: AssetSpec, manifest: Mapping[str, Any], unique_id: str, project: Optional[DbtProject]
+    ) -> Optional[AssetCheckSpec]:
+        # dagster-dbt reads a check's description from the test's meta only; ours are the
+        # tests' own `description` in schema.yml.
+        spec = super().get_asset_check_spec(asset_spec, manifest, unique_id, project)
+        if spec is not None and not spec.description:
+            spec = spec._replace(description=manifest["nodes"][unique_id].get("description") or None)
+        return spec
+
     def get_automation_condition(self, dbt_resource_props: Mapping[str, Any]) -> Optional[AutomationCondition]:
         # Rollups (and every other model) follow their inputs: see defs/automation.py.
         return ANALYTICS_CONDITION if dbt_resource_props["resource_type"] == "model" else None
@@ -62,18 +89,87 @@ class SchemaQualifiedTranslator(DagsterDbtTranslator):
     dagster_dbt_translator=SchemaQualifiedTranslator(),
     pool="duckdb",
 )
-def analytics_models(context: AssetExecutionContext, dbt: DbtCliResource, warehouse: DuckDBResource):
+def analytics_models(
+    context: AssetExecutionContext, dbt: DbtCliResource, warehouse: DuckDBResource, social_api: SocialApiResource
+):
     # The profile reads the warehouse path from the environment; make it the absolute path
     # the rest of the pipeline writes to, whatever directory dbt runs in.
     os.environ["SOCIAL_WAREHOUSE"] = str(warehouse_path())
+    # The brand rollups read the brands of the sources file as it is now.
+    brands = load_brands(Path(social_api.sources_file))
+    with warehouse.get_connection() as con:
+        write_brand_accounts(con, brands)
     # dbt tests are asset checks; with severity error they are blocking (dbt build skips what
     # is downstream of a failure). Their results also go to ops.data_quality, once dbt is done
     # with the file (this step holds the duckdb pool slot throughout).
     checked: list[AssetCheckResult] = []
+    # The rollups' events wait for the end of the build: their per-platform figures (charted
+    # in the Plots tab) are read from the warehouse, which dbt holds while it runs.
+    held: list[Any] = []
     try:
         for event in dbt.cli(["build"], context=context).stream():
             if isinstance(event, AssetCheckResult):
                 checked.append(event)
-            yield event
+            if held or (isinstance(event, Output) and _asset_name(context, event) in TREND_MODELS):
+                held.append(event)
+            else:
+                yield event
+    except Exception:
+        yield from held
+        raise
     finally:
         record_dbt_results(warehouse, checked)
+    built = {_asset_name(context, event) for event in held if isinstance(event, Output)} & TREND_MODELS.keys()
+    figures = {}
+    if built:
+        with warehouse.get_connection() as con:
+            figures = {name: trend_metadata(con, name) for name in built}
+    for event in held:
+        name = _asset_name(context, event) if isinstance(event, Output) else None
+        yield event.with_metadata({**event.metadata, **figures[name]}) if name in figures else event
+
+
+def _asset_name(context: AssetExecutionContext, output: Output) -> str:
+    return context.asset_key_for_output(output.output_name).path[-1]
+
+
+# The rollups whose materializations carry figures per platform (per brand for the brand
+# rollups), charted by the Plots tab across builds.
+TREND_MODELS = {
+    "rollups_daily": "platform",
+    "rollups_weekly": "platform",
+    "rollups_monthly": "platform",
+    "brand_rollups_daily": "brand",
+    "brand_rollups_weekly": "brand",
+    "brand_rollups_monthly": "brand",
+}
+
+
+def trend_metadata(con, model: str) -> dict[str, MetadataValue]:
+    """Per platform (or brand): `<name>/posts` and `<name>/engagement` (likes + comments +
+    shares) of the newest period with posts (`trend_period`), and `<name>/followers`, the sum
+    of each account's newest known followers_end."""
+    group = TREND_MODELS[model]
+    table = f"analytics.{model}"
+    engagement = "engagement" if group == "brand" else "coalesce(likes, 0) + coalesce(comments, 0) + coalesce(shares, 0)"
+    (period,) = con.execute(f"SELECT max(period_start) FROM {table} WHERE posts > 0").fetchone()
+    figures: dict[str, MetadataValue] = {}
+    if period is not None:
+        figures["trend_period"] = MetadataValue.text(str(period))
+        for name, posts, engaged in con.execute(
+            f"SELECT {group}, sum(posts), sum({engagement}) FROM {table} WHERE period_start = ? GROUP BY 1 ORDER BY 1",
+            [period],
+        ).fetchall():
+            figures[f"{name}/posts"] = MetadataValue.int(int(posts))
+            if engaged is not None:
+                figures[f"{name}/engagement"] = MetadataValue.int(int(engaged))
+    # Each account's (or brand's) newest known follower figure, added up per platform (brand).
+    key = "brand" if group == "brand" else "platform, account_id"
+    for name, followers in con.execute(
+        f"""SELECT {group}, sum(followers_end) FROM (
+                SELECT DISTINCT ON ({key}) {group}, followers_end FROM {table}
+                WHERE followers_end IS NOT NULL ORDER BY {key}, period_start DESC
+            ) GROUP BY 1 ORDER BY 1"""
+    ).fetchall():
+        figures[f"{name}/followers"] = MetadataValue.int(int(followers))
+    return figures

@@ -43,15 +43,6 @@ class Table:
         cols = ", ".join(f"{name} {type_}" for name, type_ in self.columns)
         return f"CREATE TABLE IF NOT EXISTS {self.qualified} ({cols})"
 
-    def added_columns_ddl(self) -> list[str]:
-        """Columns added to the table since a warehouse was created: a nullable column can be
-        added in place, so an older warehouse keeps its rows (NOT NULL ones never are)."""
-        return [
-            f"ALTER TABLE {self.qualified} ADD COLUMN IF NOT EXISTS {name} {type_}"
-            for name, type_ in self.columns
-            if "NOT NULL" not in type_
-        ]
-
 
 _PARTITION = (("platform", "VARCHAR NOT NULL"), ("partition_date", "DATE NOT NULL"))
 
@@ -73,6 +64,15 @@ RAW_TABLES = {
     resource: Table("raw", resource, _RAW_COLUMNS) for resource in ("posts", "comments", "profiles")
 }
 
+# A post's counts, as the platform reports them at one observation: the daily collection
+# (normalized.posts) and the hourly refresh (normalized.post_metrics) carry the same ones. A
+# count the platform does not report stays null (Reddit and YouTube report none of saves,
+# impressions, reach, clicks or watch time through the APIs used).
+METRIC_NAMES = ("likes", "comments", "shares", "views", "saves", "impressions", "reach", "clicks", "watch_time_seconds")
+POST_METRIC_COLUMNS = tuple(
+    (name, "DOUBLE" if name == "watch_time_seconds" else "BIGINT") for name in METRIC_NAMES
+)
+
 NORMALIZED_TABLES = {
     "posts": Table(
         "normalized",
@@ -87,10 +87,7 @@ NORMALIZED_TABLES = {
             ("content_type", "VARCHAR NOT NULL"),
             ("media_urls", "VARCHAR[]"),
             ("published_at", "TIMESTAMP NOT NULL"),
-            ("likes", "BIGINT"),
-            ("comments", "BIGINT"),
-            ("shares", "BIGINT"),
-            ("views", "BIGINT"),
+            *POST_METRIC_COLUMNS,
             ("permalink", "VARCHAR"),
             ("collected_at", "TIMESTAMP NOT NULL"),
         ),
@@ -139,10 +136,7 @@ POST_METRICS = Table(
     + (
         ("account_id", "VARCHAR NOT NULL"),
         ("post_id", "VARCHAR NOT NULL"),
-        ("likes", "BIGINT"),
-        ("comments", "BIGINT"),
-        ("shares", "BIGINT"),
-        ("views", "BIGINT"),
+        *POST_METRIC_COLUMNS,
         ("collected_at", "TIMESTAMP NOT NULL"),
     ),
 )
@@ -210,6 +204,14 @@ DATA_QUALITY = Table(
     ),
 )
 
+# Which accounts make up each brand (the `brands` section of the sources file), written by the
+# analytics step before dbt builds analytics.brand_rollups_* (see brands.py).
+BRAND_ACCOUNTS = Table(
+    "ops",
+    "brand_accounts",
+    (("brand", "VARCHAR NOT NULL"), ("platform", "VARCHAR NOT NULL"), ("account_id", "VARCHAR NOT NULL")),
+)
+
 ALL_TABLES = [
     *RAW_TABLES.values(),
     *NORMALIZED_TABLES.values(),
@@ -218,6 +220,7 @@ ALL_TABLES = [
     COLLECTION_LOG,
     DEAD_LETTERS,
     DATA_QUALITY,
+    BRAND_ACCOUNTS,
 ]
 
 
@@ -244,8 +247,20 @@ def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
         con.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
     for table in ALL_TABLES:
         con.execute(table.ddl())
-        for statement in table.added_columns_ddl():
-            con.execute(statement)
+    _add_new_columns(con)
+
+
+def _add_new_columns(con: duckdb.DuckDBPyConnection) -> None:
+    """A warehouse made by an older version gets the nullable columns added since (e.g. the
+    metrics beyond likes); its rows keep their values and the new columns are null."""
+    present = set(con.execute("SELECT schema_name, table_name, column_name FROM duckdb_columns()").fetchall())
+    for table in ALL_TABLES:
+        for name, type_ in table.columns:
+            if (table.schema, table.name, name.strip('"')) in present:
+                continue
+            if "NOT NULL" in type_:
+                raise RuntimeError(f"{table.qualified} lacks the required column {name}: rebuild the warehouse")
+            con.execute(f"ALTER TABLE {table.qualified} ADD COLUMN {name} {type_}")
 
 
 @dataclass(frozen=True)

@@ -74,7 +74,7 @@ def test_clean_partitions_pass_every_check_and_each_result_is_a_row(base_warehou
     names = {name for name, _, _ in dbt_rows}
     assert {"analytics/posts:posts_schema", "analytics/posts:posts_key", "analytics/comments:comments_known_posts",
             "analytics/rollups_weekly:rollups_weekly_key", "analytics/rollups_monthly:rollups_monthly_schema"} <= names
-    assert len(names) == 17 and all(passed and value == 0 for _, passed, value in dbt_rows)
+    assert len(names) == 23 and all(passed and value == 0 for _, passed, value in dbt_rows)
 
 
 def duplicating(real, resource: str):

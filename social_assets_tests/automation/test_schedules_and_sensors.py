@@ -241,7 +241,8 @@ def test_a_jump_seen_by_a_later_observation_is_requested_once(warehouse, instanc
                    "WHERE account_id = 'r/duckdb' ORDER BY likes + comments, post_id LIMIT 1")[0]
     (norm,) = query(warehouse, "SELECT median(likes + comments) FROM analytics.posts WHERE account_id = 'r/duckdb'")[0]
     assert engagement < norm
-    execute(warehouse, f"INSERT INTO analytics.engagement_snapshots SELECT platform, account_id, post_id, "
+    execute(warehouse, f"INSERT INTO analytics.engagement_snapshots (platform, account_id, post_id, collected_at, "
+                       f"likes, comments, shares, views) SELECT platform, account_id, post_id, "
                        f"collected_at + INTERVAL 1 HOUR, {int(norm * 20)}, comments, shares, views "
                        f"FROM analytics.engagement_snapshots WHERE post_id = '{post_id}'")
     requests, cursor, _ = tick(trending_posts, instance, cursor)

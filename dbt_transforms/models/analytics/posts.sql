@@ -1,7 +1,8 @@
 -- One row per post: what it is (from its latest collection) with its latest known metrics
 -- (from the latest engagement snapshot, daily or hourly). engagement_rate is
 -- (likes + comments + shares, a missing count taken as 0) / the account's followers when the
--- metrics were collected, in percent; null when followers are unknown or 0.
+-- metrics were collected, in percent; null when followers are unknown or 0. account_name comes
+-- from analytics.profiles.
 with latest_collection as (
     select distinct on (platform, post_id) *
     from {{ source('normalized', 'posts') }}
@@ -17,6 +18,7 @@ latest_metrics as (
 select
     p.platform,
     p.account_id,
+    coalesce(a.account_name, p.account_id) as account_name,
     p.post_id,
     p.author_id,
     p.author_username,
@@ -28,6 +30,11 @@ select
     m.comments,
     m.shares,
     m.views,
+    m.saves,
+    m.impressions,
+    m.reach,
+    m.clicks,
+    m.watch_time_seconds,
     p.permalink,
     m.collected_at,
     f.followers as followers_at_collection,
@@ -36,5 +43,6 @@ select
     end as engagement_rate
 from latest_collection p
 join latest_metrics m using (platform, post_id)
+left join {{ ref('profiles') }} a on p.platform = a.platform and p.account_id = a.account_id
 asof left join {{ ref('follower_snapshots') }} f
   on p.platform = f.platform and p.account_id = f.account_id and m.collected_at >= f.collected_at
