@@ -102,11 +102,13 @@ def test_items_that_do_not_normalize_are_kept_with_their_payload_and_replayed(pi
     victim: dict[str, str] = {}
 
     def buggy_posts(body, **context) -> Normalized:
-        """A normalizer bug: the first post of every listing is refused."""
+        """A normalizer bug: the first post of the day in every listing is refused."""
         result = real_posts(body, **context)
-        if not result.records:
+        of_the_day = [r for r in result.records if r.published_at.date() == DAY]
+        if not of_the_day:
             return result
-        first, *rest = result.records
+        first = of_the_day[0]
+        rest = [r for r in result.records if r is not first]
         victim.setdefault("id", first.post_id)
         payload = next(c for c in body["data"]["children"] if c["data"]["id"] == first.post_id)
         return Normalized(records=rest, rejected=[*result.rejected, Rejected(item_id=first.post_id, reason="bug", payload=payload)])
