@@ -20,8 +20,11 @@ $(VENV)/.installed: pyproject.toml
 run: install
 	$(BIN)/social-assets run $(if $(DATE),--date $(DATE))
 
+# The suite runs on both cores (pytest-xdist); PYTEST_WORKERS=0 runs it in one process.
+PYTEST_WORKERS ?= 2
+
 test: install
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) $(PYTEST_ARGS)
 
 dev: install
 	$(BIN)/social-assets dev

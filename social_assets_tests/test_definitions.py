@@ -38,9 +38,3 @@ def test_dagster_definitions_validate():
     )
     assert result.returncode == 0, result.stdout + result.stderr
 
-
-def test_dg_check_defs():
-    result = subprocess.run(
-        [str(BIN / "dg"), "check", "defs"], cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=300
-    )
-    assert result.returncode == 0, result.stdout + result.stderr
