@@ -120,7 +120,8 @@ def dev_command() -> int:
 
 
 def health_command(as_json: bool, max_age_hours: float | None, max_error_rate: float) -> int:
-    """Exit 0 when every platform with sources is healthy, 1 when one is not, 2 when health
+    """Exit 0 when every platform with sources and the analytics tables are healthy, 1 when one
+    is not (a failing blocking check included, dbt's too), 2 when health
     cannot be judged (the sources file is invalid, or the warehouse stays locked by a writer)."""
     from social_assets.health import WarehouseBusy, assess, max_age_from_environment, render
     from social_assets.settings import sources_path, warehouse_path
@@ -135,12 +136,10 @@ def health_command(as_json: bool, max_age_hours: float | None, max_error_rate: f
         print(f"health: cannot check: {exc}", file=sys.stderr)
         return 2
     if as_json:
-        print(json.dumps({"checked_at": now.isoformat(timespec="seconds"),
-                          "healthy": all(h.healthy for h in report),
-                          "platforms": [h.to_json() for h in report]}, indent=2))
+        print(json.dumps(report.to_json(now), indent=2))
     else:
         print(render(report, now))
-    return 0 if all(h.healthy for h in report) else 1
+    return 0 if report.healthy else 1
 
 
 def run_command(day: date | None) -> int:
