@@ -99,7 +99,7 @@ def check_name(key: AssetCheckKey) -> str:
 def _spec(asset: AssetKey, name: str, blocking: bool, description: str, deps=()) -> AssetCheckSpec:
     # Partitioned checks are a preview feature of Dagster 1.13, used knowingly: they keep a
     # result per platform-day, which is what lets a failed partition hold back the analytics
-    # until that partition is fixed (see ANALYTICS_CONDITION in defs/automation.py).
+    # until that partition is fixed (see analytics_condition in defs/automation.py).
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", PreviewWarning)
         return AssetCheckSpec(
