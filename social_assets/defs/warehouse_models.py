@@ -76,12 +76,13 @@ def analytics_models(context: AssetExecutionContext, dbt: DbtCliResource, wareho
     # The profile reads the warehouse path from the environment; make it the absolute path
     # the rest of the pipeline writes to, whatever directory dbt runs in.
     os.environ["SOCIAL_WAREHOUSE"] = str(warehouse_path())
+    # --no-use-colors: dbt's log lines are shown as they are in the UI and in alerts.
     # dbt tests are asset checks; with severity error they are blocking (dbt build skips what
     # is downstream of a failure). Their results also go to ops.data_quality, once dbt is done
     # with the file (this step holds the duckdb pool slot throughout).
     checked: list[AssetCheckResult] = []
     try:
-        for event in dbt.cli(["build"], context=context).stream():
+        for event in dbt.cli(["build", "--no-use-colors"], context=context).stream():
             if isinstance(event, AssetCheckResult):
                 checked.append(event)
             yield event
