@@ -3,7 +3,7 @@
     social-assets run [--date D | --from D1 [--to D2]]   collect days (default yesterday, UTC) and build the warehouse
     social-assets normalize PLATFORM RESOURCE [FILE]
     social-assets sandbox serve [--port N]      serve the platform emulations over HTTP
-    social-assets dev                           the Dagster UI on this project
+    social-assets dev [--port 3000]             the Dagster UI on this project (prints its URL)
     social-assets health [--json]               each platform's health; exits 1 when one is unhealthy
 """
 
@@ -39,7 +39,9 @@ def main(argv: list[str] | None = None) -> int:
     serve.add_argument("--port", type=int, default=8765)
     serve.add_argument("--host", default="127.0.0.1")
 
-    commands.add_parser("dev", help="open the Dagster UI on this project")
+    dev = commands.add_parser("dev", help="open the Dagster UI on this project (prints its URL once it answers)")
+    dev.add_argument("--port", type=int, default=3000)
+    dev.add_argument("--host", default="127.0.0.1")
 
     health = commands.add_parser(
         "health",
@@ -61,7 +63,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "sandbox":
         return serve_command(args.host, args.port)
     if args.command == "dev":
-        return dev_command()
+        return dev_command(args.host, args.port)
     if args.command == "health":
         return health_command(args.json, args.max_age_hours, args.max_error_rate)
     try:
@@ -208,15 +210,42 @@ def serve_command(host: str, port: int) -> int:
     return 0
 
 
-def dev_command() -> int:
+def dev_command(host: str, port: int) -> int:
+    """`dagster dev` on the project; once the UI answers, its URL is printed where it is seen,
+    after Dagster's start-up log."""
+    import subprocess
+    import threading
+
     from social_assets.instance import prepare_dagster_home
     from social_assets.settings import PROJECT_ROOT
 
     prepare_dagster_home()
     dagster = Path(sys.executable).parent / "dagster"
-    os.chdir(PROJECT_ROOT)
-    os.execv(str(dagster), [str(dagster), "dev", "-w", "workspace.yaml"])
-    return 0  # not reached
+    url = f"http://{host}:{port}"
+    print(f"starting the Dagster UI at {url} (Ctrl-C stops it)...", flush=True)
+    process = subprocess.Popen(
+        [str(dagster), "dev", "-w", "workspace.yaml", "-h", host, "-p", str(port)], cwd=PROJECT_ROOT
+    )
+    threading.Thread(target=_announce_when_up, args=(url, process), daemon=True).start()
+    try:
+        return process.wait()
+    except KeyboardInterrupt:  # the terminal's Ctrl-C reached dagster dev too: let it shut down
+        return process.wait()
+
+
+def _announce_when_up(url: str, process, every: float = 1.0) -> None:
+    import time
+
+    import httpx
+
+    while process.poll() is None:
+        try:
+            if httpx.get(f"{url}/server_info", timeout=2).status_code == 200:
+                print(f"\n  Dagster UI ready: {url}\n", flush=True)
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(every)
 
 
 def health_command(as_json: bool, max_age_hours: float | None, max_error_rate: float) -> int:
