@@ -1,7 +1,7 @@
 # The project's entry points. Each target creates the virtual environment first if needed.
-#   make run    collect yesterday (UTC) from the sandbox and build the warehouse
+#   make run    collect yesterday (UTC) from the sandbox and build the warehouse (DATE=, or FROM= [TO=])
 #   make test   the whole test suite (what CI runs)
-#   make dev    the Dagster UI on this project
+#   make dev    the Dagster UI on this project; prints its URL (http://127.0.0.1:3000, PORT=... to change)
 
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
@@ -18,7 +18,7 @@ $(VENV)/.installed: pyproject.toml
 	touch $@
 
 run: install
-	$(BIN)/social-assets run $(if $(DATE),--date $(DATE))
+	$(BIN)/social-assets run $(if $(DATE),--date $(DATE)) $(if $(FROM),--from $(FROM)) $(if $(TO),--to $(TO))
 
 # The suite runs on both cores (pytest-xdist); PYTEST_WORKERS=0 runs it in one process.
 PYTEST_WORKERS ?= 2
@@ -27,7 +27,7 @@ test: install
 	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) $(PYTEST_ARGS)
 
 dev: install
-	$(BIN)/social-assets dev
+	$(BIN)/social-assets dev $(if $(PORT),--port $(PORT))
 
 clean:
 	rm -rf data .dagster_home dbt_transforms/target dbt_transforms/logs

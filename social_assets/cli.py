@@ -1,9 +1,9 @@
 """`social-assets`: the project's command line.
 
-    social-assets run [--date YYYY-MM-DD]       collect a day (default yesterday, UTC) and build the warehouse
+    social-assets run [--date D | --from D1 [--to D2]]   collect days (default yesterday, UTC) and build the warehouse
     social-assets normalize PLATFORM RESOURCE [FILE]
     social-assets sandbox serve [--port N]      serve the platform emulations over HTTP
-    social-assets dev                           the Dagster UI on this project
+    social-assets dev [--port 3000]             the Dagster UI on this project (prints its URL)
     social-assets health [--json]               each platform's health; exits 1 when one is unhealthy
     social-assets report [--brand B] [--days N] [--out FILE]   an HTML report with charts
 """
@@ -24,8 +24,10 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="social-assets", description=__doc__.split("\n")[0])
     commands = parser.add_subparsers(dest="command", required=True)
 
-    run = commands.add_parser("run", help="collect one day for every configured source and build the warehouse")
-    run.add_argument("--date", type=date.fromisoformat, help="UTC day to collect (default: yesterday)")
+    run = commands.add_parser(
+        "run", help="collect days (default yesterday, UTC) for every configured source and build the warehouse"
+    )
+    add_day_arguments(run)
 
     normalize = commands.add_parser("normalize", help="normalize one raw API response body")
     normalize.add_argument("platform")
@@ -38,7 +40,9 @@ def main(argv: list[str] | None = None) -> int:
     serve.add_argument("--port", type=int, default=8765)
     serve.add_argument("--host", default="127.0.0.1")
 
-    commands.add_parser("dev", help="open the Dagster UI on this project")
+    dev = commands.add_parser("dev", help="open the Dagster UI on this project (prints its URL once it answers)")
+    dev.add_argument("--port", type=int, default=3000)
+    dev.add_argument("--host", default="127.0.0.1")
 
     health = commands.add_parser(
         "health",
@@ -62,12 +66,110 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "sandbox":
         return serve_command(args.host, args.port)
     if args.command == "dev":
-        return dev_command()
+        return dev_command(args.host, args.port)
     if args.command == "health":
         return health_command(args.json, args.max_age_hours, args.max_error_rate)
     if args.command == "report":
         return report_command(args.brand, args.days, args.out)
-    return run_command(args.date)
+    try:
+        days = days_to_collect(args.date, args.first, args.last, datetime.now(timezone.utc))
+    except DayError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    return run_command(days)
+
+
+# -- which days `run` collects ----------------------------------------------------------------
+
+
+class DayError(ValueError):
+    """A day or range that cannot be collected; the message gives the allowed range."""
+
+
+def _day(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a date (YYYY-MM-DD)") from None
+
+
+def add_day_arguments(run: argparse.ArgumentParser) -> None:
+    run.add_argument("--date", type=_day, help="one UTC day to collect (default: yesterday)")
+    run.add_argument("--from", dest="first", type=_day, metavar="D1", help="first UTC day of a range to collect")
+    run.add_argument("--to", dest="last", type=_day, metavar="D2",
+                     help="last UTC day of the range, included (default: yesterday)")
+
+
+def days_to_collect(day: date | None, first: date | None, last: date | None, now: datetime) -> list[date]:
+    """The days `run` collects, checked before anything starts: each must be a complete UTC day
+    with a partition, i.e. from PARTITIONS_START to yesterday."""
+    from social_assets.settings import PARTITIONS_START
+
+    earliest, yesterday = date.fromisoformat(PARTITIONS_START), now.astimezone(timezone.utc).date() - timedelta(days=1)
+    allowed = f"days from {earliest} to {yesterday} (UTC; today is not over yet)"
+    if day is not None and (first is not None or last is not None):
+        raise DayError("give either --date or --from/--to, not both")
+    if first is None and last is not None:
+        raise DayError("--to needs --from")
+    if day is not None:
+        first = last = day
+    first = first or yesterday
+    last = last or yesterday
+    for name, value in (("--from" if day is None else "--date", first), ("--to" if day is None else "--date", last)):
+        if value > yesterday or value < earliest:
+            why = "today" if value == yesterday + timedelta(days=1) else ("in the future" if value > yesterday else "before the partitions start")
+            raise DayError(f"{name} {value} cannot be collected ({why}): {allowed}")
+    if first > last:
+        raise DayError(f"--from {first} is after --to {last}")
+    return [first + timedelta(days=i) for i in range((last - first).days + 1)]
+
+
+# -- progress ---------------------------------------------------------------------------------
+
+
+class Progress:
+    """One line per platform-day as it finishes: where the run is, what was collected, how long
+    it took and how long the rest should take (the mean so far times what is left)."""
+
+    def __init__(self, total: int, out=None, clock=None):
+        import time
+
+        self.total, self.out, self.clock = total, out or sys.stdout, clock or time.monotonic
+        self.started = self.clock()
+        self.done = 0
+        self.items = 0
+
+    @staticmethod
+    def _clock_text(seconds: float) -> str:
+        seconds = int(round(seconds))
+        return f"{seconds // 3600}:{seconds // 60 % 60:02d}:{seconds % 60:02d}" if seconds >= 3600 else f"{seconds // 60}:{seconds % 60:02d}"
+
+    def start(self, day: date, platform: str, detail: str) -> None:
+        print(f"[{self.done + 1}/{self.total}] {day} {platform}: collecting {detail}...", file=self.out, flush=True)
+
+    def finish(self, day: date, platform: str, items: dict[str, int], ok: bool) -> None:
+        self.done += 1
+        self.items += sum(items.values())
+        elapsed = self.clock() - self.started
+        remaining = elapsed / self.done * (self.total - self.done)
+        what = ", ".join(f"{count} {name}" for name, count in items.items()) or "nothing"
+        print(
+            f"[{self.done}/{self.total}] {day} {platform}: {'done' if ok else 'FAILED'}, {what}"
+            f" | {self.items} items so far | elapsed {self._clock_text(elapsed)}"
+            f" | remaining ~{self._clock_text(remaining)}",
+            file=self.out,
+            flush=True,
+        )
+
+
+def collected_items(result) -> dict[str, int]:
+    """Rows each normalized table received in a collection run (its materializations' `rows`)."""
+    items = {}
+    for event in result.get_asset_materialization_events():
+        materialization = event.event_specific_data.materialization
+        if materialization.asset_key.path[0] == "normalized" and "rows" in materialization.metadata:
+            items[materialization.asset_key.path[-1]] = int(materialization.metadata["rows"].value)
+    return {name: items[name] for name in ("posts", "comments", "profiles") if name in items}
 
 
 def normalize_command(platform: str, resource: str, file: Path | None) -> int:
@@ -116,19 +218,47 @@ def serve_command(host: str, port: int) -> int:
     return 0
 
 
-def dev_command() -> int:
+def dev_command(host: str, port: int) -> int:
+    """`dagster dev` on the project; once the UI answers, its URL is printed where it is seen,
+    after Dagster's start-up log."""
+    import subprocess
+    import threading
+
     from social_assets.instance import prepare_dagster_home
     from social_assets.settings import PROJECT_ROOT
 
     prepare_dagster_home()
     dagster = Path(sys.executable).parent / "dagster"
-    os.chdir(PROJECT_ROOT)
-    os.execv(str(dagster), [str(dagster), "dev", "-w", "workspace.yaml"])
-    return 0  # not reached
+    url = f"http://{host}:{port}"
+    print(f"starting the Dagster UI at {url} (Ctrl-C stops it)...", flush=True)
+    process = subprocess.Popen(
+        [str(dagster), "dev", "-w", "workspace.yaml", "-h", host, "-p", str(port)], cwd=PROJECT_ROOT
+    )
+    threading.Thread(target=_announce_when_up, args=(url, process), daemon=True).start()
+    try:
+        return process.wait()
+    except KeyboardInterrupt:  # the terminal's Ctrl-C reached dagster dev too: let it shut down
+        return process.wait()
+
+
+def _announce_when_up(url: str, process, every: float = 1.0) -> None:
+    import time
+
+    import httpx
+
+    while process.poll() is None:
+        try:
+            if httpx.get(f"{url}/server_info", timeout=2).status_code == 200:
+                print(f"\n  Dagster UI ready: {url}\n", flush=True)
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(every)
 
 
 def health_command(as_json: bool, max_age_hours: float | None, max_error_rate: float) -> int:
-    """Exit 0 when every platform with sources is healthy, 1 when one is not, 2 when health
+    """Exit 0 when every platform with sources and the analytics tables are healthy, 1 when one
+    is not (a failing blocking check included, dbt's too), 2 when health
     cannot be judged (the sources file is invalid, or the warehouse stays locked by a writer)."""
     from social_assets.health import WarehouseBusy, assess, max_age_from_environment, render
     from social_assets.settings import sources_path, warehouse_path
@@ -143,12 +273,10 @@ def health_command(as_json: bool, max_age_hours: float | None, max_error_rate: f
         print(f"health: cannot check: {exc}", file=sys.stderr)
         return 2
     if as_json:
-        print(json.dumps({"checked_at": now.isoformat(timespec="seconds"),
-                          "healthy": all(h.healthy for h in report),
-                          "platforms": [h.to_json() for h in report]}, indent=2))
+        print(json.dumps(report.to_json(now), indent=2))
     else:
         print(render(report, now))
-    return 0 if all(h.healthy for h in report) else 1
+    return 0 if report.healthy else 1
 
 
 def add_report_parser(commands) -> None:
@@ -179,7 +307,7 @@ def report_command(brand: str | None, days: int, out: Path) -> int:
     return 0
 
 
-def run_command(day: date | None) -> int:
+def run_command(days: list[date]) -> int:
     from social_assets.instance import prepare_dagster_home
 
     prepare_dagster_home()
@@ -193,12 +321,16 @@ def run_command(day: date | None) -> int:
     from social_assets.sources import SourcesConfigError, load_sources
     from social_assets.summary import print_summary
 
-    day = day or (datetime.now(timezone.utc).date() - timedelta(days=1))
     try:
         sources = load_sources(sources_path())
     except SourcesConfigError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    platforms = [p for p in sorted(PLATFORMS) if sources[p]]
+    for platform in sorted(PLATFORMS):
+        if not sources[platform]:
+            print(f"{platform}: no sources configured, skipped")
+    progress = Progress(len(days) * len(platforms))
 
     # The runs' full logs are in the Dagster instance (make dev); the terminal gets warnings.
     quiet = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
@@ -206,20 +338,20 @@ def run_command(day: date | None) -> int:
     blocked: list[str] = []
     with DagsterInstance.get() as instance:
         collect = defs.resolve_job_def("collect_platform_day")
-        for platform in sorted(PLATFORMS):
-            if not sources[platform]:
-                print(f"{platform}: no sources configured, skipped")
-                continue
-            mode = api_mode(platform)
-            if mode == "sandbox":
-                mode = f"sandbox ({os.environ.get('SOCIAL_SANDBOX_URL') or 'in-process'})"
-            print(f"{platform}: collecting {day} ({len(sources[platform])} sources) from {mode}...", flush=True)
-            result = collect.execute_in_process(
-                instance=instance, partition_key=platform_day_key(platform, day), run_config=quiet, raise_on_error=False
-            )
-            ok &= _report(result, f"{platform} {day}")
-            if _blocking_check_failed(result):
-                blocked.append(f"{platform} {day}")
+        for day in days:
+            for platform in platforms:
+                mode = api_mode(platform)
+                if mode == "sandbox":
+                    mode = f"sandbox ({os.environ.get('SOCIAL_SANDBOX_URL') or 'in-process'})"
+                progress.start(day, platform, f"{len(sources[platform])} sources from {mode}")
+                result = collect.execute_in_process(
+                    instance=instance, partition_key=platform_day_key(platform, day), run_config=quiet,
+                    raise_on_error=False,
+                )
+                ok &= _report(result, f"{platform} {day}", quiet_success=True)
+                progress.finish(day, platform, collected_items(result), result.success)
+                if _blocking_check_failed(result):
+                    blocked.append(f"{platform} {day}")
         if blocked:
             # Bad data must not reach the analyst tables: they stay as they were.
             print(
@@ -227,7 +359,7 @@ def run_command(day: date | None) -> int:
                 "(see ops.data_quality)",
                 file=sys.stderr,
             )
-            print_summary(warehouse_path(), day)
+            print_summary(warehouse_path(), days[-1])
             return 1
         print("analytics: building the warehouse tables with dbt...", flush=True)
         dbt_log = io.StringIO()  # dagster-dbt echoes dbt's log; show it only when it matters
@@ -239,7 +371,7 @@ def run_command(day: date | None) -> int:
             print(dbt_log.getvalue(), file=sys.stderr)
         ok &= _report(result, "analytics")
 
-    print_summary(warehouse_path(), day)
+    print_summary(warehouse_path(), days[-1])
     return 0 if ok else 1
 
 
@@ -253,9 +385,10 @@ def _blocking_check_failed(result) -> bool:
     )
 
 
-def _report(result, what: str) -> bool:
+def _report(result, what: str, quiet_success: bool = False) -> bool:
     if result.success:
-        print(f"{what}: run {result.run_id} succeeded")
+        if not quiet_success:
+            print(f"{what}: run {result.run_id} succeeded")
         return True
     for event in result.all_events:
         if event.is_step_failure and event.step_failure_data and event.step_failure_data.error:

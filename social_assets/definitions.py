@@ -5,7 +5,7 @@ Each area keeps its own list; this file only puts them together.
 
 from __future__ import annotations
 
-from dagster import Definitions
+from dagster import Definitions, in_process_executor
 
 from social_assets.defs.automation import SCHEDULES, SENSORS
 from social_assets.defs.checks import CHECKS
@@ -23,4 +23,6 @@ defs = Definitions(
     schedules=[*SCHEDULES, refresh_schedule],
     sensors=SENSORS,
     resources=build_resources(),
+    # One process per run, not per step (see defs/jobs.py); the implicit asset job included.
+    executor=in_process_executor,
 )

@@ -1,4 +1,4 @@
-"""Health of each platform, for `social-assets health` and the freshness check.
+"""Health of each platform and of the analytics tables, for `social-assets health`.
 
 Per platform with sources configured:
 
@@ -14,6 +14,9 @@ Per platform with sources configured:
   normalized tables.
 - recent error rate: the share of source collections in the last 24 hours that failed.
 - data quality: checks that failed for the newest day collected (ops.data_quality).
+
+And for the analytics tables: the dbt tests whose latest result failed (ops.data_quality,
+platform `all`); a failing blocking one (dbt severity error) makes the report unhealthy.
 
 A platform is unhealthy when it is unreachable, its last successful collection is older than
 the allowed age (SOCIAL_FRESHNESS_MAX_AGE_HOURS, 36: the same rule as the freshness check), its
@@ -40,23 +43,20 @@ import httpx
 
 from social_assets.platforms import PLATFORMS
 from social_assets.platforms.base import Platform
+from social_assets.quality import (
+    DBT_MANIFEST,
+    FailedCheck,
+    dbt_tests,
+    failed_dbt_tests,
+    has_table,
+    is_blocking,
+    read_freshness,
+)
 
-MAX_AGE_VARIABLE = "SOCIAL_FRESHNESS_MAX_AGE_HOURS"
-DEFAULT_MAX_AGE_HOURS = 36.0  # a daily collection, plus a missed hour or two of slack
 DEFAULT_MAX_ERROR_RATE = 0.25
 ERROR_WINDOW = timedelta(hours=24)
 PROBE_TIMEOUT = httpx.Timeout(10.0, connect=5.0)
 LOCK_WAIT_SECONDS = 15.0
-
-
-def max_age_from_environment(environ: Mapping[str, str] = os.environ) -> timedelta:
-    """`SOCIAL_FRESHNESS_MAX_AGE_HOURS` (default 36): the oldest a platform's data may be."""
-    raw = environ.get(MAX_AGE_VARIABLE)
-    try:
-        hours = float(raw) if raw else DEFAULT_MAX_AGE_HOURS
-    except ValueError:
-        raise ValueError(f"{MAX_AGE_VARIABLE}={raw!r} is not a number of hours") from None
-    return timedelta(hours=hours)
 
 
 # -- reading the warehouse --------------------------------------------------------------------
@@ -81,77 +81,8 @@ def open_read_only(path: Path, wait_seconds: float = LOCK_WAIT_SECONDS) -> duckd
             time.sleep(0.5)
 
 
-def _has_table(con: duckdb.DuckDBPyConnection, qualified: str) -> bool:
-    schema, name = qualified.split(".")
-    return bool(
-        con.execute(
-            "SELECT count(*) FROM information_schema.tables WHERE table_schema = ? AND table_name = ?",
-            [schema, name],
-        ).fetchone()[0]
-    )
-
-
-def _utc(moment: datetime | None) -> datetime | None:
-    """Warehouse timestamps are zone-less UTC."""
-    return moment.replace(tzinfo=timezone.utc) if moment is not None else None
-
-
 def _warehouse_time(moment: datetime) -> datetime:
     return moment.astimezone(timezone.utc).replace(tzinfo=None)
-
-
-@dataclass
-class Freshness:
-    platform: str
-    last_success: datetime | None  # newest finished_at of a successful (or partial) source collection
-    newest_day: date | None  # newest partition day with such a collection
-    newest_observation: datetime | None  # newest collected_at in the normalized tables
-
-    def hours_since_success(self, now: datetime) -> float | None:
-        if self.last_success is None:
-            return None
-        return max(0.0, (now - self.last_success).total_seconds() / 3600)
-
-    def hours_since_observation(self, now: datetime) -> float | None:
-        if self.newest_observation is None:
-            return None
-        return max(0.0, (now - self.newest_observation).total_seconds() / 3600)
-
-    def stale_reason(self, now: datetime, max_age: timedelta) -> str | None:
-        """Why the platform's data is stale, or None when it is fresh."""
-        limit = max_age.total_seconds() / 3600
-        if self.last_success is None:
-            return "no successful collection yet"
-        since = self.hours_since_success(now)
-        if since > limit:
-            return f"last successful collection {since:.1f} h ago (allowed {limit:g} h)"
-        return None
-
-
-def read_freshness(con: duckdb.DuckDBPyConnection | None, platforms: list[str]) -> dict[str, Freshness]:
-    found = {p: Freshness(p, None, None, None) for p in platforms}
-    if con is None or not platforms:
-        return found
-    marks = ", ".join("?" for _ in platforms)
-    if _has_table(con, "ops.collection_log"):
-        for platform, last, day in con.execute(
-            f"SELECT platform, max(finished_at), max(partition_date) FROM ops.collection_log "
-            f"WHERE status IN ('success', 'partial') AND platform IN ({marks}) GROUP BY 1",
-            platforms,
-        ).fetchall():
-            found[platform].last_success, found[platform].newest_day = _utc(last), day
-    observed = [
-        f"SELECT platform, max(collected_at) AS newest FROM {table} WHERE platform IN ({marks}) GROUP BY 1"
-        for table in ("normalized.posts", "normalized.profiles", "normalized.post_metrics")
-        if _has_table(con, table)
-    ]
-    if observed:
-        for platform, newest in con.execute(
-            f"SELECT platform, max(newest) FROM ({' UNION ALL '.join(observed)}) GROUP BY 1",
-            platforms * len(observed),
-        ).fetchall():
-            found[platform].newest_observation = _utc(newest)
-    return found
 
 
 # -- limits -----------------------------------------------------------------------------------
@@ -188,7 +119,7 @@ def limit_remaining(platform: str, con: duckdb.DuckDBPyConnection | None, now: d
 
         reset = now.astimezone(QUOTA_TIME_ZONE).replace(hour=0, minute=0, second=0, microsecond=0)
         spent = 0
-        if con is not None and _has_table(con, "ops.collection_log"):
+        if con is not None and has_table(con, "ops.collection_log"):
             spent = con.execute(
                 "SELECT coalesce(sum(calls), 0) FROM ops.collection_log WHERE platform = ? AND started_at >= ?",
                 [platform, _warehouse_time(reset)],
@@ -304,6 +235,59 @@ class PlatformHealth:
         return data
 
 
+@dataclass
+class AnalyticsHealth:
+    """The analytics tables: the dbt tests whose latest result failed (ops.data_quality, platform `all`)."""
+
+    failed_checks: list[FailedCheck] = field(default_factory=list)
+
+    @property
+    def blocking(self) -> list[FailedCheck]:
+        return [f for f in self.failed_checks if f.blocking]
+
+    @property
+    def problems(self) -> list[str]:
+        return [f"blocking check failed: {f.describe()}" for f in self.blocking]
+
+    @property
+    def healthy(self) -> bool:
+        return not self.blocking
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "healthy": self.healthy,
+            "problems": self.problems,
+            "failed_checks": [
+                {"check": f.check, "day": f.day.isoformat(), "failing_rows": f.failing_rows,
+                 "checked_at": f.checked_at.isoformat(timespec="seconds"), "blocking": f.blocking}
+                for f in self.failed_checks
+            ],
+        }
+
+
+@dataclass
+class HealthReport:
+    platforms: list[PlatformHealth]
+    analytics: AnalyticsHealth
+
+    @property
+    def healthy(self) -> bool:
+        return all(h.healthy for h in self.platforms) and self.analytics.healthy
+
+    @property
+    def unhealthy(self) -> list[str]:
+        names = [h.platform for h in self.platforms if not h.healthy]
+        return names + ([] if self.analytics.healthy else ["analytics"])
+
+    def to_json(self, now: datetime) -> dict[str, Any]:
+        return {
+            "checked_at": now.isoformat(timespec="seconds"),
+            "healthy": self.healthy,
+            "platforms": [h.to_json() for h in self.platforms],
+            "analytics": self.analytics.to_json(),
+        }
+
+
 def assess(
     warehouse: Path,
     sources: Mapping[str, list],
@@ -311,10 +295,12 @@ def assess(
     max_age: timedelta,
     max_error_rate: float = DEFAULT_MAX_ERROR_RATE,
     environ: Mapping[str, str] = os.environ,
-) -> list[PlatformHealth]:
-    """The health of every platform (see the module docstring). Raises `WarehouseBusy`."""
+) -> HealthReport:
+    """The health of every platform and of the analytics tables (see the module docstring).
+    Raises `WarehouseBusy`."""
     report = [PlatformHealth(name, len(sources.get(name) or [])) for name in sorted(PLATFORMS)]
     configured = [h.platform for h in report if h.configured]
+    dbt = dbt_tests(DBT_MANIFEST)
     con = open_read_only(warehouse)
     try:
         freshness = read_freshness(con, configured)
@@ -337,7 +323,8 @@ def assess(
                     f"{health.failed_24h} of {health.collections_24h} source collections failed in the last 24 h "
                     f"(allowed {max_error_rate:.0%})"
                 )
-            _failed_checks(con, health)
+            _failed_checks(con, health, dbt)
+        analytics = AnalyticsHealth(failed_dbt_tests(con, DBT_MANIFEST))
     finally:
         if con is not None:
             con.close()
@@ -349,11 +336,11 @@ def assess(
         health.api, health.reachable, health.reach_detail = reach.api, reach.reachable, reach.detail
         if not reach.reachable:
             health.problems.insert(0, f"unreachable: {reach.detail}")
-    return report
+    return HealthReport(report, analytics)
 
 
 def _recent_errors(con: duckdb.DuckDBPyConnection | None, health: PlatformHealth, now: datetime) -> None:
-    if con is None or not _has_table(con, "ops.collection_log"):
+    if con is None or not has_table(con, "ops.collection_log"):
         return
     failed, total = con.execute(
         "SELECT count(*) FILTER (WHERE status = 'failed'), count(*) FROM ops.collection_log "
@@ -363,13 +350,11 @@ def _recent_errors(con: duckdb.DuckDBPyConnection | None, health: PlatformHealth
     health.failed_24h, health.collections_24h = int(failed), int(total)
 
 
-def _failed_checks(con: duckdb.DuckDBPyConnection | None, health: PlatformHealth) -> None:
+def _failed_checks(con: duckdb.DuckDBPyConnection | None, health: PlatformHealth, dbt: Mapping[str, bool]) -> None:
     """Checks that failed on the platform's newest collected day; a blocking one is a problem:
     it keeps the analytics tables from updating."""
-    if con is None or health.newest_day is None or not _has_table(con, "ops.data_quality"):
+    if con is None or health.newest_day is None or not has_table(con, "ops.data_quality"):
         return
-    from social_assets.defs.checks import BLOCKING_CHECKS
-
     failed = [
         name
         for (name,) in con.execute(
@@ -378,12 +363,12 @@ def _failed_checks(con: duckdb.DuckDBPyConnection | None, health: PlatformHealth
         ).fetchall()
     ]
     health.failed_checks = failed
-    blocking = [name for name in failed if name in BLOCKING_CHECKS]
+    blocking = [name for name in failed if is_blocking(name, health.platform, dbt)]
     if blocking:
         health.problems.append(f"blocking check failed on {health.newest_day}: {', '.join(blocking)}")
 
 
-def render(report: list[PlatformHealth], now: datetime) -> str:
+def render(report: HealthReport, now: datetime) -> str:
     def when(moment: datetime | None) -> str:
         if moment is None:
             return "never"
@@ -391,7 +376,7 @@ def render(report: list[PlatformHealth], now: datetime) -> str:
         return f"{moment:%Y-%m-%d %H:%M} UTC ({hours:.1f} h ago)"
 
     lines = []
-    for h in report:
+    for h in report.platforms:
         if not h.configured:
             lines.append(f"{h.platform}: not configured (no sources)")
             continue
@@ -407,6 +392,14 @@ def render(report: list[PlatformHealth], now: datetime) -> str:
             f"  quality         {', '.join(h.failed_checks) + ' failed' if h.failed_checks else 'no failed checks'}"
             + (f" on {h.newest_day}" if h.newest_day else ""),
         ]
-    unhealthy = [h.platform for h in report if not h.healthy]
+    analytics = report.analytics
+    lines.append("analytics: " + ("healthy" if analytics.healthy else "UNHEALTHY: " + "; ".join(analytics.problems)))
+    warned = [f.describe() for f in analytics.failed_checks if not f.blocking]
+    lines.append(
+        "  dbt tests       "
+        + (", ".join(f.check for f in analytics.blocking) + " failed" if analytics.blocking else "no blocking test failed")
+        + (f"; warnings: {', '.join(warned)}" if warned else "")
+    )
+    unhealthy = report.unhealthy
     lines.append(f"overall: {'UNHEALTHY (' + ', '.join(unhealthy) + ')' if unhealthy else 'healthy'}")
     return "\n".join(lines)

@@ -8,9 +8,10 @@ Schedules
 
 Declarative automation
 - `automation`: the automation condition sensor. The analytics models (dbt: posts ... rollups
-  daily, weekly and monthly) carry `ANALYTICS_CONDITION`: they rebuild once their inputs
-  updated, when no input is being written (collections, refreshes, backfills), and not while a
-  partition of normalized/* has a failed blocking check. No job builds them by hand.
+  daily, weekly and monthly) carry `analytics_condition`: they rebuild together, in one dbt
+  build, once their inputs updated and nothing that writes them, however indirectly, is queued
+  or running (collections, refreshes, replays, backfills, the partitions' checks), and not while
+  a partition of normalized/* has a failed blocking check. No job builds them on a timer.
 
 Sensors
 - `new_sources`: a source added to the sources file gets its last N complete UTC days collected
@@ -105,31 +106,70 @@ def complete_days(now: datetime, count: int) -> list[date]:
 
 # -- declarative automation -------------------------------------------------------------------
 
-# The analytics models: rebuild after any input updated (a collection, a refresh, or another
-# model requested in the same tick), once nothing upstream is being written, and never while a
-# partition of the normalized layer has a failed blocking check. That holds for every model,
-# not only the direct children of the failing asset: the analytics tables are rebuilt together
-# or not at all. A model's own failed blocking check (a dbt test) holds back its children too,
-# unless the model is rebuilt in the same tick (its tests run again, and dbt skips what follows
-# a failure).
+# The analytics models are rebuilt together, by one `dbt build` per trigger, and only from
+# finished inputs:
+# - trigger: an input updated (a collection, a refresh, a replay, or another model requested in
+#   the same tick) since the model was last requested or built. An input written after a build
+#   began is not swallowed by it: every writer is in the duckdb pool, so an input's write that is
+#   older than the model's build was there when dbt read it.
+# - hold (the same for every model, so they go together or not at all): while anything that
+#   writes their inputs, directly or not, is queued, running or part of a backfill in progress
+#   (every raw/* and normalized/* asset, and the normalized partitions' checks, which run after
+#   the writes and may still fail), or while any analytics model is being built already.
+# - never while a partition of the normalized layer has a failed blocking check, nor while a
+#   model's own failed blocking check (a dbt test) would feed its children, unless the model is
+#   rebuilt in the same tick (its tests run again, and dbt skips what follows a failure).
 COLLECTED = [AssetKey(["normalized", resource]) for resource in RESOURCES]
+# Every asset that writes what dbt reads, whatever the path: the daily collection (raw/* then
+# normalized/*) and the hourly refresh (raw/metric_refreshes then normalized/post_metrics).
+UPSTREAM_WRITERS = [
+    *(AssetKey(["raw", resource]) for resource in RESOURCES),
+    *COLLECTED,
+    AssetKey(["raw", "metric_refreshes"]),
+    AssetKey(["normalized", "post_metrics"]),
+]
+TRIGGER_LABEL = "an_input_updated_since_last_handled"
+HOLD_LABEL = "an_upstream_write_or_an_analytics_build_in_progress"
 
 
 def _blocking_check_failed() -> AutomationCondition:
     return AutomationCondition.any_checks_match(AutomationCondition.check_failed(), blocking_only=True)
 
 
-ANALYTICS_CONDITION = (
-    AutomationCondition.any_deps_updated().since_last_handled()
-    & ~AutomationCondition.any_deps_in_progress()
-    & ~AutomationCondition.in_progress()
-    & ~AutomationCondition.any_deps_match(
-        _blocking_check_failed() & ~AutomationCondition.will_be_requested()
-    ).with_label("a_dep_failed_a_blocking_check")
-    & ~reduce(
-        operator.or_, [AutomationCondition.asset_matches(key, _blocking_check_failed()) for key in COLLECTED]
-    ).with_label("a_collected_partition_failed_a_blocking_check")
-).with_label("inputs_updated_and_checked")
+def _any_of(conditions: list[AutomationCondition]) -> AutomationCondition:
+    return reduce(operator.or_, conditions)
+
+
+def _upstream_being_written() -> AutomationCondition:
+    """Queued or running (a run's planned writes count from its creation), or left to do by an
+    asset backfill; for the normalized assets, also their checks still to run."""
+    busy = AutomationCondition.in_progress()
+    return _any_of(
+        [AutomationCondition.asset_matches(key, busy) for key in UPSTREAM_WRITERS]
+        + [
+            AutomationCondition.asset_matches(key, AutomationCondition.any_checks_match(AutomationCondition.in_progress()))
+            for key in COLLECTED
+        ]
+    )
+
+
+def analytics_condition(models: list[AssetKey]) -> AutomationCondition:
+    """The condition of every analytics model; `models` are all of them (see above)."""
+    trigger = AutomationCondition.any_deps_updated().since_last_handled().with_label(TRIGGER_LABEL)
+    hold = (
+        _upstream_being_written() | _any_of([AutomationCondition.asset_matches(key, AutomationCondition.in_progress()) for key in models])
+    ).with_label(HOLD_LABEL)
+    return (
+        trigger
+        & ~hold
+        & ~AutomationCondition.any_deps_match(
+            _blocking_check_failed() & ~AutomationCondition.will_be_requested()
+        ).with_label("a_dep_failed_a_blocking_check")
+        & ~_any_of([AutomationCondition.asset_matches(key, _blocking_check_failed()) for key in COLLECTED]).with_label(
+            "a_collected_partition_failed_a_blocking_check"
+        )
+    ).with_label("inputs_updated_and_checked")
+
 
 automation_sensor = AutomationConditionSensorDefinition(
     "automation",

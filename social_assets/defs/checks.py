@@ -73,7 +73,7 @@ from dagster_duckdb import DuckDBResource
 from social_assets.core.timeutil import to_warehouse_time, utc_now
 from social_assets.defs.partitions import platform_day_partitions, split_key
 from social_assets.defs.resources import SocialApiResource
-from social_assets.health import max_age_from_environment, read_freshness
+from social_assets.quality import ALL_PLATFORMS, PARTITION_CHECKS, max_age_from_environment, read_freshness
 from social_assets.warehouse.tables import DATA_QUALITY, ensure_schema
 
 POSTS, COMMENTS, PROFILES = (AssetKey(["normalized", r]) for r in ("posts", "comments", "profiles"))
@@ -99,7 +99,7 @@ def check_name(key: AssetCheckKey) -> str:
 def _spec(asset: AssetKey, name: str, blocking: bool, description: str, deps=()) -> AssetCheckSpec:
     # Partitioned checks are a preview feature of Dagster 1.13, used knowingly: they keep a
     # result per platform-day, which is what lets a failed partition hold back the analytics
-    # until that partition is fixed (see ANALYTICS_CONDITION in defs/automation.py).
+    # until that partition is fixed (see analytics_condition in defs/automation.py).
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", PreviewWarning)
         return AssetCheckSpec(
@@ -113,21 +113,17 @@ def _spec(asset: AssetKey, name: str, blocking: bool, description: str, deps=())
 
 
 PARTITION_SPECS = [
-    _spec(POSTS, "unique_keys", True, "No post has a null key or shares (account_id, post_id) with another."),
-    _spec(COMMENTS, "unique_keys", True, "No comment has a null key or shares (post_id, comment_id) with another."),
-    _spec(PROFILES, "unique_keys", True, "No profile has a null account_id or shares it with another."),
-    _spec(COMMENTS, "known_posts", True, "Every comment's post is in normalized.posts (any day).", deps=[POSTS]),
-    _spec(POSTS, "quality_score", True, "At least 95% of the fetched items normalized cleanly.", deps=[COMMENTS, PROFILES]),
-    _spec(POSTS, "quality_score_target", False, "At least 99% of the fetched items normalized cleanly (WARN).",
-          deps=[COMMENTS, PROFILES]),
-    _spec(POSTS, "volume", False, "The post count is inside its trailing 14-day band."),
-    _spec(COMMENTS, "volume", False, "The comment count is inside its trailing 14-day band."),
+    _spec(
+        AssetKey(check.table.split(".")),
+        check.name,
+        check.blocking,
+        check.description,
+        deps=[AssetKey(table.split(".")) for table in check.reads],
+    )
+    for check in PARTITION_CHECKS
 ]
 
 FRESHNESS_KEY = AssetCheckKey(ANALYTICS_POSTS, "freshness")
-
-# The checks whose failure keeps data from flowing (health reports them as unhealthy).
-BLOCKING_CHECKS = frozenset(check_name(s.key) for s in PARTITION_SPECS if s.blocking)
 
 
 @dataclass
@@ -401,7 +397,7 @@ def record_dbt_results(warehouse: DuckDBResource, results: list[AssetCheckResult
         failures = result.metadata.get("dagster_dbt/failed_row_count")
         value = getattr(failures, "value", failures)
         name = check_name(AssetCheckKey(result.asset_key, result.check_name))
-        rows.append(quality_row("all", at.date(), name, result.passed, value, at))
+        rows.append(quality_row(ALL_PLATFORMS, at.date(), name, result.passed, value, at))
     if rows:
         with warehouse.get_connection() as con:
             record_results(con, rows)

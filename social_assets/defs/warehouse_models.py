@@ -5,6 +5,7 @@ the API responses to the rollups. dbt tests become asset checks.
 """
 
 
+import json
 import os
 import subprocess
 from pathlib import Path
@@ -25,7 +26,7 @@ from dagster_dbt.asset_utils import default_description_fn
 from dagster_duckdb import DuckDBResource
 
 from social_assets.brands import load_brands, write_brand_accounts
-from social_assets.defs.automation import ANALYTICS_CONDITION
+from social_assets.defs.automation import analytics_condition
 from social_assets.defs.checks import record_dbt_results
 from social_assets.defs.resources import SocialApiResource
 from social_assets.settings import DBT_PROJECT_DIR, dbt_executable, warehouse_path
@@ -51,6 +52,15 @@ def ensure_manifest() -> None:
 
 
 ensure_manifest()
+
+
+def _model_keys() -> list[AssetKey]:
+    """Every analytics model's key (the translator's <schema>/<name>): they are held back together."""
+    nodes = json.loads(dbt_project.manifest_path.read_text())["nodes"].values()
+    return [AssetKey([n["schema"], n["name"]]) for n in nodes if n["resource_type"] == "model"]
+
+
+ANALYTICS_CONDITION = analytics_condition(_model_keys())
 
 
 class SchemaQualifiedTranslator(DagsterDbtTranslator):
@@ -99,6 +109,7 @@ def analytics_models(
     brands = load_brands(Path(social_api.sources_file))
     with warehouse.get_connection() as con:
         write_brand_accounts(con, brands)
+    # --no-use-colors: dbt's log lines are shown as they are in the UI and in alerts.
     # dbt tests are asset checks; with severity error they are blocking (dbt build skips what
     # is downstream of a failure). Their results also go to ops.data_quality, once dbt is done
     # with the file (this step holds the duckdb pool slot throughout).
@@ -107,7 +118,7 @@ def analytics_models(
     # in the Plots tab) are read from the warehouse, which dbt holds while it runs.
     held: list[Any] = []
     try:
-        for event in dbt.cli(["build"], context=context).stream():
+        for event in dbt.cli(["build", "--no-use-colors"], context=context).stream():
             if isinstance(event, AssetCheckResult):
                 checked.append(event)
             if held or (isinstance(event, Output) and _asset_name(context, event) in TREND_MODELS):

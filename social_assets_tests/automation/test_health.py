@@ -126,3 +126,40 @@ def test_nothing_collected_yet_is_unhealthy_and_a_broken_sources_file_cannot_be_
     (tmp_path / "sources.yaml").write_text("reddit: [")
     assert main(["health"]) == 2
     assert "health: cannot check:" in capsys.readouterr().err
+
+
+def test_a_failing_blocking_dbt_test_is_unhealthy_until_it_passes_again(warehouse, instance, capsys):
+    """dbt's tests are stored under platform `all`; the latest result of each counts."""
+    # A comment whose post was never collected: dbt's comments_known_posts fails on the rebuild.
+    execute(warehouse, "INSERT INTO normalized.comments SELECT * REPLACE ('t3_nowhere' AS post_id, 'orphan1' AS comment_id) "
+                       "FROM normalized.comments WHERE platform = 'reddit' LIMIT 1")
+    run_job(instance, "build_analytics", success=False)
+    assert query(warehouse, "SELECT platform, value, passed FROM ops.data_quality "
+                            "WHERE \"check\" = 'analytics/comments:comments_known_posts'") == [("all", 1.0, False)]
+
+    code, out = health(capsys)
+    assert code == 1, out
+    assert "reddit: healthy" in out and "youtube: healthy" in out
+    assert "analytics: UNHEALTHY: blocking check failed: analytics/comments:comments_known_posts (1 failing row(s), checked " in out
+    assert out.rstrip().endswith("overall: UNHEALTHY (analytics)")
+    code, out = health(capsys, "--json")
+    report = json.loads(out)
+    assert code == 1 and report["healthy"] is False and report["analytics"]["healthy"] is False
+    assert [(f["check"], f["failing_rows"], f["blocking"]) for f in report["analytics"]["failed_checks"]] == [
+        ("analytics/comments:comments_known_posts", 1.0, True)
+    ]
+
+    execute(warehouse, "DELETE FROM normalized.comments WHERE comment_id = 'orphan1'")
+    run_job(instance, "build_analytics")
+    code, out = health(capsys)
+    assert code == 0, out
+    assert "analytics: healthy" in out and "no blocking test failed" in out
+
+
+def test_every_dbt_test_of_the_project_is_known_and_blocking():
+    from social_assets.quality import DBT_MANIFEST, dbt_tests
+
+    tests = dbt_tests(DBT_MANIFEST)
+    assert tests["analytics/comments:comments_known_posts"] is True
+    assert {"analytics/posts:posts_key", "analytics/rollups_weekly:rollups_weekly_schema"} <= set(tests)
+    assert all(tests.values())  # no dbt test of the project has severity warn
