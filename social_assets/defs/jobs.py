@@ -11,7 +11,6 @@ from dagster import AssetSelection, define_asset_job, in_process_executor
 
 from social_assets.core.records import RESOURCES
 from social_assets.defs.checks import FRESHNESS_KEY
-from social_assets.defs.partitions import platform_day_partitions
 
 # The platform-day assets by key: the raw and normalized groups also hold the hourly
 # refresh's assets, which are partitioned by platform x hour and cannot share these jobs.
@@ -23,7 +22,6 @@ collect_job = define_asset_job(
     "collect_platform_day",
     executor_def=in_process_executor,
     selection=PLATFORM_DAY_ASSETS,
-    partitions_def=platform_day_partitions,
     description="Collect one platform-day from its API and normalize it.",
 )
 
@@ -31,7 +29,6 @@ replay_job = define_asset_job(
     "replay_dead_letters",
     executor_def=in_process_executor,
     selection=PLATFORM_DAY_ASSETS,
-    partitions_def=platform_day_partitions,
     config={"ops": {"collect": {"config": {"replay_dead_letters": True}}}},
     description=(
         "Once the cause is fixed: re-collect the sources whose requests failed for good in the "
