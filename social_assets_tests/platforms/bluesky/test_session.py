@@ -107,3 +107,16 @@ def test_a_refused_login_names_the_variables_and_never_the_password(served):
     assert "BLUESKY_HANDLE" in message and "BLUESKY_APP_PASSWORD" in message and "AuthenticationRequired" in message
     assert "not-the-app-password-123" not in message
     assert session_calls(log) == ["createSession"]  # a refusal is not retried
+
+
+def test_a_spent_login_limit_pauses_until_its_reset_instead_of_retrying(served):
+    from social_assets.core.errors import QuotaExhaustedError
+
+    sandbox, url, log = served
+    emulation = sandbox.platforms["bluesky"]
+    day = int(time.time() // 86400)
+    emulation.logins[(SANDBOX_HANDLE, day)] = 10  # ten logins today already (elsewhere)
+    with pytest.raises(QuotaExhaustedError) as raised:
+        one_run(url, SESSION)
+    assert raised.value.resets_at == datetime.fromtimestamp((day + 1) * 86400, timezone.utc)
+    assert session_calls(log) == ["createSession"]  # one refused login, not a retry storm
