@@ -75,7 +75,7 @@ class Connection:
         names = source.credentials if source is not None else {}
         who = f"{platform.name} source {source.account_id}" if source is not None else platform.name
         auth, variables, values = self._auth_for(names, who)
-        base_url = (source.base_url if source is not None else None) or spec.base_url
+        base_url = (source.base_url if source is not None else None) or auth.base_url or spec.base_url
         hint = f"{describe_variables(tuple(variables))} ({who})" if variables else who
         # Limits, breakers and tokens are shared by every user of this credential at this host.
         shared = shared_state(self.http, platform.name, httpx.URL(base_url).host, *values)

@@ -48,6 +48,13 @@ class Auth:
     client_id_field: str = "client_id"
     # SESSION: (http, credential values) -> a grant; the platform's own login call.
     login: Callable[[httpx.Client, tuple[str, ...]], TokenGrant] | None = None
+    # SESSION: (http, refresh token) -> a grant; renews a session without logging in again
+    # (Bluesky's refreshSession: logins have a small daily limit). An AuthError from it means
+    # the session is over, and the login is used.
+    resume: Callable[[httpx.Client, str], TokenGrant] | None = None
+    # Where requests authenticated this way go, when not the spec's base URL (Bluesky: a
+    # session's calls go to the entryway that issued it, anonymous ones to the public AppView).
+    base_url: str | None = None
     scheme: str = "Bearer"  # the Authorization scheme of the token it yields
 
 
@@ -96,8 +103,16 @@ def authenticator(
     if auth.kind is AuthKind.SESSION:
         if auth.login is None:
             raise ValueError(f"{platform}: a session auth needs its login call")
-        login = auth.login
-        fetch: Callable[[str | None], TokenGrant] = lambda refresh_token: login(http, values)
+        login, resume = auth.login, auth.resume
+
+        def fetch(refresh_token: str | None) -> TokenGrant:
+            if refresh_token and resume is not None:
+                try:
+                    return resume(http, refresh_token)
+                except AuthError:
+                    pass  # the session ended (expired or revoked refresh token): log in again
+            return login(http, values)
+
         seed = None
     else:
         if not auth.token_url:

@@ -30,7 +30,9 @@ def redact(params: Mapping[str, Any] | None) -> dict[str, str]:
     """Parameters fit to record: secrets removed, values as strings."""
     if not params:
         return {}
-    return {k: str(v) for k, v in params.items() if k.lower() not in SECRET_PARAMS}
+    # A repeated parameter (`uris=a&uris=b`, given as a list or tuple) is recorded comma-joined.
+    return {k: ",".join(map(str, v)) if isinstance(v, (list, tuple)) else str(v)
+            for k, v in params.items() if k.lower() not in SECRET_PARAMS}
 
 
 def redact_json(value: Any) -> Any:

@@ -33,7 +33,9 @@ def default_accounts(world: World) -> dict[str, list]:
             found[platform] = [world.account("reddit", s.subreddit or s.user) for s in sources]
         elif platform == "youtube":
             found[platform] = [channels[s.channel] for s in sources]
-    assert found.keys() == {"reddit", "youtube"} and all(all(accounts) for accounts in found.values())
+        elif platform == "bluesky":
+            found[platform] = [world.account("bluesky", s.actor) for s in sources]
+    assert found.keys() == {"reddit", "youtube", "bluesky"} and all(all(accounts) for accounts in found.values())
     return found
 
 
@@ -68,6 +70,9 @@ def test_profiles_of_default_sources_answer():
                 response = http.get(f"https://oauth.reddit.com{path}",
                                     headers={"Authorization": f"bearer {token}", "User-Agent": UA})
                 assert response.status_code == 200 and response.json()["data"]["created_utc"] > 0
+            elif platform == "bluesky":
+                response = http.get("https://public.api.bsky.app/xrpc/app.bsky.actor.getProfile", params={"actor": source.actor})
+                assert response.status_code == 200 and response.json()["handle"] == source.actor
             else:
                 response = http.get("https://www.googleapis.com/youtube/v3/channels", params={
                     "part": "statistics", "id": source.channel, "key": sandbox_credentials("youtube")["YOUTUBE_API_KEY"]})
