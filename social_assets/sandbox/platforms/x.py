@@ -153,7 +153,7 @@ class XEmulation(Emulation):
     hosts: ClassVar[tuple[str, ...]] = ("api.x.com", "api.twitter.com")
     catalog: ClassVar[tuple[tuple[str, str], ...]] = (
         ("user", "XDevelopers"), ("user", "sandbox_brand"), ("user", "dataeng_daily"), ("user", "duckdb_fans"),
-        *(("user", f"sandbox_x_user_{n:02d}") for n in range(1, 47)),  # for scaling tests
+        *(("user", f"sbx_x_user_{n:02d}") for n in range(1, 47)),  # for scaling tests
     )
     credentials = CREDENTIALS
     limits = LIMITS
