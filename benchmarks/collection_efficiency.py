@@ -10,7 +10,8 @@
 3. Per 1,000 posts collected with full metrics (the counts of each post, and its account's
    follower count): the calls (and YouTube units) spent, next to the documented minimum for the
    same source-days (profile: 1 call; listings: Reddit 100 posts a page, YouTube 50 uploads a
-   playlistItems page plus 50 videos a videos.list call; reading on to the first older post).
+   playlistItems page plus 50 videos a videos.list call; reading on to the first older post;
+   X 100 posts a timeline page bounded by the day, 100 replies a conversation-search page).
 
     .venv/bin/python benchmarks/collection_efficiency.py [--seconds 60] [--processes 2]
 """
@@ -42,6 +43,8 @@ from social_assets.platforms.reddit import PLATFORM as REDDIT  # noqa: E402
 from social_assets.platforms.reddit.spec import LIMITS as REDDIT_LIMITS, RedditSource  # noqa: E402
 from social_assets.platforms.youtube import PLATFORM as YOUTUBE  # noqa: E402
 from social_assets.platforms.youtube.spec import LIMITS as YOUTUBE_LIMITS, YouTubeSource  # noqa: E402
+from social_assets.platforms.x import PLATFORM as X  # noqa: E402
+from social_assets.platforms.x.spec import XSource  # noqa: E402
 from social_assets.sandbox.platforms.youtube import _threads, channel_id_for  # noqa: E402
 from social_assets.sandbox.app import LoopbackSandboxTransport, Sandbox, SandboxTransport, make_server  # noqa: E402
 from social_assets.sandbox.world import SandboxClock  # noqa: E402
@@ -248,6 +251,29 @@ def youtube_per_thousand_posts(with_comments: bool) -> dict:
             "source_days": 60 * len(uploads)}
 
 
+def x_per_thousand_posts(with_comments: bool, days: int = 6) -> dict:
+    """Recent days only: X's recent search (the replies) reaches back 7 days."""
+    sandbox = new_sandbox()
+    # These figures count calls, not pacing: a window wide enough that nobody waits 15 minutes.
+    sandbox.platforms["x"].requests_per_window = 1_000_000
+    calls: list = []
+    record_calls(sandbox, "x", calls)
+    http = httpx.Client(transport=SandboxTransport(sandbox))
+    world = sandbox.world
+    posts = minimum = 0
+    accounts = world.accounts("x")
+    for day in days_back(days):
+        for account in accounts:
+            source = XSource(user=account.handle, collect_comments=with_comments, post_limit=1000)
+            collect(X, client(X, http, source), source, day)
+            in_day = [p for p in world.posts_on(account, day.start.date()) if p.published_at <= NOW]
+            posts += len(in_day)
+            minimum += 1 + max(1, math.ceil(len(in_day) / 100))  # the user lookup, then timeline pages
+            if with_comments:
+                minimum += sum(math.ceil(world.comment_count(p, NOW) / 100) for p in in_day)
+    return {"posts": posts, "calls": len(calls), "minimum": minimum, "source_days": days * len(accounts)}
+
+
 def _comment_calls(youtube, world, post) -> int:
     """commentThreads pages (100 threads each), then comments pages (100 replies each) for the
     threads with more than the five replies that come inline; a video with comments off still
@@ -302,6 +328,11 @@ def main() -> None:
         label = "with comments:" if with_comments else "posts only:   "
         print(f"  youtube {label} {1000 * yt['units'] / yt['posts']:7.1f} units ({1000 * yt['calls'] / yt['posts']:.1f} "
               f"calls)   minimum {1000 * yt['minimum'] / yt['posts']:7.1f}   ({yt['posts']} posts, {yt['source_days']} source-days)")
+    for with_comments in (False, True):
+        x = x_per_thousand_posts(with_comments)
+        label = "with comments:" if with_comments else "posts only:   "
+        print(f"  x       {label} {1000 * x['calls'] / x['posts']:7.1f} calls   minimum {1000 * x['minimum'] / x['posts']:7.1f}   "
+              f"({x['posts']} posts, {x['source_days']} source-days)")
 
 
 if __name__ == "__main__":

@@ -9,6 +9,7 @@ from datetime import date
 from dagster import instance_for_test
 
 from social_assets import connections
+from social_assets.sources import load_sources
 from social_assets_tests.conftest import PROJECT_ROOT
 from social_assets_tests.pipeline import build_analytics, collect_partition, table_contents
 
@@ -27,7 +28,7 @@ def run_pipeline(tmp_path, monkeypatch, profile: str) -> tuple[dict, list[dict]]
     monkeypatch.setattr(connections, "_SANDBOX", None)  # a new sandbox reads the profile
     with instance_for_test() as instance:
         for day in DAYS:
-            for platform in ("reddit", "youtube"):
+            for platform in sorted(load_sources(PROJECT_ROOT / "sources.yaml")):  # every platform with sources
                 collect_partition(instance, platform, day)
         build_analytics(instance)
     served = [json.loads(line) for line in log.read_text().splitlines()]

@@ -268,3 +268,23 @@ def test_a_daily_count_resets_at_midnight_utc():
     assert "'requests' of 1,000 spent" in decision.why
     state, decision = research.reserve(state, late + 30, 1)
     assert decision == Admit(late + 30) and state == {"day": "2026-07-01", "used": 1}
+
+
+# -- a monthly count, reset on the 1st (X's post-read cap) ------------------------------------
+
+
+def test_a_monthly_count_holds_across_days_and_resets_on_the_first_of_the_month():
+    from social_assets.core.limits import MonthlyQuota
+
+    cap = MonthlyQuota("post reads", 3, timezone.utc)
+    state, decision = cap.reserve(None, epoch("2026-12-01T00:00:00+00:00"), 2)
+    assert decision == Admit(epoch("2026-12-01T00:00:00+00:00")) and state == {"day": "2026-12-01", "used": 2}
+    late = epoch("2026-12-31T23:59:00+00:00")  # a month later: still the same budget
+    state, decision = cap.reserve(state, late, 2)
+    assert decision == Exhausted(epoch("2027-01-01T00:00:00+00:00"), decision.why, timezone.utc)
+    assert decision.why.startswith("monthly quota 'post reads' of 3 spent")
+    state, decision = cap.reserve(state, late + 120, 2)  # January: a new budget
+    assert decision == Admit(late + 120) and state == {"day": "2027-01-01", "used": 2}
+    # The platform's refusal spends the month whatever we counted.
+    state = cap.observe({"day": "2027-01-01", "used": 0}, {}, late + 180, Outcome.QUOTA, 1)
+    assert cap.blocked_until(state, late + 180) == epoch("2027-02-01T00:00:00+00:00")

@@ -70,13 +70,17 @@ def test_profiles_of_default_sources_answer():
                 response = http.get(f"https://oauth.reddit.com{path}",
                                     headers={"Authorization": f"bearer {token}", "User-Agent": UA})
                 assert response.status_code == 200 and response.json()["data"]["created_utc"] > 0
-            elif platform == "bluesky":
-                response = http.get("https://public.api.bsky.app/xrpc/app.bsky.actor.getProfile", params={"actor": source.actor})
-                assert response.status_code == 200 and response.json()["handle"] == source.actor
-            else:
+            elif platform == "youtube":
                 response = http.get("https://www.googleapis.com/youtube/v3/channels", params={
                     "part": "statistics", "id": source.channel, "key": sandbox_credentials("youtube")["YOUTUBE_API_KEY"]})
                 assert [item["id"] for item in response.json()["items"]] == [source.channel]
+            else:  # any other platform: its own walk's profile call, as the pipeline makes it
+                from social_assets.platforms import PLATFORMS
+                from social_assets_tests.clients import sandbox_client
+
+                landed: list = []
+                PLATFORMS[platform].walk(sandbox_client(PLATFORMS[platform], http, source, landed.append), source).profile()
+                assert [(r.resource, r.status) for r in landed] == [("profiles", 200)], (platform, source.account_id)
 
 
 # -- SOCIAL_SANDBOX_SCALE ---------------------------------------------------------------------

@@ -13,7 +13,7 @@ Platforms declare their limits with these kinds in their own folder (`LimitPolic
 
 - `WindowLimit`: N calls per window (Reddit, X, TikTok), learned from count/reset headers;
 - `DailyQuota`: units or calls per day, reset at midnight in a time zone (YouTube, TikTok
-  Research, LinkedIn);
+  Research, LinkedIn); `MonthlyQuota` the same per calendar month (X's post-read cap);
 - `UsageShare`: percentages of an unpublished limit (Facebook/Instagram Graph).
 """
 
@@ -213,6 +213,7 @@ class DailyQuota:
     name: str
     limit: int
     zone: tzinfo
+    period = "daily"  # how refusals name the budget
 
     def state_name(self, endpoint: str) -> str:
         return self.name
@@ -227,7 +228,7 @@ class DailyQuota:
     def reserve(self, state: State | None, now: float, cost: int) -> tuple[State, Decision]:
         current = self._current(state, now)
         if current["used"] + cost > self.limit:
-            spent = f"daily quota '{self.name}' of {self.limit:,} spent ({current['used']:,} used)"
+            spent = f"{self.period} quota '{self.name}' of {self.limit:,} spent ({current['used']:,} used)"
             return current, Exhausted(self.next_reset(now), spent, self.zone)
         current["used"] += cost
         return current, Admit(now)
@@ -259,6 +260,22 @@ class DailyQuota:
         if state is None or state.get("day") != today:
             return {"day": today, "used": 0}
         return dict(state)
+
+
+@dataclass(frozen=True)
+class MonthlyQuota(DailyQuota):
+    """`limit` units per calendar month, reset at midnight on the 1st in `zone` (X's monthly
+    post-read cap). The state's `day` is the first day of the month it counts."""
+
+    period = "monthly"
+
+    def day_of(self, now: float) -> date:
+        return datetime.fromtimestamp(now, self.zone).date().replace(day=1)
+
+    def next_reset(self, now: float) -> float:
+        first = self.day_of(now)
+        following = first.replace(year=first.year + 1, month=1) if first.month == 12 else first.replace(month=first.month + 1)
+        return datetime.combine(following, time.min, self.zone).timestamp()
 
 
 # -- percentages of an unpublished limit ------------------------------------------------------
@@ -349,4 +366,4 @@ def _usage_entries(value: str | None) -> list[dict[str, Any]]:
     return [entry for entries in parsed.values() if isinstance(entries, list) for entry in entries if isinstance(entry, dict)]
 
 
-Kind = Union[WindowLimit, DailyQuota, UsageShare]
+Kind = Union[WindowLimit, DailyQuota, MonthlyQuota, UsageShare]
