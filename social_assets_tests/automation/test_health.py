@@ -70,7 +70,8 @@ def test_health_reports_every_field_as_json(warehouse, capsys):
     code, out = health(capsys, "--json")
     report = json.loads(out)
     assert code == 0 and report["healthy"] is True
-    reddit, youtube = report["platforms"]
+    by_name = {entry["platform"]: entry for entry in report["platforms"]}  # every registered platform
+    reddit, youtube = by_name["reddit"], by_name["youtube"]
     assert (reddit["platform"], reddit["sources"], reddit["reachable"], reddit["api"]) == ("reddit", 2, True, "sandbox (in-process)")
     assert reddit["limit"].startswith("unknown")
     (calls,) = query(warehouse, "SELECT sum(calls) FROM ops.collection_log WHERE platform = 'youtube'")[0]

@@ -262,3 +262,20 @@ def test_the_refresh_batches_by_twenty_where_the_instance_can_and_calls_one_by_o
             assert len(landed) == 2 and all(r.endpoint.endswith("/api/v1/statuses") for r in landed)
         else:  # mas.to runs Mastodon 4.2: the batch route is missing, then one call per status
             assert [r.status for r in landed] == [404] + [200] * 25
+
+
+def test_health_probes_every_instance_the_sources_live_on():
+    from social_assets.health import api_hosts, probe
+
+    sources = [MastodonSource(account="@Gargron@mastodon.social"), MastodonSource(account="@dagster@Fosstodon.org")]
+    assert api_hosts(MASTODON, sources) == ["mastodon.social", "fosstodon.org"]
+    reach = probe(MASTODON, {}, sources)  # the in-process sandbox answers at the real hosts
+    assert reach.reachable and "fosstodon.org answered" in reach.detail
+
+
+def test_a_source_must_be_user_at_instance():
+    with pytest.raises(ValueError, match="expected '@user@instance'"):
+        MastodonSource(account="Gargron")
+    source = MastodonSource(account="Gargron@Mastodon.Social")
+    assert (source.account_id, source.base_url, source.username) == (
+        "@Gargron@mastodon.social", "https://mastodon.social", "Gargron")
