@@ -282,7 +282,7 @@ class MastodonEmulation(Emulation):
         body = [self._status_json(post, request.host, viewer) for post in posts]
         response = self.ok(body, Page(posts, overlapped=overlapped))
         links = []
-        if len(posts) == limit + (1 if overlapped else 0):
+        if len(posts) == limit:  # Mastodon links a next page after every full one
             links.append(f'<{self._link(request, account_id, "max_id", post_id_for(posts[-1]))}>; rel="next"')
         if posts:
             links.append(f'<{self._link(request, account_id, "min_id", post_id_for(posts[0]))}>; rel="prev"')
@@ -291,7 +291,8 @@ class MastodonEmulation(Emulation):
         return response
 
     def _page(self, account: WorldAccount, limit: int, request: SandboxRequest) -> list[WorldPost]:
-        """Newest first below `max_id` (from it, with `overlap`), above `since_id`; or the
+        """Newest first below `max_id` (from it, with `overlap`: a repeated status, the page
+        still `limit` long), above `since_id`; or the
         `limit` statuses just above `min_id`."""
         now = self.world.now()
         max_id, since_id, min_id = (int_param(request.param(n), 0) for n in ("max_id", "since_id", "min_id"))
@@ -307,7 +308,7 @@ class MastodonEmulation(Emulation):
         day = min(now.date(), _moment_of(max_id).date()) if max_id else now.date()
         first = max(account.created_at.date(), EPOCH)
         found: list[WorldPost] = []
-        while day >= first and len(found) < limit + (1 if request.overlap else 0):
+        while day >= first and len(found) < limit:
             for post in reversed(self.world.posts_on(account, day)):
                 number = int(post_id_for(post))
                 if post.published_at > now or (ceiling and number >= ceiling):
@@ -316,7 +317,7 @@ class MastodonEmulation(Emulation):
                     return found
                 found.append(post)
             day -= timedelta(days=1)
-        return found[: limit + (1 if request.overlap and found and post_id_for(found[0]) == str(max_id) else 0)]
+        return found[:limit]
 
     @staticmethod
     def _link(request: SandboxRequest, account_id: str, name: str, value: str) -> str:
