@@ -45,6 +45,8 @@ from social_assets.platforms.youtube import PLATFORM as YOUTUBE  # noqa: E402
 from social_assets.platforms.youtube.spec import LIMITS as YOUTUBE_LIMITS, YouTubeSource  # noqa: E402
 from social_assets.platforms.x import PLATFORM as X  # noqa: E402
 from social_assets.platforms.x.spec import XSource  # noqa: E402
+from social_assets.platforms.mastodon import PLATFORM as MASTODON  # noqa: E402
+from social_assets.platforms.mastodon.spec import STATUSES_PAGE, MastodonSource  # noqa: E402
 from social_assets.sandbox.platforms.youtube import _threads, channel_id_for  # noqa: E402
 from social_assets.sandbox.app import LoopbackSandboxTransport, Sandbox, SandboxTransport, make_server  # noqa: E402
 from social_assets.sandbox.world import SandboxClock  # noqa: E402
@@ -274,6 +276,29 @@ def x_per_thousand_posts(with_comments: bool, days: int = 6) -> dict:
     return {"posts": posts, "calls": len(calls), "minimum": minimum, "source_days": days * len(accounts)}
 
 
+def mastodon_per_thousand_posts(with_comments: bool, accounts: int = 20, days: int = 10) -> dict:
+    """Anonymous source-days on the accounts' own instances. Minimum: the lookup (the profile),
+    statuses pages of 40 down to the first status older than the day, and one context per post
+    with replies."""
+    sandbox = new_sandbox()
+    http = httpx.Client(transport=SandboxTransport(sandbox))
+    world = sandbox.world
+    posts = minimum = calls = 0
+    for account in world.accounts("mastodon")[:accounts]:
+        newest_first = world.posts(account)
+        for day in days_back(days):
+            source = MastodonSource(account="@" + account.handle, collect_comments=with_comments, post_limit=1000)
+            api = client(MASTODON, http, source)
+            collect(MASTODON, api, source, day)
+            calls += api.session.stats.calls
+            in_day = [p for p in newest_first if p.published_at in day]
+            posts += len(in_day)
+            minimum += 1 + math.ceil(_reach(newest_first, day) / STATUSES_PAGE)
+            if with_comments:
+                minimum += sum(1 for p in in_day if any(c.parent_index is None for c in world.comments(p)))
+    return {"posts": posts, "calls": calls, "minimum": minimum, "source_days": accounts * days}
+
+
 def _comment_calls(youtube, world, post) -> int:
     """commentThreads pages (100 threads each), then comments pages (100 replies each) for the
     threads with more than the five replies that come inline; a video with comments off still
@@ -333,6 +358,10 @@ def main() -> None:
         label = "with comments:" if with_comments else "posts only:   "
         print(f"  x       {label} {1000 * x['calls'] / x['posts']:7.1f} calls   minimum {1000 * x['minimum'] / x['posts']:7.1f}   "
               f"({x['posts']} posts, {x['source_days']} source-days)")
+        md = mastodon_per_thousand_posts(with_comments)
+        label = "with comments:" if with_comments else "posts only:   "
+        print(f"  mastodon {label}{1000 * md['calls'] / md['posts']:7.1f} calls   minimum "
+              f"{1000 * md['minimum'] / md['posts']:7.1f}   ({md['posts']} posts, {md['source_days']} source-days)")
 
 
 if __name__ == "__main__":

@@ -36,7 +36,7 @@ import time
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Mapping, Sequence
 
 import duckdb
 import httpx
@@ -163,8 +163,10 @@ def _live_limit(platform_name: str) -> Limit | None:
 # -- reachability -----------------------------------------------------------------------------
 
 
-def api_hosts(platform: Platform) -> list[str]:
+def api_hosts(platform: Platform, sources: Sequence[Any] = ()) -> list[str]:
+    """The platform's API and token hosts, and the hosts its sources live on (Mastodon instances)."""
     urls = [platform.api.base_url, *(auth.token_url for auth in platform.api.auth if auth.token_url)]
+    urls += [source.base_url for source in sources if getattr(source, "base_url", None)]
     return list(dict.fromkeys(httpx.URL(url).host for url in urls))
 
 
@@ -175,7 +177,7 @@ class Reach:
     detail: str
 
 
-def probe(platform: Platform, environ: Mapping[str, str] = os.environ) -> Reach:
+def probe(platform: Platform, environ: Mapping[str, str] = os.environ, sources: Sequence[Any] = ()) -> Reach:
     """One GET per API host of the platform (its API and token endpoints), without
     credentials. The sandbox runs at the real URLs, so the hosts are the same in both modes."""
     from social_assets.connections import api_mode, connect
@@ -183,7 +185,7 @@ def probe(platform: Platform, environ: Mapping[str, str] = os.environ) -> Reach:
     connection = connect(platform, {}, sandbox_url=environ.get("SOCIAL_SANDBOX_URL") or None, mode=api_mode(platform, environ))
     answers = []
     try:
-        for host in api_hosts(platform):
+        for host in api_hosts(platform, sources):
             try:
                 response = connection.http.get(f"https://{host}/", timeout=PROBE_TIMEOUT)
             except httpx.TransportError as exc:
@@ -332,7 +334,7 @@ def assess(
     for health in report:
         if not health.configured:
             continue
-        reach = probe(PLATFORMS[health.platform], environ)
+        reach = probe(PLATFORMS[health.platform], environ, sources.get(health.platform) or ())
         health.api, health.reachable, health.reach_detail = reach.api, reach.reachable, reach.detail
         if not reach.reachable:
             health.problems.insert(0, f"unreachable: {reach.detail}")

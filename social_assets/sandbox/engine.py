@@ -37,6 +37,7 @@ import json
 import math
 import random
 import time
+from datetime import datetime, timezone
 from dataclasses import dataclass, field, replace
 from typing import Any, Callable, ClassVar, Generic, Mapping, Sequence, TypeVar
 
@@ -207,10 +208,11 @@ class Window:
             return {}
         used = self.used(key, now)
         reset = (int(now // self.seconds) + 1) * self.seconds
-        out = {
-            names.remaining: self.remaining_format.format(max(0, self.limit - used)),
-            names.reset: str(reset if names.reset_is_epoch else math.ceil(reset - now)),
-        }
+        if names.reset_is_iso:  # Mastodon: "2026-04-11T23:15:00.796213Z"
+            reset_text = datetime.fromtimestamp(reset, timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+        else:
+            reset_text = str(reset if names.reset_is_epoch else math.ceil(reset - now))
+        out = {names.remaining: self.remaining_format.format(max(0, self.limit - used)), names.reset: reset_text}
         if names.used:
             out[names.used] = str(used)
         if names.limit:

@@ -35,7 +35,9 @@ def default_accounts(world: World) -> dict[str, list]:
             found[platform] = [channels[s.channel] for s in sources]
         elif platform == "bluesky":
             found[platform] = [world.account("bluesky", s.actor) for s in sources]
-    assert found.keys() == {"reddit", "youtube", "bluesky"} and all(all(accounts) for accounts in found.values())
+        elif platform == "mastodon":
+            found[platform] = [world.account("mastodon", s.account_id.lstrip("@")) for s in sources]
+    assert found.keys() == {"reddit", "youtube", "bluesky", "mastodon"} and all(all(accounts) for accounts in found.values())
     return found
 
 
@@ -70,6 +72,9 @@ def test_profiles_of_default_sources_answer():
                 response = http.get(f"https://oauth.reddit.com{path}",
                                     headers={"Authorization": f"bearer {token}", "User-Agent": UA})
                 assert response.status_code == 200 and response.json()["data"]["created_utc"] > 0
+            elif platform == "mastodon":  # anonymous, on the account's own instance
+                response = http.get(f"{source.base_url}/api/v1/accounts/lookup", params={"acct": source.username})
+                assert response.status_code == 200 and response.json()["username"] == source.username
             elif platform == "youtube":
                 response = http.get("https://www.googleapis.com/youtube/v3/channels", params={
                     "part": "statistics", "id": source.channel, "key": sandbox_credentials("youtube")["YOUTUBE_API_KEY"]})

@@ -58,6 +58,15 @@ def _number(value: str | None) -> float | None:
         return None
 
 
+def _iso_epoch(value: str | None) -> float | None:
+    """An ISO 8601 timestamp with a zone (`2026-04-11T23:15:00.796213Z`) as epoch seconds."""
+    try:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00")) if value else None
+    except ValueError:
+        return None
+    return moment.timestamp() if moment is not None and moment.tzinfo is not None else None
+
+
 # -- N calls per window -----------------------------------------------------------------------
 
 
@@ -76,16 +85,22 @@ class WindowReport:
 class WindowHeaders:
     """The header names a platform reports its window in. Reddit: `X-Ratelimit-Used`,
     `-Remaining`, `-Reset` in seconds from now; X: `x-rate-limit-limit`, `-remaining`, `-reset`
-    as an absolute epoch second."""
+    as an absolute epoch second; Mastodon: `X-RateLimit-Reset` as an ISO 8601 timestamp
+    (`reset_is_iso`). A reset written as an ISO timestamp is read as absolute whatever the
+    flags say, as Mastodon.py does."""
 
     remaining: str
     reset: str
     reset_is_epoch: bool
     used: str | None = None
     limit: str | None = None
+    reset_is_iso: bool = False  # how the platform writes it (the sandbox writes it so too)
 
     def read(self, headers: Mapping[str, str], now: float) -> WindowReport | None:
         remaining, reset = _number(headers.get(self.remaining)), _number(headers.get(self.reset))
+        absolute = self.reset_is_epoch
+        if reset is None:
+            reset, absolute = _iso_epoch(headers.get(self.reset)), True
         if remaining is None or reset is None:
             return None
         used = _number(headers.get(self.used)) if self.used else None
@@ -95,7 +110,7 @@ class WindowHeaders:
             limit = used + remaining
         if used is None:
             used = (limit - remaining) if limit is not None else 0.0
-        return WindowReport(limit, used, remaining, reset if self.reset_is_epoch else now + reset)
+        return WindowReport(limit, used, remaining, reset if absolute else now + reset)
 
 
 @dataclass(frozen=True)
