@@ -146,21 +146,21 @@ def health_command(as_json: bool, max_age_hours: float | None, max_error_rate: f
 def run_command(day: date | None) -> int:
     from social_assets.instance import prepare_dagster_home
 
-    prepare_dagster_home()
+    home = prepare_dagster_home()
     from dagster import DagsterInstance
 
     from social_assets.connections import api_mode
     from social_assets.definitions import defs
     from social_assets.defs.partitions import platform_day_key
     from social_assets.platforms import PLATFORMS
-    from social_assets.settings import sources_path, warehouse_path
+    from social_assets.settings import pool_wait_seconds, sources_path
     from social_assets.sources import SourcesConfigError, load_sources
-    from social_assets.summary import print_summary
 
     day = day or (datetime.now(timezone.utc).date() - timedelta(days=1))
     try:
         sources = load_sources(sources_path())
-    except SourcesConfigError as exc:
+        pool_wait = pool_wait_seconds()
+    except (SourcesConfigError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
 
@@ -168,6 +168,8 @@ def run_command(day: date | None) -> int:
     quiet = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
     ok = True
     blocked: list[str] = []
+    failed_collections: list[str] = []
+    collections = 0
     with DagsterInstance.get() as instance:
         collect = defs.resolve_job_def("collect_platform_day")
         for platform in sorted(PLATFORMS):
@@ -175,13 +177,27 @@ def run_command(day: date | None) -> int:
                 print(f"{platform}: no sources configured, skipped")
                 continue
             mode = api_mode(PLATFORMS[platform], os.environ, os.environ.get("SOCIAL_SANDBOX_URL"))
+            what = f"{platform} {day}"
             print(f"{platform}: collecting {day} ({len(sources[platform])} sources) from {mode}...", flush=True)
-            result = collect.execute_in_process(
-                instance=instance, partition_key=platform_day_key(platform, day), run_config=quiet, raise_on_error=False
+            result = _execute_run(
+                instance, home, collect, what, pool_wait,
+                partition_key=platform_day_key(platform, day), run_config=quiet,
             )
-            ok &= _report(result, f"{platform} {day}")
-            if _blocking_check_failed(result):
-                blocked.append(f"{platform} {day}")
+            collections += 1
+            ok &= _report(result, what)
+            if result is None or not result.success:
+                failed_collections.append(what)
+            if result is not None and _blocking_check_failed(result):
+                blocked.append(what)
+        if collections and len(failed_collections) == collections:
+            # Nothing new came in: rebuilding would only hide that behind a successful build.
+            print(
+                f"analytics: not rebuilt: every collection failed ({', '.join(failed_collections)}); "
+                "the analytics tables and the analysts' snapshot are as before",
+                file=sys.stderr,
+            )
+            _summary(instance, home, day, pool_wait)
+            return 1
         if blocked:
             # Bad data must not reach the analyst tables: they stay as they were.
             print(
@@ -189,20 +205,65 @@ def run_command(day: date | None) -> int:
                 "(see ops.data_quality)",
                 file=sys.stderr,
             )
-            print_summary(warehouse_path(), day)
+            _summary(instance, home, day, pool_wait)
             return 1
         print("analytics: building the warehouse tables with dbt...", flush=True)
         dbt_log = io.StringIO()  # dagster-dbt echoes dbt's log; show it only when it matters
         with contextlib.redirect_stdout(dbt_log):
-            result = defs.resolve_job_def("build_analytics").execute_in_process(
-                instance=instance, run_config=quiet, raise_on_error=False
+            result = _execute_run(
+                instance, home, defs.resolve_job_def("build_analytics"), "analytics", pool_wait, run_config=quiet
             )
-        if not result.success:
+        if result is not None and not result.success:
             print(dbt_log.getvalue(), file=sys.stderr)
         ok &= _report(result, "analytics")
+        if result is not None and result.success:
+            from social_assets.settings import analytics_snapshot_path
 
-    print_summary(warehouse_path(), day)
+            print(f"analytics: published for analysts at {analytics_snapshot_path()}")
+        _summary(instance, home, day, pool_wait)
     return 0 if ok else 1
+
+
+def _say(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def _execute_run(instance, home: Path, job, what: str, pool_wait: float, **execute_args):
+    """Execute one run of `job` in this process, in its turn at the warehouse, once the dead
+    runs of this machine are cleared away; None when it gave up waiting for the pool (said why)."""
+    import uuid
+
+    from social_assets.runs import PoolWaitTimeout, pool_turn, process_tags, reap_dead_runs, watch_pool_wait
+
+    run_id = str(uuid.uuid4())
+    try:
+        with pool_turn(home, run_id, what, pool_wait, _say) as wait_left:
+            reap_dead_runs(instance, _say)
+            with watch_pool_wait(instance, run_id, what, wait_left, _say) as watch:
+                result = job.execute_in_process(
+                    instance=instance, run_id=run_id, tags=process_tags(), raise_on_error=False, **execute_args
+                )
+            if watch.gave_up and not result.success:
+                _say(watch.gave_up)
+            return result
+    except PoolWaitTimeout as exc:
+        _say(str(exc))
+        return None
+
+
+def _summary(instance, home: Path, day: date, pool_wait: float) -> None:
+    """Rows per table and the day's top posts, read in this process's turn so that it never
+    stands in the way of another run's writer."""
+    from social_assets.health import WarehouseBusy
+    from social_assets.runs import PoolWaitTimeout, pool_turn
+    from social_assets.settings import warehouse_path
+    from social_assets.summary import print_summary
+
+    try:
+        with pool_turn(home, "-", "summary", pool_wait, _say):
+            print_summary(warehouse_path(), day)
+    except (PoolWaitTimeout, WarehouseBusy) as exc:
+        _say(f"summary skipped: {exc}")
 
 
 def _blocking_check_failed(result) -> bool:
@@ -216,6 +277,9 @@ def _blocking_check_failed(result) -> bool:
 
 
 def _report(result, what: str) -> bool:
+    if result is None:
+        print(f"{what}: not run", file=sys.stderr)
+        return False
     if result.success:
         print(f"{what}: run {result.run_id} succeeded")
         return True

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import os
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Optional
 
-from dagster import ConfigurableResource, EnvVar
+from dagster import ConfigurableResource, EnvVar, get_dagster_logger
 from dagster_dbt import DbtCliResource
 from dagster_duckdb import DuckDBResource
 from pydantic import Field
@@ -15,7 +16,14 @@ from social_assets.connections import Connection, connect
 from social_assets.platforms import PLATFORMS
 from social_assets.platforms.base import SourceConfig
 from social_assets.sources import load_sources
-from social_assets.settings import DBT_PROJECT_DIR, dbt_executable, sources_path, warehouse_path
+from social_assets.settings import (
+    DBT_PROJECT_DIR,
+    dbt_executable,
+    sources_path,
+    warehouse_lock_wait_seconds,
+    warehouse_path,
+)
+from social_assets.warehouse.locking import connect_for_writing
 
 
 class SocialApiResource(ConfigurableResource):
@@ -37,6 +45,21 @@ class SocialApiResource(ConfigurableResource):
         return connect(PLATFORMS[platform], self.credentials, sandbox_url=self.sandbox_url)
 
 
+class WarehouseResource(DuckDBResource):
+    """The warehouse: a DuckDB file that a step opens for writing once a process outside the
+    pipeline lets go of it (see warehouse/locking.py)."""
+
+    @contextmanager
+    def get_connection(self):
+        con = connect_for_writing(
+            self.database, warehouse_lock_wait_seconds(), get_dagster_logger().warning, self.connection_config
+        )
+        try:
+            yield con
+        finally:
+            con.close()
+
+
 def _credentials_from_environment() -> dict[str, EnvVar]:
     """EnvVar references for the credential variables that are set; the values are resolved
     by Dagster at run time and never appear in config, logs or metadata."""
@@ -53,7 +76,7 @@ def build_resources() -> dict[str, object]:
             sandbox_url=os.environ.get("SOCIAL_SANDBOX_URL") or None,
             sources_file=str(sources_path()),
         ),
-        "warehouse": DuckDBResource(database=str(database)),
+        "warehouse": WarehouseResource(database=str(database)),
         "dbt": DbtCliResource(
             project_dir=str(DBT_PROJECT_DIR), profiles_dir=str(DBT_PROJECT_DIR), dbt_executable=dbt_executable()
         ),
