@@ -237,9 +237,9 @@ def _execute_run(instance, home: Path, job, what: str, pool_wait: float, **execu
 
     run_id = str(uuid.uuid4())
     try:
-        with pool_turn(home, run_id, what, pool_wait, _say) as wait_left:
+        with pool_turn(home, run_id, what, pool_wait, _say):
             reap_dead_runs(instance, _say)
-            with watch_pool_wait(instance, run_id, what, wait_left, _say) as watch:
+            with watch_pool_wait(instance, run_id, what, pool_wait, _say) as watch:
                 result = job.execute_in_process(
                     instance=instance, run_id=run_id, tags=process_tags(), raise_on_error=False, **execute_args
                 )

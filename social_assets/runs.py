@@ -106,10 +106,9 @@ def describe_run(run) -> str:
 
 
 @contextmanager
-def pool_turn(home: Path, run_id: str, what: str, wait_seconds: float, say: Say) -> Iterator[float]:
-    """Hold the command line's turn at the warehouse for one run; yields the seconds left of
-    `wait_seconds` for what follows. While another run has the turn, say which (once per
-    holder), and raise `PoolWaitTimeout` after `wait_seconds`."""
+def pool_turn(home: Path, run_id: str, what: str, wait_seconds: float, say: Say) -> Iterator[None]:
+    """Hold the command line's turn at the warehouse for one run. While another run has the
+    turn, say which (once per holder), and raise `PoolWaitTimeout` after `wait_seconds`."""
     lock = FileLock(str(home / "warehouse-turn.lock"))
     holder_file = home / "warehouse-turn.json"
     started = time.monotonic()
@@ -128,7 +127,7 @@ def pool_turn(home: Path, run_id: str, what: str, wait_seconds: float, say: Say)
                 announced = holder
     try:
         holder_file.write_text(json.dumps({"run_id": run_id, "what": what, "pid": process_tags()[PID_TAG]}))
-        yield max(0.0, wait_seconds - (time.monotonic() - started))
+        yield
     finally:
         lock.release()
 
