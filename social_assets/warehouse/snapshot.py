@@ -36,12 +36,15 @@ def publish_snapshot(con: duckdb.DuckDBPyConnection, target: Path, run_id: str) 
     tables = _tables_to_copy(con)
     con.execute(f"ATTACH '{_quoted(temp)}' AS snapshot")
     try:
-        for schema in sorted({schema for schema, _ in tables} | {"ops"}):
-            con.execute(f'CREATE SCHEMA snapshot."{schema}"')
+        for schema in sorted({_schema_in_file(schema, target) for schema, _ in tables} | {_schema_in_file("ops", target)}):
+            con.execute(f'CREATE SCHEMA IF NOT EXISTS snapshot."{schema}"')
         for schema, name in tables:
-            con.execute(f'CREATE TABLE snapshot."{schema}"."{name}" AS SELECT * FROM "{schema}"."{name}"')
+            con.execute(
+                f'CREATE TABLE snapshot."{_schema_in_file(schema, target)}"."{name}" AS SELECT * FROM "{schema}"."{name}"'
+            )
         con.execute(
-            "CREATE TABLE snapshot.ops.snapshot AS SELECT ?::TIMESTAMP AS published_at, ?::VARCHAR AS run_id",
+            f'CREATE TABLE snapshot."{_schema_in_file("ops", target)}".snapshot AS '
+            "SELECT ?::TIMESTAMP AS published_at, ?::VARCHAR AS run_id",
             [datetime.now(timezone.utc).replace(tzinfo=None), run_id],
         )
         con.execute("CHECKPOINT snapshot")
@@ -50,6 +53,14 @@ def publish_snapshot(con: duckdb.DuckDBPyConnection, target: Path, run_id: str) 
     temp.chmod(0o444)  # a copy to read: what is written to it is lost at the next publish
     os.replace(temp, target)
     return target
+
+
+def _schema_in_file(schema: str, target: Path) -> str:
+    """DuckDB names an opened file's catalog after its stem, so in `analytics.duckdb` a schema
+    `analytics` would make `analytics.posts` ambiguous. That schema's tables go to the file's
+    `main` schema instead, where `analytics.posts` (catalog.table) finds them: the warehouse's
+    queries run unchanged on the snapshot, whatever the file is called."""
+    return "main" if schema == target.stem else schema
 
 
 def _tables_to_copy(con: duckdb.DuckDBPyConnection) -> list[tuple[str, str]]:
