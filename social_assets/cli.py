@@ -196,7 +196,7 @@ def run_command(day: date | None) -> int:
                 "the analytics tables and the analysts' snapshot are as before",
                 file=sys.stderr,
             )
-            _summary(instance, home, day, pool_wait)
+            _summary(home, day, pool_wait)
             return 1
         if blocked:
             # Bad data must not reach the analyst tables: they stay as they were.
@@ -205,7 +205,7 @@ def run_command(day: date | None) -> int:
                 "(see ops.data_quality)",
                 file=sys.stderr,
             )
-            _summary(instance, home, day, pool_wait)
+            _summary(home, day, pool_wait)
             return 1
         print("analytics: building the warehouse tables with dbt...", flush=True)
         dbt_log = io.StringIO()  # dagster-dbt echoes dbt's log; show it only when it matters
@@ -220,7 +220,7 @@ def run_command(day: date | None) -> int:
             from social_assets.settings import analytics_snapshot_path
 
             print(f"analytics: published for analysts at {analytics_snapshot_path()}")
-        _summary(instance, home, day, pool_wait)
+        _summary(home, day, pool_wait)
     return 0 if ok else 1
 
 
@@ -251,7 +251,7 @@ def _execute_run(instance, home: Path, job, what: str, pool_wait: float, **execu
         return None
 
 
-def _summary(instance, home: Path, day: date, pool_wait: float) -> None:
+def _summary(home: Path, day: date, pool_wait: float) -> None:
     """Rows per table and the day's top posts, read in this process's turn so that it never
     stands in the way of another run's writer."""
     from social_assets.health import WarehouseBusy

@@ -82,7 +82,9 @@ class Place:
         return env
 
 
-def start_run(place: Place, **extra_env: str) -> subprocess.Popen:
+def start_run(place: Place, *, own_group: bool = False, **extra_env: str) -> subprocess.Popen:
+    """`social-assets run` in the background; `own_group` puts it and whatever it starts (dbt)
+    in a process group of their own, to be ended together."""
     return subprocess.Popen(
         [COMMAND, "run", "--date", DAY],
         env=place.env(**extra_env),
@@ -90,6 +92,7 @@ def start_run(place: Place, **extra_env: str) -> subprocess.Popen:
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
+        start_new_session=own_group,
     )
 
 
@@ -108,15 +111,16 @@ def table_keys(database: Path, tables=tuple(KEYS)) -> dict[str, list[tuple]]:
     """The sorted keys of each table (a table that is missing has none)."""
     con = duckdb.connect(str(database), read_only=True)
     try:
-        present = {
-            f"{s}.{t}" for s, t in con.execute("SELECT table_schema, table_name FROM information_schema.tables").fetchall()
-        }
-        return {
-            table: con.execute(f"SELECT {KEYS[table]} FROM {table} ORDER BY ALL").fetchall() if table in present else []
-            for table in tables
-        }
+        return {table: _keys(con, table) for table in tables}
     finally:
         con.close()
+
+
+def _keys(con: duckdb.DuckDBPyConnection, table: str) -> list[tuple]:
+    try:
+        return con.execute(f"SELECT {KEYS[table]} FROM {table} ORDER BY ALL").fetchall()
+    except duckdb.CatalogException:
+        return []
 
 
 def duplicated_keys(keys: dict[str, list[tuple]]) -> dict[str, int]:
