@@ -260,7 +260,7 @@ def _summary(home: Path, day: date, pool_wait: float) -> None:
     from social_assets.summary import print_summary
 
     try:
-        with pool_turn(home, "-", "summary", pool_wait, _say):
+        with pool_turn(home, "", "summary", pool_wait, _say):
             print_summary(warehouse_path(), day)
     except (PoolWaitTimeout, WarehouseBusy) as exc:
         _say(f"summary skipped: {exc}")

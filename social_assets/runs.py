@@ -135,6 +135,8 @@ def pool_turn(home: Path, run_id: str, what: str, wait_seconds: float, say: Say)
 def _read_holder(holder_file: Path) -> str:
     try:
         holder = json.loads(holder_file.read_text())
+        if not holder["run_id"]:  # reading the warehouse between runs (the summary)
+            return f"social-assets run pid {holder['pid']} ({holder['what']})"
         return f"run {holder['run_id']} ({holder['what']}, social-assets run pid {holder['pid']})"
     except (OSError, ValueError, KeyError):
         return "another social-assets run"

@@ -45,6 +45,8 @@ def test_four_runs_at_once_on_a_fresh_home_with_analysts_reading(calm_keys, tmp_
     reports = {mode: json.loads((tmp_path / f"{mode}.json").read_text()) for mode in analysts}
     print(f"concurrent runs: {RUNS} started, {RUNS - len(failed)} succeeded; analysts: {reports}")
     assert failed == [], "\n\n".join(failed)
+    # They took turns at the warehouse, and the ones waiting said for whom.
+    assert any("waiting for the duckdb pool: run " in out for out in outputs)
     assert reports["hold"]["errors"] == [] and reports["reopen"]["errors"] == []
     assert reports["hold"]["opens"] == 1 and reports["hold"]["queries"] > 0
     assert reports["hold"]["changed_while_open"] == 0  # its view did not move under it
