@@ -5,6 +5,8 @@ and the warehouse ends as after one calm run."""
 
 from __future__ import annotations
 
+import pytest
+
 import json
 import subprocess
 import sys
@@ -21,6 +23,9 @@ from social_assets_tests.reliability.cli_runs import (
 RUNS = 4
 
 
+# Whole runs of the pipeline as separate processes: minutes on a busy machine (the calm
+# reference run is made by the first test that needs it).
+@pytest.mark.timeout(1800)
 def test_four_runs_at_once_on_a_fresh_home_with_analysts_reading(calm_keys, tmp_path):
     place = Place(tmp_path / "project")
     assert not place.home.exists()

@@ -11,6 +11,8 @@ is written."""
 
 from __future__ import annotations
 
+import pytest
+
 import os
 import random
 import signal
@@ -32,6 +34,9 @@ TRIALS = int(os.environ.get("SOCIAL_KILL_TRIALS", "1"))
 LATEST_KILL_SECONDS = 15.0
 
 
+# Whole runs of the pipeline as separate processes: minutes on a busy machine (the calm
+# reference run is made by the first test that needs it).
+@pytest.mark.timeout(1800)
 def test_a_run_killed_at_a_random_moment_is_recovered_by_the_next_run(calm_keys, tmp_path):
     rng = random.Random(SEED)
     place = Place(tmp_path)

@@ -5,9 +5,14 @@ guard from PYTHONPATH that refuses anything but this machine and records the att
 
 from __future__ import annotations
 
+import pytest
+
 from social_assets_tests.reliability.cli_runs import table_keys
 
 
+# Whole runs of the pipeline as separate processes: minutes on a busy machine (the calm
+# reference run is made by the first test that needs it).
+@pytest.mark.timeout(1200)
 def test_make_run_succeeds_with_the_network_refused_and_tries_nothing(calm_run):
     assert "analytics: published for analysts" in calm_run.result.stdout
     assert not calm_run.outbound_attempts.exists(), f"outbound attempts: {calm_run.outbound_attempts.read_text()}"
