@@ -310,20 +310,20 @@ def report_command(brand: str | None, days: int, out: Path) -> int:
 def run_command(days: list[date]) -> int:
     from social_assets.instance import prepare_dagster_home
 
-    prepare_dagster_home()
+    home = prepare_dagster_home()
     from dagster import DagsterInstance
 
     from social_assets.connections import api_mode
     from social_assets.definitions import defs
     from social_assets.defs.partitions import platform_day_key
     from social_assets.platforms import PLATFORMS
-    from social_assets.settings import sources_path, warehouse_path
+    from social_assets.settings import pool_wait_seconds, sources_path
     from social_assets.sources import SourcesConfigError, load_sources
-    from social_assets.summary import print_summary
 
     try:
         sources = load_sources(sources_path())
-    except SourcesConfigError as exc:
+        pool_wait = pool_wait_seconds()
+    except (SourcesConfigError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     platforms = [p for p in sorted(PLATFORMS) if sources[p]]
@@ -336,6 +336,8 @@ def run_command(days: list[date]) -> int:
     quiet = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
     ok = True
     blocked: list[str] = []
+    failed_collections: list[str] = []
+    collections = 0
     with DagsterInstance.get() as instance:
         collect = defs.resolve_job_def("collect_platform_day")
         for day in days:
@@ -343,15 +345,29 @@ def run_command(days: list[date]) -> int:
                 mode = api_mode(platform)
                 if mode == "sandbox":
                     mode = f"sandbox ({os.environ.get('SOCIAL_SANDBOX_URL') or 'in-process'})"
+                what = f"{platform} {day}"
                 progress.start(day, platform, f"{len(sources[platform])} sources from {mode}")
-                result = collect.execute_in_process(
-                    instance=instance, partition_key=platform_day_key(platform, day), run_config=quiet,
-                    raise_on_error=False,
+                result = _execute_run(
+                    instance, home, collect, what, pool_wait,
+                    partition_key=platform_day_key(platform, day), run_config=quiet,
                 )
-                ok &= _report(result, f"{platform} {day}", quiet_success=True)
-                progress.finish(day, platform, collected_items(result), result.success)
-                if _blocking_check_failed(result):
-                    blocked.append(f"{platform} {day}")
+                collections += 1
+                ok &= _report(result, what, quiet_success=True)
+                progress.finish(day, platform, collected_items(result) if result is not None else {},
+                                result is not None and result.success)
+                if result is None or not result.success:
+                    failed_collections.append(what)
+                if result is not None and _blocking_check_failed(result):
+                    blocked.append(what)
+        if collections and len(failed_collections) == collections:
+            # Nothing new came in: rebuilding would only hide that behind a successful build.
+            print(
+                f"analytics: not rebuilt: every collection failed ({', '.join(failed_collections)}); "
+                "the analytics tables and the analysts' snapshot are as before",
+                file=sys.stderr,
+            )
+            _summary(home, days[-1], pool_wait)
+            return 1
         if blocked:
             # Bad data must not reach the analyst tables: they stay as they were.
             print(
@@ -359,20 +375,65 @@ def run_command(days: list[date]) -> int:
                 "(see ops.data_quality)",
                 file=sys.stderr,
             )
-            print_summary(warehouse_path(), days[-1])
+            _summary(home, days[-1], pool_wait)
             return 1
         print("analytics: building the warehouse tables with dbt...", flush=True)
         dbt_log = io.StringIO()  # dagster-dbt echoes dbt's log; show it only when it matters
         with contextlib.redirect_stdout(dbt_log):
-            result = defs.resolve_job_def("build_analytics").execute_in_process(
-                instance=instance, run_config=quiet, raise_on_error=False
+            result = _execute_run(
+                instance, home, defs.resolve_job_def("build_analytics"), "analytics", pool_wait, run_config=quiet
             )
-        if not result.success:
+        if result is not None and not result.success:
             print(dbt_log.getvalue(), file=sys.stderr)
         ok &= _report(result, "analytics")
+        if result is not None and result.success:
+            from social_assets.settings import analytics_snapshot_path
 
-    print_summary(warehouse_path(), days[-1])
+            print(f"analytics: published for analysts at {analytics_snapshot_path()}")
+        _summary(home, days[-1], pool_wait)
     return 0 if ok else 1
+
+
+def _say(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def _execute_run(instance, home: Path, job, what: str, pool_wait: float, **execute_args):
+    """Execute one run of `job` in this process, in its turn at the warehouse, once the dead
+    runs of this machine are cleared away; None when it gave up waiting for the pool (said why)."""
+    import uuid
+
+    from social_assets.runs import PoolWaitTimeout, pool_turn, process_tags, reap_dead_runs, watch_pool_wait
+
+    run_id = str(uuid.uuid4())
+    try:
+        with pool_turn(home, run_id, what, pool_wait, _say):
+            reap_dead_runs(instance, _say)
+            with watch_pool_wait(instance, run_id, what, pool_wait, _say) as watch:
+                result = job.execute_in_process(
+                    instance=instance, run_id=run_id, tags=process_tags(), raise_on_error=False, **execute_args
+                )
+            if watch.gave_up and not result.success:
+                _say(watch.gave_up)
+            return result
+    except PoolWaitTimeout as exc:
+        _say(str(exc))
+        return None
+
+
+def _summary(home: Path, day: date, pool_wait: float) -> None:
+    """Rows per table and the day's top posts, read in this process's turn so that it never
+    stands in the way of another run's writer."""
+    from social_assets.health import WarehouseBusy
+    from social_assets.runs import PoolWaitTimeout, pool_turn
+    from social_assets.settings import warehouse_path
+    from social_assets.summary import print_summary
+
+    try:
+        with pool_turn(home, "", "summary", pool_wait, _say):
+            print_summary(warehouse_path(), day)
+    except (PoolWaitTimeout, WarehouseBusy) as exc:
+        _say(f"summary skipped: {exc}")
 
 
 def _blocking_check_failed(result) -> bool:
@@ -386,6 +447,9 @@ def _blocking_check_failed(result) -> bool:
 
 
 def _report(result, what: str, quiet_success: bool = False) -> bool:
+    if result is None:
+        print(f"{what}: not run", file=sys.stderr)
+        return False
     if result.success:
         if not quiet_success:
             print(f"{what}: run {result.run_id} succeeded")

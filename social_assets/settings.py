@@ -41,3 +41,38 @@ def dbt_executable() -> str:
     """The dbt installed beside this interpreter, so nothing depends on the venv being on PATH."""
     beside = Path(sys.executable).parent / "dbt"
     return str(beside) if beside.exists() else (shutil.which("dbt") or "dbt")
+
+
+def analytics_snapshot_path() -> Path:
+    """The read-only copy of the analytics that analysts open (`SOCIAL_ANALYTICS_SNAPSHOT`,
+    default analytics.duckdb beside the warehouse), always absolute."""
+    configured = os.environ.get("SOCIAL_ANALYTICS_SNAPSHOT")
+    if not configured:
+        return warehouse_path().parent / "analytics.duckdb"
+    path = Path(configured)
+    return path if path.is_absolute() else (Path.cwd() / path).resolve()
+
+
+def _seconds(variable: str, default: float) -> float:
+    raw = os.environ.get(variable)
+    if not raw:
+        return default
+    try:
+        seconds = float(raw)
+    except ValueError:
+        raise ValueError(f"{variable}={raw!r} is not a number of seconds") from None
+    if seconds < 0:
+        raise ValueError(f"{variable}={raw!r} must not be negative")
+    return seconds
+
+
+def pool_wait_seconds() -> float:
+    """How long a run waits for a slot of the `duckdb` pool held by another live run before it
+    gives up (`SOCIAL_POOL_WAIT_SECONDS`, default 900)."""
+    return _seconds("SOCIAL_POOL_WAIT_SECONDS", 900.0)
+
+
+def warehouse_lock_wait_seconds() -> float:
+    """How long a write step waits for another process (not a pipeline step) to release the
+    warehouse file before it fails (`SOCIAL_WAREHOUSE_LOCK_WAIT_SECONDS`, default 120)."""
+    return _seconds("SOCIAL_WAREHOUSE_LOCK_WAIT_SECONDS", 120.0)

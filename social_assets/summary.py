@@ -5,11 +5,14 @@ from __future__ import annotations
 from datetime import date
 from pathlib import Path
 
-import duckdb
+from social_assets.health import open_read_only
 
 
 def print_summary(warehouse: Path, day: date, top: int = 3) -> None:
-    con = duckdb.connect(str(warehouse), read_only=True)
+    """Raises health.WarehouseBusy when a writer keeps the file for long."""
+    con = open_read_only(warehouse)
+    if con is None:
+        return
     try:
         tables = con.execute(
             "SELECT table_schema, table_name FROM information_schema.tables "

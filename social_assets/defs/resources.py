@@ -3,19 +3,29 @@
 from __future__ import annotations
 
 import os
+from contextlib import contextmanager
+from importlib.metadata import version
 from pathlib import Path
 from typing import Optional
 
-from dagster import ConfigurableResource, EnvVar
+from dagster import ConfigurableResource, EnvVar, get_dagster_logger
 from dagster_dbt import DbtCliResource
 from dagster_duckdb import DuckDBResource
+from packaging.version import Version
 from pydantic import Field
 
 from social_assets.connections import Connection, api_mode, connect, credential_variables
 from social_assets.platforms import PLATFORMS
 from social_assets.platforms.base import SourceConfig
 from social_assets.sources import SourcesConfigError, load_sources
-from social_assets.settings import DBT_PROJECT_DIR, dbt_executable, sources_path, warehouse_path
+from social_assets.settings import (
+    DBT_PROJECT_DIR,
+    dbt_executable,
+    sources_path,
+    warehouse_lock_wait_seconds,
+    warehouse_path,
+)
+from social_assets.warehouse.locking import connect_for_writing
 
 
 class SocialApiResource(ConfigurableResource):
@@ -37,6 +47,37 @@ class SocialApiResource(ConfigurableResource):
         return connect(
             PLATFORMS[platform], self.credentials, sandbox_url=self.sandbox_url, mode=self.modes.get(platform)
         )
+
+
+class WarehouseResource(DuckDBResource):
+    """The warehouse: a DuckDB file that a step opens for writing once a process outside the
+    pipeline lets go of it (see warehouse/locking.py)."""
+
+    @contextmanager
+    def get_connection(self):
+        con = connect_for_writing(
+            self.database, warehouse_lock_wait_seconds(), get_dagster_logger().warning, self.connection_config
+        )
+        try:
+            yield con
+        finally:
+            con.close()
+
+
+class LocalDbtCliResource(DbtCliResource):
+    """dbt, without asking the internet and without work nobody uses. Before every command
+    dagster-dbt (0.29) runs `dbt --version`, which always asks pypi.org for the latest release,
+    and loads a dbt adapter in this process, which only its row-count and column metadata
+    helpers use (this project calls neither); together about a third of a build's time.
+    The dbt run is the dbt-core installed beside this interpreter (`settings.dbt_executable`),
+    so its version is known without running it."""
+
+    @property
+    def _cli_version(self) -> Version:
+        return Version(version("dbt-core"))
+
+    def _initialize_dbt_core_adapter(self, args):
+        return None
 
 
 def _credentials_from_environment() -> dict[str, EnvVar]:
@@ -61,8 +102,8 @@ def build_resources() -> dict[str, object]:
             sandbox_url=os.environ.get("SOCIAL_SANDBOX_URL") or None,
             sources_file=str(sources_path()),
         ),
-        "warehouse": DuckDBResource(database=str(database)),
-        "dbt": DbtCliResource(
+        "warehouse": WarehouseResource(database=str(database)),
+        "dbt": LocalDbtCliResource(
             project_dir=str(DBT_PROJECT_DIR), profiles_dir=str(DBT_PROJECT_DIR), dbt_executable=dbt_executable()
         ),
     }

@@ -1,7 +1,8 @@
 """analytics/*: the analyst-facing tables, built by the dbt project in dbt_transforms/.
 
 The dbt sources `normalized.*` are the Python assets of the same keys, so lineage runs from
-the API responses to the rollups. dbt tests become asset checks.
+the API responses to the rollups. dbt tests become asset checks. After every successful build the analyst tables are published to
+the read-only snapshot analysts open (warehouse/snapshot.py).
 """
 
 
@@ -24,26 +25,42 @@ from dagster import (
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_assets
 from dagster_dbt.asset_utils import default_description_fn
 from dagster_duckdb import DuckDBResource
+from filelock import FileLock
 
 from social_assets.brands import load_brands, write_brand_accounts
 from social_assets.defs.automation import analytics_condition
 from social_assets.defs.checks import record_dbt_results
 from social_assets.defs.resources import SocialApiResource
-from social_assets.settings import DBT_PROJECT_DIR, dbt_executable, warehouse_path
+from social_assets.settings import DBT_PROJECT_DIR, analytics_snapshot_path, dbt_executable, warehouse_path
+from social_assets.warehouse.snapshot import publish_snapshot
 
 dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
 
 
 def ensure_manifest() -> None:
     """Parse the dbt project when it has no manifest yet (a fresh clone) or a model, macro or
-    YAML file changed since, so the asset graph always matches the project's files."""
+    YAML file changed since, so the asset graph always matches the project's files. Processes
+    starting together parse once: the others wait for the manifest instead of reading it half
+    written."""
+    if _manifest_is_current():
+        return
+    dbt_project.manifest_path.parent.mkdir(parents=True, exist_ok=True)
+    with FileLock(str(dbt_project.manifest_path.parent / ".parse.lock")):
+        if not _manifest_is_current():
+            _parse()
+
+
+def _manifest_is_current() -> bool:
     manifest = dbt_project.manifest_path
-    if manifest.exists():
-        built = manifest.stat().st_mtime
-        sources = [p for p in DBT_PROJECT_DIR.rglob("*") if p.suffix in (".sql", ".yml", ".yaml")
-                   and "target" not in p.parts and "logs" not in p.parts]
-        if all(p.stat().st_mtime <= built for p in sources):
-            return
+    if not manifest.exists():
+        return False
+    built = manifest.stat().st_mtime
+    sources = [p for p in DBT_PROJECT_DIR.rglob("*") if p.suffix in (".sql", ".yml", ".yaml")
+               and "target" not in p.parts and "logs" not in p.parts]
+    return all(p.stat().st_mtime <= built for p in sources)
+
+
+def _parse() -> None:
     subprocess.run(
         [dbt_executable(), "parse", "--quiet", "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR)],
         check=True,
@@ -114,6 +131,10 @@ def analytics_models(
     # is downstream of a failure). Their results also go to ops.data_quality, once dbt is done
     # with the file (this step holds the duckdb pool slot throughout).
     checked: list[AssetCheckResult] = []
+    # dbt opens the file itself: wait here, with a message, if a process outside the pipeline
+    # holds it, rather than let dbt fail on the lock.
+    with warehouse.get_connection():
+        pass
     # The rollups' events wait for the end of the build: their per-platform figures (charted
     # in the Plots tab) are read from the warehouse, which dbt holds while it runs.
     held: list[Any] = []
@@ -135,6 +156,11 @@ def analytics_models(
     if built:
         with warehouse.get_connection() as con:
             figures = {name: trend_metadata(con, name) for name in built}
+    # Reached only when the build succeeded (dbt.cli raises otherwise): analysts keep the last
+    # good snapshot until then.
+    with warehouse.get_connection() as con:
+        published = publish_snapshot(con, analytics_snapshot_path(), context.run.run_id)
+    context.log.info(f"analytics published for analysts at {published}")
     for event in held:
         name = _asset_name(context, event) if isinstance(event, Output) else None
         yield event.with_metadata({**event.metadata, **figures[name]}) if name in figures else event
