@@ -45,6 +45,8 @@ from social_assets.platforms.youtube import PLATFORM as YOUTUBE  # noqa: E402
 from social_assets.platforms.youtube.spec import LIMITS as YOUTUBE_LIMITS, YouTubeSource  # noqa: E402
 from social_assets.platforms.x import PLATFORM as X  # noqa: E402
 from social_assets.platforms.x.spec import XSource  # noqa: E402
+from social_assets.platforms.bluesky import PLATFORM as BLUESKY  # noqa: E402
+from social_assets.platforms.bluesky.spec import BlueskySource  # noqa: E402
 from social_assets.platforms.mastodon import PLATFORM as MASTODON  # noqa: E402
 from social_assets.platforms.mastodon.spec import STATUSES_PAGE, MastodonSource  # noqa: E402
 from social_assets.sandbox.platforms.youtube import _threads, channel_id_for  # noqa: E402
@@ -276,6 +278,32 @@ def x_per_thousand_posts(with_comments: bool, days: int = 6) -> dict:
     return {"posts": posts, "calls": len(calls), "minimum": minimum, "source_days": days * len(accounts)}
 
 
+def bluesky_per_thousand_posts(with_comments: bool, accounts: int = 20, days: int = 10) -> dict:
+    """Anonymous source-days on the public AppView. Minimum: the profile, feed pages of 100
+    items (posts and reposts, newest first) down to the first item older than the day, and one
+    getPostThread per post with replies."""
+    sandbox = new_sandbox()
+    bluesky = sandbox.platforms["bluesky"]
+    http = httpx.Client(transport=SandboxTransport(sandbox))
+    world = sandbox.world
+    posts = minimum = calls = 0
+    for account in world.accounts("bluesky")[:accounts]:
+        # The feed as the AppView lists it at the sandbox's now: the items' places, newest first.
+        feed = [item for item in bluesky._items(account, lambda item: True, None) if item.at <= NOW]
+        for day in days_back(days):
+            source = BlueskySource(actor=account.handle, collect_comments=with_comments, post_limit=1000)
+            api = client(BLUESKY, http, source)
+            collect(BLUESKY, api, source, day)
+            calls += api.session.stats.calls
+            in_day = [item.post for item in feed if item.reposted_by is None and item.post.published_at in day]
+            posts += len(in_day)
+            older = [i for i, item in enumerate(feed) if item.at < day.start]
+            minimum += 1 + max(1, math.ceil(((older[0] + 1) if older else len(feed)) / 100))
+            if with_comments:
+                minimum += sum(1 for p in in_day if world.comment_count(p, NOW))
+    return {"posts": posts, "calls": calls, "minimum": minimum, "source_days": accounts * days}
+
+
 def mastodon_per_thousand_posts(with_comments: bool, accounts: int = 20, days: int = 10) -> dict:
     """Anonymous source-days on the accounts' own instances. Minimum: the lookup (the profile),
     statuses pages of 40 down to the first status older than the day, and one context per post
@@ -358,6 +386,10 @@ def main() -> None:
         label = "with comments:" if with_comments else "posts only:   "
         print(f"  x       {label} {1000 * x['calls'] / x['posts']:7.1f} calls   minimum {1000 * x['minimum'] / x['posts']:7.1f}   "
               f"({x['posts']} posts, {x['source_days']} source-days)")
+        bs = bluesky_per_thousand_posts(with_comments)
+        label = "with comments:" if with_comments else "posts only:   "
+        print(f"  bluesky {label} {1000 * bs['calls'] / bs['posts']:7.1f} calls   minimum "
+              f"{1000 * bs['minimum'] / bs['posts']:7.1f}   ({bs['posts']} posts, {bs['source_days']} source-days)")
         md = mastodon_per_thousand_posts(with_comments)
         label = "with comments:" if with_comments else "posts only:   "
         print(f"  mastodon {label}{1000 * md['calls'] / md['posts']:7.1f} calls   minimum "
