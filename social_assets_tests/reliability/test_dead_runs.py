@@ -1,7 +1,9 @@
 """A dead run never blocks a live one; a run waiting for the pool says for whom, and gives up.
 
 These use a real Dagster instance in a temporary home and the real `duckdb` pool: a run record
-holding the pool's slot is exactly what a run killed in the middle of a step leaves behind."""
+holding the pool's slot is exactly what a run killed in the middle of a step leaves behind.
+`social-assets run` runs as a separate process: in this one, the definitions (and the paths
+they hold) are those of whichever test imported them first."""
 
 from __future__ import annotations
 
@@ -11,9 +13,9 @@ import uuid
 import pytest
 from dagster import DagsterInstance, DagsterRun, DagsterRunStatus
 
-from social_assets.core.processes import start_marker
 from social_assets.instance import WAREHOUSE_POOL, prepare_dagster_home
 from social_assets.runs import HOST_TAG, PID_TAG, STARTED_TAG, process_tags, reap_dead_runs
+from social_assets_tests.reliability.cli_runs import Place, run
 
 ONE_SUBREDDIT = """
 reddit:
@@ -77,21 +79,19 @@ def test_runs_of_dead_processes_are_failed_and_their_slots_freed(home):
         assert reap_dead_runs(instance, said.append) == []  # once is enough
 
 
-def test_a_run_frees_the_slot_of_a_dead_run_then_every_collection_failing_leaves_the_analytics_alone(
-    home, pipeline_env, sources_file, capsys
-):
+def test_a_run_frees_the_slot_of_a_dead_run_then_every_collection_failing_leaves_the_analytics_alone(home, tmp_path):
     """The slot is held by a run whose process is gone (what `kill -9` inside a step leaves):
     `social-assets run` fails that run, frees the slot and collects. Every source then fails
     (a subreddit that does not exist): the analytics are not rebuilt, it says why, exits 1."""
-    from social_assets.cli import main
-
-    sources_file.write_text(ONE_SUBREDDIT.replace("subreddit: duckdb", "subreddit: no_such_subreddit_here"))
+    place = Place(tmp_path)
+    (tmp_path / "sources.yaml").write_text(ONE_SUBREDDIT.replace("subreddit: duckdb", "subreddit: no_such_subreddit_here"))
     with DagsterInstance.get() as instance:
         dead = _run_holding_the_pool(instance, {**process_tags(), PID_TAG: str(_dead_pid())})
 
-    assert main(["run", "--date", "2026-11-19"]) == 1
+    result = run(place)
 
-    err = capsys.readouterr().err
+    assert result.returncode == 1, result.stdout + result.stderr
+    err = result.stderr
     assert f"run {dead} (collect_platform_day 2026-11-19|reddit, social-assets run, pid" in err
     assert "died without finishing" in err
     assert "reddit 2026-11-19: every source failed; their earlier data is kept" in err
@@ -102,22 +102,21 @@ def test_a_run_frees_the_slot_of_a_dead_run_then_every_collection_failing_leaves
             ("collect_platform_day", "FAILURE"), ("collect_platform_day", "FAILURE")
         ]  # the dead one and this one's collection; no analytics build
         assert _slot_holders(instance) == set()
-    assert not (pipeline_env.parent / "analytics.duckdb").exists()
+    assert not place.snapshot.exists()
 
 
-def test_a_run_waiting_for_a_live_holder_names_it_and_gives_up(home, pipeline_env, sources_file, monkeypatch, capsys):
+def test_a_run_waiting_for_a_live_holder_names_it_and_gives_up(home, tmp_path):
     """The slot is held by a live run that does not let go: the run names it, gives up after
     SOCIAL_POOL_WAIT_SECONDS, and leaves the holder alone."""
-    from social_assets.cli import main
-
-    sources_file.write_text(ONE_SUBREDDIT)
-    monkeypatch.setenv("SOCIAL_POOL_WAIT_SECONDS", "3")
+    place = Place(tmp_path)
+    (tmp_path / "sources.yaml").write_text(ONE_SUBREDDIT)
     with DagsterInstance.get() as instance:
-        live = _run_holding_the_pool(instance, process_tags())
+        live = _run_holding_the_pool(instance, process_tags())  # this test's process: alive
 
-    assert main(["run", "--date", "2026-11-19"]) == 1
+    result = run(place, SOCIAL_POOL_WAIT_SECONDS="3")
 
-    err = capsys.readouterr().err
+    assert result.returncode == 1, result.stdout + result.stderr
+    err = result.stderr
     assert f"reddit 2026-11-19: waiting for the duckdb pool: run {live} (collect_platform_day 2026-11-19|reddit" in err
     assert f"reddit 2026-11-19: gave up after waiting 3 s for the duckdb pool, held by run {live}" in err
     assert "analytics: not rebuilt: every collection failed (reddit 2026-11-19)" in err
