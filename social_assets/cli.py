@@ -260,7 +260,8 @@ def health_command(as_json: bool, max_age_hours: float | None, max_error_rate: f
     """Exit 0 when every platform with sources and the analytics tables are healthy, 1 when one
     is not (a failing blocking check included, dbt's too), 2 when health
     cannot be judged (the sources file is invalid, or the warehouse stays locked by a writer)."""
-    from social_assets.health import WarehouseBusy, assess, max_age_from_environment, render
+    from social_assets.health import WarehouseBusy, assess, render
+    from social_assets.quality import max_age_from_environment
     from social_assets.settings import sources_path, warehouse_path
     from social_assets.sources import SourcesConfigError, load_sources
 
