@@ -60,7 +60,14 @@ def main(argv: list[str] | None = None) -> int:
 
     add_report_parser(commands)
 
+    commands.add_parser("prepare", help="parse the dbt project into the manifest the definitions are built from")
+
     args = parser.parse_args(argv)
+    if args.command == "prepare":
+        from social_assets.warehouse.dbt_project import prepare_dbt_project
+
+        print(f"dbt manifest ready: {prepare_dbt_project()}")
+        return 0
     if args.command == "normalize":
         return normalize_command(args.platform, args.resource, args.file)
     if args.command == "sandbox":
@@ -226,8 +233,10 @@ def dev_command(host: str, port: int) -> int:
 
     from social_assets.instance import prepare_dagster_home
     from social_assets.settings import PROJECT_ROOT
+    from social_assets.warehouse.dbt_project import prepare_dbt_project
 
     prepare_dagster_home()
+    prepare_dbt_project()  # the code server only reads the manifest
     dagster = Path(sys.executable).parent / "dagster"
     url = f"http://{host}:{port}"
     print(f"starting the Dagster UI at {url} (Ctrl-C stops it)...", flush=True)
@@ -310,8 +319,10 @@ def report_command(brand: str | None, days: int, out: Path) -> int:
 
 def run_command(days: list[date]) -> int:
     from social_assets.instance import prepare_dagster_home
+    from social_assets.warehouse.dbt_project import prepare_dbt_project
 
     home = prepare_dagster_home()
+    prepare_dbt_project()
     from dagster import DagsterInstance
 
     from social_assets.connections import api_mode

@@ -25,6 +25,35 @@ youtube:
 """
 
 
+def pytest_configure(config):
+    """The dbt manifest the definitions are built from, as `make install` and `run` prepare it
+    (each xdist worker calls this; the parse happens once, under a file lock)."""
+    from social_assets.warehouse.dbt_project import prepare_dbt_project
+
+    prepare_dbt_project()
+
+
+# Tests that take minutes, longest first. They start first, one per worker, and the short
+# tests fill in around them, so both workers finish at about the same time (pytest-xdist
+# hands tests out in collection order).
+SLOW_FIRST = (
+    "social_assets_tests/reliability/test_concurrent_runs.py",
+    "social_assets_tests/ui/",
+    "social_assets_tests/reliability/test_killed_run.py",
+    "social_assets_tests/reliability/test_dead_runs.py",
+    "social_assets_tests/test_storm.py",
+    "social_assets_tests/contract/test_contract.py::test_limits_are_obeyed_under_a_storm",
+    "social_assets_tests/contract/test_contract.py::test_a_day_collects_end_to_end",
+)
+
+
+def pytest_collection_modifyitems(config, items):
+    def rank(item) -> int:
+        return next((i for i, prefix in enumerate(SLOW_FIRST) if item.nodeid.startswith(prefix)), len(SLOW_FIRST))
+
+    items.sort(key=rank)  # stable: the rest keep their order
+
+
 def realdata_files(platform: str) -> list[Path]:
     return sorted((REALDATA / platform).glob("*.json"))
 

@@ -38,3 +38,36 @@ def test_dagster_definitions_validate():
     )
     assert result.returncode == 0, result.stdout + result.stderr
 
+
+
+IMPORT_WITHOUT_DBT = """
+import subprocess
+real_run = subprocess.run
+def refuse_dbt(args, *rest, **kwargs):
+    if any(str(a).endswith("dbt") for a in args[:1]):
+        raise SystemExit("dbt was run while the definitions were imported: " + " ".join(map(str, args)))
+    return real_run(args, *rest, **kwargs)
+subprocess.run = subprocess.Popen = refuse_dbt
+from social_assets.definitions import defs
+print(sorted(k.to_user_string() for k in defs.resolve_all_asset_keys()))
+"""
+
+
+def test_importing_the_definitions_runs_no_dbt():
+    # The manifest is prepared beforehand (make install, run, dev, this test session);
+    # importing the code location only reads it.
+    result = subprocess.run([sys.executable, "-c", IMPORT_WITHOUT_DBT], cwd=PROJECT_ROOT, capture_output=True, text=True,
+                            timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "'analytics/rollups_daily'" in result.stdout.splitlines()[-1]
+
+
+def test_an_unprepared_project_names_the_command_that_prepares_it(tmp_path, monkeypatch):
+    import pytest
+    from dagster_dbt import DbtProject
+
+    from social_assets.warehouse import dbt_project as module
+
+    monkeypatch.setattr(module, "dbt_project", lambda: DbtProject(project_dir=tmp_path, target_path="target"))
+    with pytest.raises(module.DbtProjectNotPrepared, match=r"run `social-assets prepare`"):
+        module.prepared_manifest()

@@ -8,7 +8,6 @@ the read-only snapshot analysts open (warehouse/snapshot.py).
 
 import json
 import os
-import subprocess
 from pathlib import Path
 from typing import Any, Mapping, Optional
 
@@ -25,55 +24,24 @@ from dagster import (
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_assets
 from dagster_dbt.asset_utils import default_description_fn
 from dagster_duckdb import DuckDBResource
-from filelock import FileLock
 
 from social_assets.brands import load_brands, write_brand_accounts
 from social_assets.defs.automation import analytics_condition
 from social_assets.defs.checks import record_dbt_results
 from social_assets.defs.resources import SocialApiResource
-from social_assets.settings import DBT_PROJECT_DIR, analytics_snapshot_path, dbt_executable, warehouse_path
+from social_assets.settings import analytics_snapshot_path, warehouse_path
+from social_assets.warehouse.dbt_project import dbt_project, prepared_manifest
 from social_assets.warehouse.snapshot import publish_snapshot
 
-dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
-
-
-def ensure_manifest() -> None:
-    """Parse the dbt project when it has no manifest yet (a fresh clone) or a model, macro or
-    YAML file changed since, so the asset graph always matches the project's files. Processes
-    starting together parse once: the others wait for the manifest instead of reading it half
-    written."""
-    if _manifest_is_current():
-        return
-    dbt_project.manifest_path.parent.mkdir(parents=True, exist_ok=True)
-    with FileLock(str(dbt_project.manifest_path.parent / ".parse.lock")):
-        if not _manifest_is_current():
-            _parse()
-
-
-def _manifest_is_current() -> bool:
-    manifest = dbt_project.manifest_path
-    if not manifest.exists():
-        return False
-    built = manifest.stat().st_mtime
-    sources = [p for p in DBT_PROJECT_DIR.rglob("*") if p.suffix in (".sql", ".yml", ".yaml")
-               and "target" not in p.parts and "logs" not in p.parts]
-    return all(p.stat().st_mtime <= built for p in sources)
-
-
-def _parse() -> None:
-    subprocess.run(
-        [dbt_executable(), "parse", "--quiet", "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR)],
-        check=True,
-        env={**os.environ, "SOCIAL_WAREHOUSE": str(warehouse_path())},
-    )
-
-
-ensure_manifest()
+# Built from the manifest prepared beforehand (warehouse/dbt_project.py): importing these
+# definitions never runs dbt.
+DBT_PROJECT = dbt_project()
+MANIFEST = prepared_manifest()
 
 
 def _model_keys() -> list[AssetKey]:
     """Every analytics model's key (the translator's <schema>/<name>): they are held back together."""
-    nodes = json.loads(dbt_project.manifest_path.read_text())["nodes"].values()
+    nodes = json.loads(MANIFEST.read_text())["nodes"].values()
     return [AssetKey([n["schema"], n["name"]]) for n in nodes if n["resource_type"] == "model"]
 
 
@@ -111,8 +79,8 @@ class SchemaQualifiedTranslator(DagsterDbtTranslator):
 
 
 @dbt_assets(
-    manifest=dbt_project.manifest_path,
-    project=dbt_project,
+    manifest=MANIFEST,
+    project=DBT_PROJECT,
     dagster_dbt_translator=SchemaQualifiedTranslator(),
     pool="duckdb",
 )

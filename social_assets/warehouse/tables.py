@@ -243,17 +243,27 @@ def landed_row(landed: "LandedResponse", partition: Mapping[str, object], accoun
 
 
 def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
+    """Create what is missing: schemas, tables, and columns added since the warehouse was made.
+    Every step of every run calls this, so a complete warehouse costs one catalog query."""
+    present = _present_columns(con)
+    if all((t.schema, t.name, name.strip('"')) in present for t in ALL_TABLES for name, _ in t.columns) and (
+        con.execute("SELECT count(*) FROM duckdb_schemas() WHERE schema_name = 'analytics'").fetchone()[0]
+    ):
+        return
     for schema in sorted({t.schema for t in ALL_TABLES} | {"analytics"}):
         con.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
     for table in ALL_TABLES:
         con.execute(table.ddl())
-    _add_new_columns(con)
+    _add_new_columns(con, _present_columns(con))
 
 
-def _add_new_columns(con: duckdb.DuckDBPyConnection) -> None:
+def _present_columns(con: duckdb.DuckDBPyConnection) -> set[tuple[str, str, str]]:
+    return set(con.execute("SELECT schema_name, table_name, column_name FROM duckdb_columns()").fetchall())
+
+
+def _add_new_columns(con: duckdb.DuckDBPyConnection, present: set[tuple[str, str, str]]) -> None:
     """A warehouse made by an older version gets the nullable columns added since (e.g. the
     metrics beyond likes); its rows keep their values and the new columns are null."""
-    present = set(con.execute("SELECT schema_name, table_name, column_name FROM duckdb_columns()").fetchall())
     for table in ALL_TABLES:
         for name, type_ in table.columns:
             if (table.schema, table.name, name.strip('"')) in present:
