@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import threading
 import weakref
 from dataclasses import dataclass
 from typing import Any
@@ -56,12 +57,14 @@ def configured_store() -> StateStore:
     """The store of `SOCIAL_LIMIT_STORE`, one per process (connections do not survive a fork)."""
     url = limit_store_url()
     key = (os.getpid(), url)
-    if key not in _STORES:
-        _STORES[key] = open_store(url)
-    return _STORES[key]
+    with _OPENING:  # the sources of a platform are collected in threads
+        if key not in _STORES:
+            _STORES[key] = open_store(url)
+        return _STORES[key]
 
 
 _STORES: dict[tuple[int, str], StateStore] = {}
+_OPENING = threading.Lock()
 _PRIVATE: "weakref.WeakKeyDictionary[Any, MemoryStore]" = weakref.WeakKeyDictionary()
 
 
@@ -84,6 +87,7 @@ def _api_of(http: httpx.Client) -> tuple[str, StateStore]:
 
 
 def _private_store(owner: Any) -> MemoryStore:
-    if owner not in _PRIVATE:
-        _PRIVATE[owner] = MemoryStore()
-    return _PRIVATE[owner]
+    with _OPENING:
+        if owner not in _PRIVATE:
+            _PRIVATE[owner] = MemoryStore()
+        return _PRIVATE[owner]
