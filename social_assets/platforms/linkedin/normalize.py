@@ -1,0 +1,283 @@
+"""LinkedIn REST response bodies -> the cross-platform records.
+
+- posts: a finder page (`{"elements": [...], "paging": {...}}`), a batch get (`{"results":
+  {urn: post}, "statuses", "errors"}`: each entry of `errors` rejects its URN) or one post.
+  Text is `commentary` in LinkedIn's "little text" format, made plain (`plain_text`). Posts not
+  `PUBLISHED` (drafts, processing) are left out, neither records nor rejects. A post body has no
+  counts: the walk reads them from `socialMetadata` and `organizationalEntityShareStatistics`
+  (`engagement_of`, `statistics_of`) and records them beside the post batch as `metrics`.
+  ⚠ Decisions: likes = every reaction type of `socialMetadata.reactionSummaries` (LinkedIn's
+  "like" is one of six reactions), else the statistics' `likeCount`; comments =
+  `commentSummary.count` (replies included), else `commentCount`; shares, impressions and
+  clicks from the statistics; reach = `uniqueImpressionsCount`; views stay None (no video views
+  here); the statistics' `engagement` is a rate, which the analytics compute themselves.
+  Media are URNs (`urn:li:image:...`): they give the content type, but are not resolved to
+  download URLs (a call each, out of the daily budget), so `media_urls` holds only an article's
+  link.
+- comments: a `socialActions/{urn}/comments` page. The post is the one the walk asked about
+  (`post`, recorded beside the body); without it, the comment's `object` (⚠ which may be the
+  post's `urn:li:activity:` rather than its share URN). A reply has `parentComment`; LinkedIn
+  shows one level of replies (a reply to a reply is filed under the same comment), so depth is
+  0 or 1. Comment ids are comment URNs (`urn:li:comment:(urn:li:activity:...,<id>)`); authors
+  are their actor URNs (names need a lookup per member, which the API restricts).
+- profiles: a `networkSizes/{organization}` answer, `{"firstDegreeSize": N}`: the follower
+  count. It does not name the organization: the walk records it beside the body
+  (`organization`). A follower-statistics answer is follower history, not a profile: refused.
+
+Errors: `{"message", "serviceErrorCode", "status"}` raises `ApiErrorBody`.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any, Callable, Iterable, TypeVar
+from urllib.parse import unquote
+
+from pydantic import ValidationError
+
+from social_assets.core.records import (
+    ApiErrorBody,
+    CommentRecord,
+    ContentType,
+    Normalized,
+    NotAResponse,
+    PostRecord,
+    ProfileRecord,
+    Rejected,
+)
+from social_assets.platforms.linkedin.models import Comment, Post
+
+PLATFORM = "linkedin"
+PERMALINK = "https://www.linkedin.com/feed/update/{urn}"
+METRICS = ("likes", "comments", "shares", "impressions", "reach", "clicks")
+
+R = TypeVar("R")
+
+
+class _Reject(Exception):
+    pass
+
+
+# -- "little text" ------------------------------------------------------------------------------
+
+# `@[Name](urn:li:organization:1)` mentions and `{hashtag|\#|word}` hashtags; every other
+# reserved character is escaped with a backslash: | { } @ [ ] ( ) < > # \ * _ ~
+_MENTION = re.compile(r"@\[((?:\\.|[^\]\\])*)\]\((urn:li:[^)]*)\)")
+_HASHTAG = re.compile(r"\{hashtag\|\\?#\|((?:\\.|[^}\\])*)\}")
+_ESCAPED = re.compile(r"\\([|{}@\[\]()<>#\\*_~])")
+
+
+def plain_text(little: str) -> str:
+    """LinkedIn's little text as plain text: a mention becomes its name, a hashtag `#word`, and
+    escaped characters themselves."""
+    text = _MENTION.sub(lambda m: m[1], little)
+    text = _HASHTAG.sub(lambda m: "#" + m[1], text)
+    return _ESCAPED.sub(r"\1", text)
+
+
+# -- entry points -------------------------------------------------------------------------------
+
+
+def normalize_posts(body: Any, metrics: str | None = None) -> Normalized[PostRecord]:
+    """`metrics`: JSON {post urn: {likes, comments, shares, impressions, reach, clicks}}."""
+    items, rejected = _collection(body, "posts", lambda b: "author" in b and "id" in b)
+    counts = _metrics(metrics)
+    published = [i for i in items if not (isinstance(i, dict) and i.get("lifecycleState") not in (None, "PUBLISHED"))]
+    return _each(published, lambda item: _post(item, counts), rejected)
+
+
+def normalize_comments(body: Any, post: str | None = None) -> Normalized[CommentRecord]:
+    items, rejected = _collection(body, "comments", lambda b: "created" in b and "message" in b)
+    return _each(items, lambda item: _comment(item, post), rejected)
+
+
+def normalize_profiles(body: Any, organization: str | None = None) -> Normalized[ProfileRecord]:
+    _raise_error(body)
+    if isinstance(body, dict) and "elements" in body and "firstDegreeSize" not in body:
+        raise NotAResponse("a LinkedIn follower-statistics answer is follower history, not a profile "
+                           "(the profile is networkSizes' firstDegreeSize)")
+    if not isinstance(body, dict) or "firstDegreeSize" not in body:
+        raise NotAResponse(f"expected a LinkedIn networkSizes answer {{firstDegreeSize}}, found {_kind(body)}")
+
+    def profile(item: dict) -> ProfileRecord:
+        if not organization:
+            raise _Reject("the organization is unknown: networkSizes does not name it (the walk records it "
+                          "beside the body as `organization`)")
+        followers = item["firstDegreeSize"]
+        if isinstance(followers, bool) or not isinstance(followers, int):
+            raise _Reject(f"firstDegreeSize: expected a count, found {followers!r}")
+        return ProfileRecord(platform=PLATFORM, account_id=organization, username=None, followers=followers,
+                             following=None, posts_count=None)
+
+    return _each([body], profile, [])
+
+
+# -- metrics (read by the walk, recorded beside the post batch) ---------------------------------
+
+
+def engagement_of(body: Any) -> dict[str, dict[str, int]]:
+    """From a `socialMetadata` batch: {post urn: {likes: all reactions, comments}}."""
+    found: dict[str, dict[str, int]] = {}
+    for urn, meta in _results(body).items():
+        reactions = meta.get("reactionSummaries")
+        counts = [r.get("count") for r in reactions.values() if isinstance(r, dict)] if isinstance(reactions, dict) else None
+        summary = meta.get("commentSummary") if isinstance(meta.get("commentSummary"), dict) else {}
+        entry = {}
+        if counts is not None and all(_is_count(c) for c in counts):
+            entry["likes"] = sum(counts)
+        if _is_count(summary.get("count")):
+            entry["comments"] = summary["count"]
+        found[urn] = entry
+    return found
+
+
+_STATISTICS = {"likes": "likeCount", "comments": "commentCount", "shares": "shareCount",
+               "impressions": "impressionCount", "reach": "uniqueImpressionsCount", "clicks": "clickCount"}
+
+
+def statistics_of(body: Any) -> dict[str, dict[str, int]]:
+    """From `organizationalEntityShareStatistics` with `shares`/`ugcPosts`: {post urn: counts}."""
+    found: dict[str, dict[str, int]] = {}
+    elements = body.get("elements") if isinstance(body, dict) else None
+    for element in elements if isinstance(elements, list) else []:
+        if not isinstance(element, dict):
+            continue
+        urn = element.get("share") or element.get("ugcPost")
+        totals = element.get("totalShareStatistics")
+        if isinstance(urn, str) and isinstance(totals, dict):
+            found[urn] = {name: totals[key] for name, key in _STATISTICS.items() if _is_count(totals.get(key))}
+    return found
+
+
+def merged_metrics(statistics: dict[str, dict[str, int]], engagement: dict[str, dict[str, int]]) -> dict[str, dict]:
+    """Per post: the statistics, with `socialMetadata`'s likes and comments over theirs."""
+    return {urn: {**statistics.get(urn, {}), **engagement.get(urn, {})} for urn in {*statistics, *engagement}}
+
+
+# -- records ------------------------------------------------------------------------------------
+
+
+def _post(item: Any, counts: dict[str, dict]) -> PostRecord:
+    post = _model(Post, item)
+    published = post.publishedAt or post.createdAt
+    if published is None:
+        raise _Reject("neither publishedAt nor createdAt")
+    metrics = counts.get(post.id, {})
+    article = post.content.article if post.content else None
+    return PostRecord(
+        platform=PLATFORM, post_id=post.id, author_id=post.author, author_username=None,
+        text=plain_text(post.commentary), content_type=_content_type(post),
+        media_urls=[article.source] if article and article.source else [], published_at=published,
+        likes=metrics.get("likes"), comments=metrics.get("comments"), shares=metrics.get("shares"), views=None,
+        impressions=metrics.get("impressions"), reach=metrics.get("reach"), clicks=metrics.get("clicks"),
+        permalink=PERMALINK.format(urn=post.id),
+    )
+
+
+def _content_type(post: Post) -> ContentType:
+    content = post.content
+    if content is None:
+        return "text"
+    if content.multiImage is not None:
+        return "gallery"
+    if content.media is not None:
+        kind = content.media.id.split(":")[2] if content.media.id.count(":") >= 3 else ""
+        return {"image": "image", "video": "video"}.get(kind, "other")
+    if content.poll is not None:
+        return "poll"
+    return "link" if content.article is not None else "other"
+
+
+def _comment(item: Any, post: str | None) -> CommentRecord:
+    comment = _model(Comment, item)
+    subject = post or comment.object
+    if not subject:
+        raise _Reject("no post: the comment has no `object` and the walk recorded none")
+    likes = comment.likesSummary.totalLikes if comment.likesSummary else None
+    return CommentRecord(
+        platform=PLATFORM, comment_id=comment.urn, post_id=subject, parent_id=comment.parentComment,
+        author_username=comment.actor, text=comment.message.text, published_at=comment.created.time,
+        likes=likes, depth=1 if comment.parentComment else 0,
+    )
+
+
+# -- plumbing -----------------------------------------------------------------------------------
+
+
+def _collection(body: Any, resource: str, looks_like_one: Callable[[dict], bool]) -> tuple[list[Any], list[Rejected]]:
+    """The items of a finder page, a batch get, or one object; batch `errors` as rejects."""
+    _raise_error(body)
+    if isinstance(body, dict) and isinstance(body.get("elements"), list):
+        return body["elements"], []
+    if isinstance(body, dict) and isinstance(body.get("results"), dict):
+        errors = body.get("errors") if isinstance(body.get("errors"), dict) else {}
+        rejected = [Rejected(item_id=unquote(str(key)), reason=_error_text(error), payload=error)
+                    for key, error in errors.items()]
+        return list(body["results"].values()), rejected
+    if isinstance(body, dict) and looks_like_one(body):
+        return [body], []
+    raise NotAResponse(f"expected a LinkedIn {resource} answer (elements, a batch's results, or one item), "
+                       f"found {_kind(body)}")
+
+
+def _results(body: Any) -> dict[str, dict]:
+    results = body.get("results") if isinstance(body, dict) else None
+    if not isinstance(results, dict):
+        return {}
+    return {unquote(str(urn)): value for urn, value in results.items() if isinstance(value, dict)}
+
+
+def _metrics(metrics: str | None) -> dict[str, dict]:
+    if not metrics:
+        return {}
+    try:
+        parsed = json.loads(metrics)
+    except ValueError:
+        raise NotAResponse("the `metrics` recorded beside the posts are not JSON") from None
+    return {k: v for k, v in parsed.items() if isinstance(v, dict)} if isinstance(parsed, dict) else {}
+
+
+def _is_count(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+
+
+def _raise_error(body: Any) -> None:
+    if isinstance(body, dict) and isinstance(body.get("message"), str) and "status" in body:
+        raise ApiErrorBody(PLATFORM, body.get("status"), _error_text(body))
+
+
+def _error_text(error: Any) -> str:
+    if not isinstance(error, dict):
+        return str(error)
+    code = error.get("serviceErrorCode")
+    return f"{error.get('message') or 'error'}" + (f" (serviceErrorCode {code})" if code is not None else "")
+
+
+def _each(items: Iterable[Any], convert: Callable[[Any], R], rejected: list[Rejected]) -> Normalized:
+    result: Normalized = Normalized(rejected=list(rejected))
+    for item in items:
+        try:
+            result.records.append(convert(item))
+        except (_Reject, ValidationError) as exc:
+            reason = str(exc) if isinstance(exc, _Reject) else _validation_reason(exc)
+            item_id = item.get("commentUrn") or item.get("id") if isinstance(item, dict) else None
+            result.rejected.append(Rejected(item_id=str(item_id) if item_id is not None else None, reason=reason, payload=item))
+    return result
+
+
+def _model(model: type[R], item: Any) -> R:
+    if not isinstance(item, dict):
+        raise _Reject(f"expected a JSON object, found {_kind(item)}")
+    return model.model_validate(item)
+
+
+def _validation_reason(error: ValidationError) -> str:
+    first = error.errors()[0]
+    return f"{'.'.join(str(p) for p in first['loc']) or 'item'}: {first['msg']}"
+
+
+def _kind(value: Any) -> str:
+    if isinstance(value, dict):
+        return "an object with keys " + ", ".join(sorted(map(str, value))[:6])
+    return "a JSON array" if isinstance(value, list) else f"a JSON {type(value).__name__}"
