@@ -206,19 +206,33 @@ def _comment(item: Any, post: str | None) -> CommentRecord:
 
 
 def _collection(body: Any, resource: str, looks_like_one: Callable[[dict], bool]) -> tuple[list[Any], list[Rejected]]:
-    """The items of a finder page, a batch get, or one object; batch `errors` as rejects."""
+    """The items of a finder page, a batch get, or one object; batch `errors` as rejects. A
+    collection of other objects (counts, statistics) is not a response of `resource`."""
     _raise_error(body)
+    items, rejected = None, []
     if isinstance(body, dict) and isinstance(body.get("elements"), list):
-        return body["elements"], []
-    if isinstance(body, dict) and isinstance(body.get("results"), dict):
+        items = body["elements"]
+    elif isinstance(body, dict) and isinstance(body.get("results"), dict):
         errors = body.get("errors") if isinstance(body.get("errors"), dict) else {}
         rejected = [Rejected(item_id=unquote(str(key)), reason=_error_text(error), payload=error)
                     for key, error in errors.items()]
-        return list(body["results"].values()), rejected
-    if isinstance(body, dict) and looks_like_one(body):
-        return [body], []
-    raise NotAResponse(f"expected a LinkedIn {resource} answer (elements, a batch's results, or one item), "
-                       f"found {_kind(body)}")
+        items = list(body["results"].values())
+    elif isinstance(body, dict) and looks_like_one(body):
+        items = [body]
+    if items is None:
+        raise NotAResponse(f"expected a LinkedIn {resource} answer (elements, a batch's results, or one item), "
+                           f"found {_kind(body)}")
+    if items and not any(isinstance(i, dict) and looks_like_one(i) for i in items):
+        raise NotAResponse(f"expected LinkedIn {resource}, found {_other(items[0])}")
+    return items, rejected
+
+
+def _other(item: Any) -> str:
+    if isinstance(item, dict) and "reactionSummaries" in item:
+        return "socialMetadata counts (the walk records them beside the posts they count)"
+    if isinstance(item, dict) and "totalShareStatistics" in item:
+        return "share statistics (the walk records them beside the posts they count)"
+    return f"a collection of other objects ({_kind(item)})"
 
 
 def _results(body: Any) -> dict[str, dict]:
