@@ -85,16 +85,17 @@ class LinkedInSource(SourceConfig):
     def account_id(self) -> str:
         return self.organization
 
-    def token_expiry_warning(self, today: date) -> str | None:
-        """What `health` says about this source's token (None: nothing to say)."""
+    def token_expiry(self, today: date) -> tuple[str, bool] | None:
+        """What `health` says about this source's token, and whether it has expired (None:
+        nothing to say)."""
         if self.token_expires_on is None:
             return None
         days = (self.token_expires_on - today).days
         if days < 0:
-            return f"linkedin source {self.account_id}: its token expired on {self.token_expires_on}; authorize again"
+            return f"linkedin source {self.account_id}: its token expired on {self.token_expires_on}; authorize again", True
         if days <= EXPIRY_WARNING_DAYS:
             return (f"linkedin source {self.account_id}: its token expires on {self.token_expires_on} "
-                    f"(in {days} days); authorize again before then")
+                    f"(in {days} days); authorize again before then"), False
         return None
 
 
