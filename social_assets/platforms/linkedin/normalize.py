@@ -22,7 +22,13 @@
   are their actor URNs (names need a lookup per member, which the API restricts).
 - profiles: a `networkSizes/{organization}` answer, `{"firstDegreeSize": N}`: the follower
   count. It does not name the organization: the walk records it beside the body
-  (`organization`). A follower-statistics answer is follower history, not a profile: refused.
+  (`organization`). And an `organizationalEntityFollowerStatistics` answer with daily
+  `timeIntervals`: follower history. Its gains (organic + paid) become past follower counts
+  (`observed_at`, derived snapshots), counted back from the follower count the walk read just
+  before and records beside it (`followers`, `counted_at` = the start of the API's day): the
+  count at the end of a day is the next day's count minus that next day's gain. ⚠ Decision:
+  the gains of the current day are not reported yet, so the count at its start is taken as
+  the count read; and the chain stops at the first day missing from the answer.
 
 Errors: `{"message", "serviceErrorCode", "status"}` raises `ApiErrorBody`.
 """
@@ -31,6 +37,7 @@ from __future__ import annotations
 
 import json
 import re
+from datetime import datetime
 from typing import Any, Callable, Iterable, TypeVar
 from urllib.parse import unquote
 
@@ -46,7 +53,7 @@ from social_assets.core.records import (
     ProfileRecord,
     Rejected,
 )
-from social_assets.platforms.linkedin.models import Comment, Post
+from social_assets.platforms.linkedin.models import Comment, Post, from_ms
 
 PLATFORM = "linkedin"
 PERMALINK = "https://www.linkedin.com/feed/update/{urn}"
@@ -92,11 +99,11 @@ def normalize_comments(body: Any, post: str | None = None) -> Normalized[Comment
     return _each(items, lambda item: _comment(item, post), rejected)
 
 
-def normalize_profiles(body: Any, organization: str | None = None) -> Normalized[ProfileRecord]:
+def normalize_profiles(body: Any, organization: str | None = None, followers: str | None = None,
+                       counted_at: str | None = None) -> Normalized[ProfileRecord]:
     _raise_error(body)
-    if isinstance(body, dict) and "elements" in body and "firstDegreeSize" not in body:
-        raise NotAResponse("a LinkedIn follower-statistics answer is follower history, not a profile "
-                           "(the profile is networkSizes' firstDegreeSize)")
+    if isinstance(body, dict) and isinstance(body.get("elements"), list) and "firstDegreeSize" not in body:
+        return _follower_history(body["elements"], organization, followers, counted_at)
     if not isinstance(body, dict) or "firstDegreeSize" not in body:
         raise NotAResponse(f"expected a LinkedIn networkSizes answer {{firstDegreeSize}}, found {_kind(body)}")
 
@@ -111,6 +118,60 @@ def normalize_profiles(body: Any, organization: str | None = None) -> Normalized
                              following=None, posts_count=None)
 
     return _each([body], profile, [])
+
+
+def _follower_history(elements: list[Any], organization: str | None, followers: str | None,
+                      counted_at: str | None) -> Normalized[ProfileRecord]:
+    days = [e for e in elements if isinstance(e, dict) and "followerGains" in e]
+    if elements and not days:
+        raise NotAResponse("expected LinkedIn follower statistics with daily timeIntervals (followerGains), found "
+                           "lifetime counts by demographic: no history to derive")
+    try:
+        count, moment = int(followers or ""), datetime.fromisoformat(counted_at or "")
+    except ValueError:
+        count, moment = None, None
+    if not organization or count is None or moment is None or moment.tzinfo is None:
+        reason = ("past follower counts need the organization and the follower count read with it "
+                  "(the walk records `organization`, `followers` and `counted_at` beside the body)")
+        return Normalized(rejected=[Rejected(item_id=_day_of(d), reason=reason, payload=d) for d in days])
+    result: Normalized = Normalized()
+    by_end = {}
+    for day in days:
+        try:
+            by_end[from_ms(day["timeRange"]["end"])] = day
+        except (KeyError, TypeError, ValueError):
+            result.rejected.append(Rejected(item_id=_day_of(day), reason="timeRange.end is not epoch milliseconds", payload=day))
+    while moment in by_end:  # from the newest day back, while the days follow each other
+        day = by_end.pop(moment)
+        gains = day["followerGains"] if isinstance(day["followerGains"], dict) else {}
+        gain = [gains.get("organicFollowerGain", 0), gains.get("paidFollowerGain", 0)]
+        try:
+            result.records.append(ProfileRecord(platform=PLATFORM, account_id=organization, username=None,
+                                                followers=count, following=None, posts_count=None, observed_at=moment))
+            if not all(isinstance(g, int) and not isinstance(g, bool) for g in gain):
+                raise _Reject(f"followerGains: expected counts, found {gain}")
+            count, moment = count - sum(gain), from_ms(day["timeRange"]["start"])
+        except (_Reject, ValidationError, KeyError, TypeError, ValueError) as exc:
+            reason = str(exc) if isinstance(exc, _Reject) else f"cannot count back through this day: {exc}"
+            result.rejected.append(Rejected(item_id=_day_of(day), reason=reason, payload=day))
+            return result
+    if count is not None and moment is not None and days:
+        try:
+            result.records.append(ProfileRecord(platform=PLATFORM, account_id=organization, username=None,
+                                                followers=count, following=None, posts_count=None, observed_at=moment))
+        except ValidationError as exc:
+            result.rejected.append(Rejected(item_id=moment.isoformat(), reason=_validation_reason(exc)))
+    result.rejected += [Rejected(item_id=_day_of(d), reason="not contiguous with the days before the count was read",
+                                 payload=d) for d in by_end.values()]
+    return result
+
+
+def _day_of(day: Any) -> str | None:
+    start = day.get("timeRange", {}).get("start") if isinstance(day, dict) and isinstance(day.get("timeRange"), dict) else None
+    try:
+        return from_ms(start).date().isoformat()
+    except ValueError:
+        return None
 
 
 # -- metrics (read by the walk, recorded beside the post batch) ---------------------------------

@@ -5,9 +5,8 @@ every query in Rest.li 2.0 encoding, see `spec.restli_query`):
    with the organization beside it; then the follower history,
    `GET /organizationalEntityFollowerStatistics?q=organizationalEntity&organizationalEntity={org}
    &timeIntervals=(timeRange:(start:..,end:..),timeGranularityType:DAY)` for the
-   `FOLLOWER_HISTORY_DAYS` days before today, landed as "profiles" (not normalized as a profile:
-   `normalize.follower_history` reads the daily gains into past counts, with the follower count
-   recorded beside it);
+   `FOLLOWER_HISTORY_DAYS` days before today, landed as "profiles" with the follower count
+   beside it: its daily gains become derived past follower counts (see `normalize`);
 2. posts: `GET /posts?q=author&author={org}&sortBy=CREATED&start=..&count=..`, newest first,
    until a post older than the day or `post_limit` of the day; these pages only index the
    posts (landed, not normalized). Then `measure`, per batch of `BATCH_SIZE` posts:
@@ -80,7 +79,8 @@ class LinkedInWalk:
         interval = f"(timeRange:(start:{_ms(start)},end:{_ms(today)}),timeGranularityType:DAY)"
         query = {"q": "organizationalEntity", "organizationalEntity": organization, "timeIntervals": interval}
         self.client.call("GET", f"/organizationalEntityFollowerStatistics?{restli_query(query)}", land_as="profiles",
-                         normalize=False, context={"followers": str(followers), "counted_at": today.isoformat()})
+                         context={"organization": organization, "followers": str(followers),
+                                  "counted_at": today.isoformat()})
 
     def posts(self, window: DayWindow) -> list[PostRef]:
         query = {"q": "author", "author": self.source.organization, "sortBy": "CREATED"}

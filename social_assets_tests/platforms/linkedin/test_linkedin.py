@@ -92,7 +92,7 @@ def test_every_request_carries_the_pinned_version_and_rest_li_2_encoding():
     kinds = {(r.resource, r.normalize, r.endpoint.rsplit("/", 1)[-1]) for r in landed}
     assert ("posts", True, "posts") in kinds and ("posts", False, "socialMetadata") in kinds
     assert ("profiles", True, "urn%3Ali%3Aorganization%3A2414183") in kinds
-    assert ("profiles", False, "organizationalEntityFollowerStatistics") in kinds
+    assert ("profiles", True, "organizationalEntityFollowerStatistics") in kinds
 
 
 def test_rest_li_query_encoding():
