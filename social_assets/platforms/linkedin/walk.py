@@ -8,7 +8,9 @@ every query in Rest.li 2.0 encoding, see `spec.restli_query`):
    `FOLLOWER_HISTORY_DAYS` days before today, landed as "profiles" with the follower count
    beside it: its daily gains become derived past follower counts (see `normalize`);
 2. posts: `GET /posts?q=author&author={org}&sortBy=CREATED&start=..&count=..`, newest first,
-   until a post older than the day or `post_limit` of the day; these pages only index the
+   until a post older than the day or `post_limit` of the day (⚠ ordered by creation, judged
+   by publication: a scheduled post published long after its creation, behind older ones, is
+   missed); these pages only index the
    posts (landed, not normalized). Then `measure`, per batch of `BATCH_SIZE` posts:
    `GET /socialMetadata?ids=List(..)` (reactions by type, comment counts) and
    `GET /organizationalEntityShareStatistics?q=organizationalEntity&organizationalEntity={org}
@@ -32,6 +34,7 @@ from typing import Any, Iterator, Sequence
 import httpx
 
 from social_assets.core.errors import NotFoundError
+from social_assets.core.http import server_time
 from social_assets.core.rest import OffsetCount, PageRequest, RestClient, batches
 from social_assets.platforms.base import DayWindow, PostRef
 from social_assets.platforms.linkedin.models import Post
@@ -153,8 +156,6 @@ def refresh(client: RestClient, post_ids: Sequence[str]) -> None:
 
 def response_day(response: httpx.Response) -> datetime:
     """The start of the API's day (UTC) at this answer."""
-    from social_assets.core.http import server_time
-
     now = server_time(response).astimezone(timezone.utc)
     return now.replace(hour=0, minute=0, second=0, microsecond=0)
 
