@@ -151,7 +151,7 @@ class LinkedInEmulation(Emulation):
     hosts: ClassVar[tuple[str, ...]] = ("api.linkedin.com", "www.linkedin.com")
     catalog: ClassVar[tuple[tuple[str, str], ...]] = (
         ("organization", "2414183"), ("organization", "1035"), ("organization", "3650502"),
-        *(("organization", str(90_000_000 + n)) for n in range(1, 47)),  # for scaling tests
+        *(("organization", str(90_000_000 + n)) for n in range(1, 48)),  # for scaling tests
     )
     credentials = CREDENTIALS
     limits = LIMITS
