@@ -214,6 +214,19 @@ def test_an_expired_or_revoked_access_token_is_a_configuration_error_naming_the_
     assert "AQV-a-token" not in message and "65600" in message
 
 
+def test_a_refresh_token_past_its_365_days_is_a_configuration_error_naming_the_source():
+    from social_assets.sandbox.platforms.linkedin import AUTHORIZED_AT
+
+    later = AUTHORIZED_AT + timedelta(days=366)
+    http = httpx.Client(transport=SandboxTransport(Sandbox(clock=SandboxClock(later), faults="none", log="")))
+    with pytest.raises(AuthError) as raised:
+        TestConnection(LINKEDIN, http).client(SOURCE).get(
+            "/networkSizes/urn%3Ali%3Aorganization%3A2414183?edgeType=COMPANY_FOLLOWED_BY_MEMBER")
+    message = str(raised.value)
+    assert "urn:li:organization:2414183" in message and "LINKEDIN_REFRESH_TOKEN" in message
+    assert "refresh_token grant was refused" in message and "AQX-sandbox" not in message
+
+
 def test_health_warns_fourteen_days_before_a_token_expires_and_an_expired_one_is_a_problem(tmp_path):
     from social_assets.health import assess
 
