@@ -26,9 +26,10 @@
   `timeIntervals`: follower history. Its gains (organic + paid) become past follower counts
   (`observed_at`, derived snapshots), counted back from the follower count the walk read just
   before and records beside it (`followers`, `counted_at` = the start of the API's day): the
-  count at the end of a day is the next day's count minus that next day's gain. ⚠ Decision:
-  the gains of the current day are not reported yet, so the count at its start is taken as
-  the count read; and the chain stops at the first day missing from the answer.
+  count at the start of a day is the count at its end minus its gain. ⚠ Decisions: the gains
+  of days not reported yet (today's, and any day LinkedIn is late with) are taken as 0, so the
+  newest reported day ends with the count read; the chain stops at a day missing in between
+  (the older days are rejected, not guessed).
 
 Errors: `{"message", "serviceErrorCode", "status"}` raises `ApiErrorBody`.
 """
@@ -141,7 +142,9 @@ def _follower_history(elements: list[Any], organization: str | None, followers: 
             by_end[from_ms(day["timeRange"]["end"])] = day
         except (KeyError, TypeError, ValueError):
             result.rejected.append(Rejected(item_id=_day_of(day), reason="timeRange.end is not epoch milliseconds", payload=day))
-    while moment in by_end:  # from the newest day back, while the days follow each other
+    # From the newest reported day back, while the days follow each other.
+    moment = max((end for end in by_end if end <= moment), default=moment)
+    while moment in by_end:
         day = by_end.pop(moment)
         gains = day["followerGains"] if isinstance(day["followerGains"], dict) else {}
         gain = [gains.get("organicFollowerGain", 0), gains.get("paidFollowerGain", 0)]
@@ -155,7 +158,7 @@ def _follower_history(elements: list[Any], organization: str | None, followers: 
             reason = str(exc) if isinstance(exc, _Reject) else f"cannot count back through this day: {exc}"
             result.rejected.append(Rejected(item_id=_day_of(day), reason=reason, payload=day))
             return result
-    if count is not None and moment is not None and days:
+    if result.records:  # the start of the oldest day counted
         try:
             result.records.append(ProfileRecord(platform=PLATFORM, account_id=organization, username=None,
                                                 followers=count, following=None, posts_count=None, observed_at=moment))

@@ -164,6 +164,29 @@ def test_the_follower_count_needs_the_organization_recorded_beside_it():
     assert "organization is unknown" in normalize_profiles(body).rejected[0].reason
 
 
+def test_follower_gains_count_back_from_the_count_read_as_derived_past_snapshots():
+    body = documented("follower_statistics_daily")["body"]  # 2024-11-13: +40 +2 paid, 2024-11-14: -3
+    context = {"organization": "urn:li:organization:2414183", "followers": "1000"}
+    utc = lambda *day: datetime(*day, tzinfo=timezone.utc)  # noqa: E731
+    on_time = normalize_profiles(body, **context, counted_at="2024-11-15T00:00:00+00:00")
+    assert [(r.observed_at, r.followers) for r in on_time.records] == [
+        (utc(2024, 11, 15), 1000), (utc(2024, 11, 14), 1003), (utc(2024, 11, 13), 961)]
+    assert on_time.rejected == [] and all(r.account_id == context["organization"] for r in on_time.records)
+    # LinkedIn a day late: the newest reported day ends with the count read.
+    late = normalize_profiles(body, **context, counted_at="2024-11-16T00:00:00+00:00")
+    assert [r.followers for r in late.records] == [1000, 1003, 961]
+    # A day missing in between stops the chain; the older days are rejected, not guessed.
+    gap = {**body, "elements": [body["elements"][0]] + [
+        {**body["elements"][1], "timeRange": {"start": 1731715200000, "end": 1731801600000}}]}
+    broken = normalize_profiles(gap, **context, counted_at="2024-11-17T00:00:00+00:00")
+    assert [r.observed_at for r in broken.records] == [utc(2024, 11, 17), utc(2024, 11, 16)]
+    assert [r.item_id for r in broken.rejected] == ["2024-11-13"]
+    # Without the count beside it (the normalize command) every day says what it needs.
+    assert {r.reason for r in normalize_profiles(body).rejected} == {
+        "past follower counts need the organization and the follower count read with it (the walk records "
+        "`organization`, `followers` and `counted_at` beside the body)"}
+
+
 def test_throttles_pause_linkedin_until_midnight_utc_only_when_they_persist():
     budget = DailyCallBudget("calls", 100, timezone.utc)
     now = datetime(2026, 11, 20, 15, 30, tzinfo=timezone.utc).timestamp()
