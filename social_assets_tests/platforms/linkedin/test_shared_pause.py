@@ -18,8 +18,8 @@ SANDBOX_DAILY_LIMIT, CALLS_PER_PROCESS = 3, 6
 PATH = "/rest/networkSizes/urn:li:organization:2414183"
 
 
-def _linkedin_process(base_url: str, store_url: str, results) -> None:
-    client = _collector(LINKEDIN, base_url, store_url)
+def _linkedin_process(base_url: str, store: str, results) -> None:
+    client = _collector(LINKEDIN, base_url, store)
     client.session.backoff_initial, client.session.backoff_max = 0.01, 0.05  # the 429s come at once
     answered, paused = 0, []
     for n in range(CALLS_PER_PROCESS):
