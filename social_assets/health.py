@@ -14,6 +14,8 @@ Per platform with sources configured:
   normalized tables.
 - recent error rate: the share of source collections in the last 24 hours that failed.
 - data quality: checks that failed for the newest day collected (ops.data_quality).
+- credentials: a source whose token expires soon is a warning, an expired one a problem (the
+  sources that know their token's expiry: `token_expiry`, e.g. LinkedIn's).
 
 And for the analytics tables: the dbt tests whose latest result failed (ops.data_quality,
 platform `all`); a failing blocking one (dbt severity error) makes the report unhealthy.
@@ -214,6 +216,7 @@ class PlatformHealth:
     failed_24h: int = 0
     failed_checks: list[str] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)  # shown, not judged (a token expiring soon)
 
     @property
     def configured(self) -> bool:
@@ -326,6 +329,7 @@ def assess(
                     f"(allowed {max_error_rate:.0%})"
                 )
             _failed_checks(con, health, dbt)
+            _token_expiry(health, sources.get(health.platform) or (), now)
         analytics = AnalyticsHealth(failed_dbt_tests(con, DBT_MANIFEST))
     finally:
         if con is not None:
@@ -350,6 +354,16 @@ def _recent_errors(con: duckdb.DuckDBPyConnection | None, health: PlatformHealth
         [health.platform, _warehouse_time(now - ERROR_WINDOW)],
     ).fetchone()
     health.failed_24h, health.collections_24h = int(failed), int(total)
+
+
+def _token_expiry(health: PlatformHealth, sources: Sequence[Any], now: datetime) -> None:
+    """Sources that know when their token expires: expired is a problem, expiring soon a warning."""
+    for source in sources:
+        expiry = getattr(source, "token_expiry", None)
+        found = expiry(now.date()) if callable(expiry) else None
+        if found is not None:
+            message, expired = found
+            (health.problems if expired else health.warnings).append(message)
 
 
 def _failed_checks(con: duckdb.DuckDBPyConnection | None, health: PlatformHealth, dbt: Mapping[str, bool]) -> None:
@@ -394,6 +408,7 @@ def render(report: HealthReport, now: datetime) -> str:
             f"  quality         {', '.join(h.failed_checks) + ' failed' if h.failed_checks else 'no failed checks'}"
             + (f" on {h.newest_day}" if h.newest_day else ""),
         ]
+        lines += [f"  warning         {w}" for w in h.warnings]
     analytics = report.analytics
     lines.append("analytics: " + ("healthy" if analytics.healthy else "UNHEALTHY: " + "; ".join(analytics.problems)))
     warned = [f.describe() for f in analytics.failed_checks if not f.blocking]

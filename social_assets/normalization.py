@@ -15,7 +15,7 @@ from social_assets.core.timeutil import utc_now
 from social_assets.dead_letters import item_letters
 from social_assets.platforms import PLATFORMS
 from social_assets.platforms.base import DayWindow
-from social_assets.warehouse.tables import NORMALIZED_TABLES
+from social_assets.warehouse.tables import FOLLOWER_HISTORY, NORMALIZED_TABLES
 
 
 def normalize_body(
@@ -57,6 +57,8 @@ class PartitionRows:
     rows: pd.DataFrame
     dead_letters: list[dict[str, Any]]  # items (or whole responses) that did not normalize
     items_seen: int
+    # profiles only: past follower counts (records with `observed_at`), for normalized.follower_history
+    history: pd.DataFrame | None = None
 
 
 def normalize_partition(
@@ -86,6 +88,10 @@ def normalize_partition(
             )
         letters += item_letters(platform, day, resource, row, result.rejected, failed_at)
 
+    history = None
+    if resource == "profiles":
+        history = _follower_history([r for r in records if r.get("observed_at") is not None], platform, day)
+        records = [r for r in records if r.get("observed_at") is None]
     frame = pd.DataFrame(records) if records else pd.DataFrame(columns=table.column_names)
     if records:
         # Nullable integers: with a None in it, an int column would become float64, which
@@ -107,8 +113,19 @@ def normalize_partition(
     return PartitionRows(
         rows=frame.reindex(columns=table.column_names),
         dead_letters=letters,
-        items_seen=len(records) + len(letters),
+        items_seen=len(records) + len(letters) + (len(history) if history is not None else 0),
+        history=history,
     )
+
+
+def _follower_history(records: list[dict[str, Any]], platform: str, day: date) -> pd.DataFrame:
+    """Derived past follower counts: one per account and moment, the latest derivation kept."""
+    frame = pd.DataFrame(records, columns=[*FOLLOWER_HISTORY.column_names])
+    for column in ("observed_at", "collected_at"):
+        frame[column] = pd.to_datetime(frame[column], utc=True).dt.tz_localize(None)
+    frame["followers"] = pd.array(frame["followers"].tolist(), dtype="Int64")
+    frame = frame.drop_duplicates(subset=["account_id", "observed_at"], keep="last").reset_index(drop=True)
+    return frame.assign(platform=platform, partition_date=day)[FOLLOWER_HISTORY.column_names]
 
 
 _KEYS = {"posts": ["account_id", "post_id"], "comments": ["post_id", "comment_id"], "profiles": ["account_id"]}

@@ -19,7 +19,7 @@ FIELDS = {
               "saves", "impressions", "reach", "clicks", "watch_time_seconds"},
     "comments": {"platform", "comment_id", "post_id", "parent_id", "author_username", "text", "published_at",
                  "likes", "depth"},
-    "profiles": {"platform", "account_id", "username", "followers", "following", "posts_count"},
+    "profiles": {"platform", "account_id", "username", "followers", "following", "posts_count", "observed_at"},
 }
 
 

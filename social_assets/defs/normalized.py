@@ -11,6 +11,7 @@ from social_assets.defs.partitions import platform_day_partitions, split_key
 from social_assets.dead_letters import letters_write
 from social_assets.normalization import normalize_partition
 from social_assets.warehouse.tables import (
+    FOLLOWER_HISTORY,
     NORMALIZED_TABLES,
     RAW_TABLES,
     PartitionWrite,
@@ -46,6 +47,8 @@ def build_normalized_asset(resource: Resource) -> AssetsDefinition:
                     PartitionWrite(NORMALIZED_TABLES[resource], result.rows),
                     # The three normalized assets share ops.dead_letters: each replaces its items.
                     letters_write(con, result.dead_letters, kind="item", resource=resource),
+                    # Derived past follower counts (LinkedIn's follower gains) come with the profiles.
+                    *([PartitionWrite(FOLLOWER_HISTORY, result.history)] if result.history is not None else []),
                 ],
             )
         for letter in result.dead_letters[:20]:

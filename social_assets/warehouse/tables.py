@@ -124,6 +124,21 @@ NORMALIZED_TABLES = {
     ),
 }
 
+# Past follower counts derived from a platform's history endpoint (LinkedIn's daily follower
+# gains), written by normalized/profiles beside the profiles: analytics.follower_snapshots
+# marks them `derived`.
+FOLLOWER_HISTORY = Table(
+    "normalized",
+    "follower_history",
+    _PARTITION
+    + (
+        ("account_id", "VARCHAR NOT NULL"),
+        ("observed_at", "TIMESTAMP NOT NULL"),  # the moment the count describes
+        ("followers", "BIGINT"),
+        ("collected_at", "TIMESTAMP NOT NULL"),  # when the history it comes from was read
+    ),
+)
+
 # The hourly engagement refresh of recent posts: partitioned by platform x UTC hour.
 _HOUR_PARTITION = (("platform", "VARCHAR NOT NULL"), ("partition_hour", "TIMESTAMP NOT NULL"))
 
@@ -215,6 +230,7 @@ BRAND_ACCOUNTS = Table(
 ALL_TABLES = [
     *RAW_TABLES.values(),
     *NORMALIZED_TABLES.values(),
+    FOLLOWER_HISTORY,
     REFRESH_RESPONSES,
     POST_METRICS,
     COLLECTION_LOG,

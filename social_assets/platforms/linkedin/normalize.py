@@ -1,0 +1,361 @@
+"""LinkedIn REST response bodies -> the cross-platform records.
+
+- posts: a finder page (`{"elements": [...], "paging": {...}}`), a batch get (`{"results":
+  {urn: post}, "statuses", "errors"}`: each entry of `errors` rejects its URN) or one post.
+  Text is `commentary` in LinkedIn's "little text" format, made plain (`plain_text`). Posts not
+  `PUBLISHED` (drafts, processing) are left out, neither records nor rejects. A post body has no
+  counts: the walk reads them from `socialMetadata` and `organizationalEntityShareStatistics`
+  (`engagement_of`, `statistics_of`) and records them beside the post batch as `metrics`.
+  ⚠ Decisions: likes = every reaction type of `socialMetadata.reactionSummaries` (LinkedIn's
+  "like" is one of six reactions), else the statistics' `likeCount`; comments =
+  `commentSummary.count` (replies included), else `commentCount`; shares, impressions and
+  clicks from the statistics; reach = `uniqueImpressionsCount`; views stay None (no video views
+  here); the statistics' `engagement` is a rate, which the analytics compute themselves.
+  Media are URNs (`urn:li:image:...`): they give the content type, but are not resolved to
+  download URLs (a call each, out of the daily budget), so `media_urls` holds only an article's
+  link.
+- comments: a `socialActions/{urn}/comments` page. The post is the one the walk asked about
+  (`post`, recorded beside the body); without it, the comment's `object` (⚠ which may be the
+  post's `urn:li:activity:` rather than its share URN). A reply has `parentComment`; LinkedIn
+  shows one level of replies (a reply to a reply is filed under the same comment), so depth is
+  0 or 1. Comment ids are comment URNs (`urn:li:comment:(urn:li:activity:...,<id>)`); authors
+  are their actor URNs (names need a lookup per member, which the API restricts).
+- profiles: a `networkSizes/{organization}` answer, `{"firstDegreeSize": N}`: the follower
+  count. It does not name the organization: the walk records it beside the body
+  (`organization`). And an `organizationalEntityFollowerStatistics` answer with daily
+  `timeIntervals`: follower history. Its gains (organic + paid) become past follower counts
+  (`observed_at`, derived snapshots), counted back from the follower count the walk read just
+  before and records beside it (`followers`, `counted_at` = the start of the API's day): the
+  count at the start of a day is the count at its end minus its gain. ⚠ Decisions: the gains
+  of days not reported yet (today's, and any day LinkedIn is late with) are taken as 0, so the
+  newest reported day ends with the count read; the chain stops at a day missing in between
+  (the older days are rejected, not guessed).
+
+Errors: `{"message", "serviceErrorCode", "status"}` raises `ApiErrorBody`.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import datetime
+from typing import Any, Callable, Iterable, TypeVar
+from urllib.parse import unquote
+
+from pydantic import ValidationError
+
+from social_assets.core.records import (
+    ApiErrorBody,
+    CommentRecord,
+    ContentType,
+    Normalized,
+    NotAResponse,
+    PostRecord,
+    ProfileRecord,
+    Rejected,
+)
+from social_assets.platforms.linkedin.models import Comment, Post, from_ms
+
+PLATFORM = "linkedin"
+PERMALINK = "https://www.linkedin.com/feed/update/{urn}"
+METRICS = ("likes", "comments", "shares", "impressions", "reach", "clicks")
+
+R = TypeVar("R")
+
+
+class _Reject(Exception):
+    pass
+
+
+# -- "little text" ------------------------------------------------------------------------------
+
+# `@[Name](urn:li:organization:1)` mentions and `{hashtag|\#|word}` hashtags; every other
+# reserved character is escaped with a backslash: | { } @ [ ] ( ) < > # \ * _ ~
+_MENTION = re.compile(r"@\[((?:\\.|[^\]\\])*)\]\((urn:li:[^)]*)\)")
+_HASHTAG = re.compile(r"\{hashtag\|\\?#\|((?:\\.|[^}\\])*)\}")
+_ESCAPED = re.compile(r"\\([|{}@\[\]()<>#\\*_~])")
+
+
+def plain_text(little: str) -> str:
+    """LinkedIn's little text as plain text: a mention becomes its name, a hashtag `#word`, and
+    escaped characters themselves."""
+    text = _MENTION.sub(lambda m: m[1], little)
+    text = _HASHTAG.sub(lambda m: "#" + m[1], text)
+    return _ESCAPED.sub(r"\1", text)
+
+
+# -- entry points -------------------------------------------------------------------------------
+
+
+def normalize_posts(body: Any, metrics: str | None = None) -> Normalized[PostRecord]:
+    """`metrics`: JSON {post urn: {likes, comments, shares, impressions, reach, clicks}}."""
+    items, rejected = _collection(body, "posts", lambda b: "author" in b and "id" in b)
+    counts = _metrics(metrics)
+    published = [i for i in items if not (isinstance(i, dict) and i.get("lifecycleState") not in (None, "PUBLISHED"))]
+    return _each(published, lambda item: _post(item, counts), rejected)
+
+
+def normalize_comments(body: Any, post: str | None = None) -> Normalized[CommentRecord]:
+    items, rejected = _collection(body, "comments", lambda b: "created" in b and "message" in b)
+    return _each(items, lambda item: _comment(item, post), rejected)
+
+
+def normalize_profiles(body: Any, organization: str | None = None, followers: str | None = None,
+                       counted_at: str | None = None) -> Normalized[ProfileRecord]:
+    _raise_error(body)
+    if isinstance(body, dict) and isinstance(body.get("elements"), list) and "firstDegreeSize" not in body:
+        return _follower_history(body["elements"], organization, followers, counted_at)
+    if not isinstance(body, dict) or "firstDegreeSize" not in body:
+        raise NotAResponse(f"expected a LinkedIn networkSizes answer {{firstDegreeSize}}, found {_kind(body)}")
+
+    def profile(item: dict) -> ProfileRecord:
+        if not organization:
+            raise _Reject("the organization is unknown: networkSizes does not name it (the walk records it "
+                          "beside the body as `organization`)")
+        followers = item["firstDegreeSize"]
+        if isinstance(followers, bool) or not isinstance(followers, int):
+            raise _Reject(f"firstDegreeSize: expected a count, found {followers!r}")
+        return ProfileRecord(platform=PLATFORM, account_id=organization, username=None, followers=followers,
+                             following=None, posts_count=None)
+
+    return _each([body], profile, [])
+
+
+def _follower_history(elements: list[Any], organization: str | None, followers: str | None,
+                      counted_at: str | None) -> Normalized[ProfileRecord]:
+    days = [e for e in elements if isinstance(e, dict) and "followerGains" in e]
+    if elements and not days:
+        raise NotAResponse("expected LinkedIn follower statistics with daily timeIntervals (followerGains), found "
+                           "lifetime counts by demographic: no history to derive")
+    try:
+        count, moment = int(followers or ""), datetime.fromisoformat(counted_at or "")
+    except ValueError:
+        count, moment = None, None
+    if not organization or count is None or moment is None or moment.tzinfo is None:
+        reason = ("past follower counts need the organization and the follower count read with it "
+                  "(the walk records `organization`, `followers` and `counted_at` beside the body)")
+        return Normalized(rejected=[Rejected(item_id=_day_of(d), reason=reason, payload=d) for d in days])
+    result: Normalized = Normalized()
+    by_end = {}
+    for day in days:
+        try:
+            by_end[from_ms(day["timeRange"]["end"])] = day
+        except (KeyError, TypeError, ValueError):
+            result.rejected.append(Rejected(item_id=_day_of(day), reason="timeRange.end is not epoch milliseconds", payload=day))
+    # From the newest reported day back, while the days follow each other.
+    moment = max((end for end in by_end if end <= moment), default=moment)
+    while moment in by_end:
+        day = by_end.pop(moment)
+        gains = day["followerGains"] if isinstance(day["followerGains"], dict) else {}
+        gain = [gains.get("organicFollowerGain", 0), gains.get("paidFollowerGain", 0)]
+        try:
+            result.records.append(ProfileRecord(platform=PLATFORM, account_id=organization, username=None,
+                                                followers=count, following=None, posts_count=None, observed_at=moment))
+            if not all(isinstance(g, int) and not isinstance(g, bool) for g in gain):
+                raise _Reject(f"followerGains: expected counts, found {gain}")
+            count, moment = count - sum(gain), from_ms(day["timeRange"]["start"])
+        except (_Reject, ValidationError, KeyError, TypeError, ValueError) as exc:
+            reason = str(exc) if isinstance(exc, _Reject) else f"cannot count back through this day: {exc}"
+            result.rejected.append(Rejected(item_id=_day_of(day), reason=reason, payload=day))
+            return result
+    if result.records:  # the start of the oldest day counted
+        try:
+            result.records.append(ProfileRecord(platform=PLATFORM, account_id=organization, username=None,
+                                                followers=count, following=None, posts_count=None, observed_at=moment))
+        except ValidationError as exc:
+            result.rejected.append(Rejected(item_id=moment.isoformat(), reason=_validation_reason(exc)))
+    result.rejected += [Rejected(item_id=_day_of(d), reason="not contiguous with the days before the count was read",
+                                 payload=d) for d in by_end.values()]
+    return result
+
+
+def _day_of(day: Any) -> str | None:
+    start = day.get("timeRange", {}).get("start") if isinstance(day, dict) and isinstance(day.get("timeRange"), dict) else None
+    try:
+        return from_ms(start).date().isoformat()
+    except ValueError:
+        return None
+
+
+# -- metrics (read by the walk, recorded beside the post batch) ---------------------------------
+
+
+def engagement_of(body: Any) -> dict[str, dict[str, int]]:
+    """From a `socialMetadata` batch: {post urn: {likes: all reactions, comments}}."""
+    found: dict[str, dict[str, int]] = {}
+    for urn, meta in _results(body).items():
+        reactions = meta.get("reactionSummaries")
+        counts = [r.get("count") for r in reactions.values() if isinstance(r, dict)] if isinstance(reactions, dict) else None
+        summary = meta.get("commentSummary") if isinstance(meta.get("commentSummary"), dict) else {}
+        entry = {}
+        if counts is not None and all(_is_count(c) for c in counts):
+            entry["likes"] = sum(counts)
+        if _is_count(summary.get("count")):
+            entry["comments"] = summary["count"]
+        found[urn] = entry
+    return found
+
+
+_STATISTICS = {"likes": "likeCount", "comments": "commentCount", "shares": "shareCount",
+               "impressions": "impressionCount", "reach": "uniqueImpressionsCount", "clicks": "clickCount"}
+
+
+def statistics_of(body: Any) -> dict[str, dict[str, int]]:
+    """From `organizationalEntityShareStatistics` with `shares`/`ugcPosts`: {post urn: counts}."""
+    found: dict[str, dict[str, int]] = {}
+    elements = body.get("elements") if isinstance(body, dict) else None
+    for element in elements if isinstance(elements, list) else []:
+        if not isinstance(element, dict):
+            continue
+        urn = element.get("share") or element.get("ugcPost")
+        totals = element.get("totalShareStatistics")
+        if isinstance(urn, str) and isinstance(totals, dict):
+            found[urn] = {name: totals[key] for name, key in _STATISTICS.items() if _is_count(totals.get(key))}
+    return found
+
+
+def merged_metrics(statistics: dict[str, dict[str, int]], engagement: dict[str, dict[str, int]]) -> dict[str, dict]:
+    """Per post: the statistics, with `socialMetadata`'s likes and comments over theirs."""
+    return {urn: {**statistics.get(urn, {}), **engagement.get(urn, {})} for urn in {*statistics, *engagement}}
+
+
+# -- records ------------------------------------------------------------------------------------
+
+
+def _post(item: Any, counts: dict[str, dict]) -> PostRecord:
+    post = _model(Post, item)
+    published = post.publishedAt or post.createdAt
+    if published is None:
+        raise _Reject("neither publishedAt nor createdAt")
+    metrics = counts.get(post.id, {})
+    article = post.content.article if post.content else None
+    return PostRecord(
+        platform=PLATFORM, post_id=post.id, author_id=post.author, author_username=None,
+        text=plain_text(post.commentary), content_type=_content_type(post),
+        media_urls=[article.source] if article and article.source else [], published_at=published,
+        likes=metrics.get("likes"), comments=metrics.get("comments"), shares=metrics.get("shares"), views=None,
+        impressions=metrics.get("impressions"), reach=metrics.get("reach"), clicks=metrics.get("clicks"),
+        permalink=PERMALINK.format(urn=post.id),
+    )
+
+
+def _content_type(post: Post) -> ContentType:
+    content = post.content
+    if content is None:
+        return "text"
+    if content.multiImage is not None:
+        return "gallery"
+    if content.media is not None:
+        kind = content.media.id.split(":")[2] if content.media.id.count(":") >= 3 else ""
+        return {"image": "image", "video": "video"}.get(kind, "other")
+    if content.poll is not None:
+        return "poll"
+    return "link" if content.article is not None else "other"
+
+
+def _comment(item: Any, post: str | None) -> CommentRecord:
+    comment = _model(Comment, item)
+    subject = post or comment.object
+    if not subject:
+        raise _Reject("no post: the comment has no `object` and the walk recorded none")
+    likes = comment.likesSummary.totalLikes if comment.likesSummary else None
+    return CommentRecord(
+        platform=PLATFORM, comment_id=comment.urn, post_id=subject, parent_id=comment.parentComment,
+        author_username=comment.actor, text=comment.message.text, published_at=comment.created.time,
+        likes=likes, depth=1 if comment.parentComment else 0,
+    )
+
+
+# -- plumbing -----------------------------------------------------------------------------------
+
+
+def _collection(body: Any, resource: str, looks_like_one: Callable[[dict], bool]) -> tuple[list[Any], list[Rejected]]:
+    """The items of a finder page, a batch get, or one object; batch `errors` as rejects. A
+    collection of other objects (counts, statistics) is not a response of `resource`."""
+    _raise_error(body)
+    items, rejected = None, []
+    if isinstance(body, dict) and isinstance(body.get("elements"), list):
+        items = body["elements"]
+    elif isinstance(body, dict) and isinstance(body.get("results"), dict):
+        errors = body.get("errors") if isinstance(body.get("errors"), dict) else {}
+        rejected = [Rejected(item_id=unquote(str(key)), reason=_error_text(error), payload=error)
+                    for key, error in errors.items()]
+        items = list(body["results"].values())
+    elif isinstance(body, dict) and looks_like_one(body):
+        items = [body]
+    if items is None:
+        raise NotAResponse(f"expected a LinkedIn {resource} answer (elements, a batch's results, or one item), "
+                           f"found {_kind(body)}")
+    if items and not any(isinstance(i, dict) and looks_like_one(i) for i in items):
+        raise NotAResponse(f"expected LinkedIn {resource}, found {_other(items[0])}")
+    return items, rejected
+
+
+def _other(item: Any) -> str:
+    if isinstance(item, dict) and "reactionSummaries" in item:
+        return "socialMetadata counts (the walk records them beside the posts they count)"
+    if isinstance(item, dict) and "totalShareStatistics" in item:
+        return "share statistics (the walk records them beside the posts they count)"
+    return f"a collection of other objects ({_kind(item)})"
+
+
+def _results(body: Any) -> dict[str, dict]:
+    results = body.get("results") if isinstance(body, dict) else None
+    if not isinstance(results, dict):
+        return {}
+    return {unquote(str(urn)): value for urn, value in results.items() if isinstance(value, dict)}
+
+
+def _metrics(metrics: str | None) -> dict[str, dict]:
+    if not metrics:
+        return {}
+    try:
+        parsed = json.loads(metrics)
+    except ValueError:
+        raise NotAResponse("the `metrics` recorded beside the posts are not JSON") from None
+    return {k: v for k, v in parsed.items() if isinstance(v, dict)} if isinstance(parsed, dict) else {}
+
+
+def _is_count(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+
+
+def _raise_error(body: Any) -> None:
+    if isinstance(body, dict) and isinstance(body.get("message"), str) and "status" in body:
+        raise ApiErrorBody(PLATFORM, body.get("status"), _error_text(body))
+
+
+def _error_text(error: Any) -> str:
+    if not isinstance(error, dict):
+        return str(error)
+    code = error.get("serviceErrorCode")
+    return f"{error.get('message') or 'error'}" + (f" (serviceErrorCode {code})" if code is not None else "")
+
+
+def _each(items: Iterable[Any], convert: Callable[[Any], R], rejected: list[Rejected]) -> Normalized:
+    result: Normalized = Normalized(rejected=list(rejected))
+    for item in items:
+        try:
+            result.records.append(convert(item))
+        except (_Reject, ValidationError) as exc:
+            reason = str(exc) if isinstance(exc, _Reject) else _validation_reason(exc)
+            item_id = item.get("commentUrn") or item.get("id") if isinstance(item, dict) else None
+            result.rejected.append(Rejected(item_id=str(item_id) if item_id is not None else None, reason=reason, payload=item))
+    return result
+
+
+def _model(model: type[R], item: Any) -> R:
+    if not isinstance(item, dict):
+        raise _Reject(f"expected a JSON object, found {_kind(item)}")
+    return model.model_validate(item)
+
+
+def _validation_reason(error: ValidationError) -> str:
+    first = error.errors()[0]
+    return f"{'.'.join(str(p) for p in first['loc']) or 'item'}: {first['msg']}"
+
+
+def _kind(value: Any) -> str:
+    if isinstance(value, dict):
+        return "an object with keys " + ", ".join(sorted(map(str, value))[:6])
+    return "a JSON array" if isinstance(value, list) else f"a JSON {type(value).__name__}"
