@@ -42,7 +42,6 @@ class Listing(RedditModel):
         return self.data.children
 
 
-
 class MediaSource(RedditModel):  # the full-size rendition: `u` for images, `gif`/`mp4` for animated ones
     u: str | None = None
     gif: str | None = None
@@ -114,7 +113,6 @@ class Link(RedditModel):
     subreddit: str | None = None
 
 
-
 class Comment(RedditModel):
     id: str
     name: str | None = None
@@ -158,7 +156,6 @@ class MoreChildrenResponse(RedditModel):  # t1 and `more` things in pre-order, l
     json_: MoreChildrenJson = Field(alias="json")
 
 
-
 class ProfileSubreddit(RedditModel):  # a user's profile page `u_<name>`: subscribers are followers
     display_name: str | None = None
     subscribers: int | None = None
@@ -188,7 +185,6 @@ class Subreddit(RedditModel):
     name: str | None = None
     subscribers: int | None = None
     created_utc: float | None = None
-
 
 
 class ErrorEnvelope(RedditModel):  # {"message": "Unauthorized", "error": 401}, or {"reason", "explanation"}

@@ -143,7 +143,8 @@ def normalize_comments(body: Any) -> Normalized[CommentRecord]:
     result: Normalized[CommentRecord] = Normalized()
     depths: dict[str, int] = {}  # comment fullname -> depth, for replies that follow it
     if _is_comment_page(body):
-        _walk_tree(_parse_listing(body[1], "the comment listing of a comment page", result).children, None, depths, result)
+        tree = _parse_listing(body[1], "the comment listing of a comment page", result)
+        _walk_tree(tree.children, None, depths, result)
     elif _is_morechildren(body):
         _flat_comments(_morechildren_things(body), depths, result)
     elif _looks_like_listing(body):
@@ -242,7 +243,7 @@ def _morechildren_things(body: dict[str, Any]) -> list[Thing]:
 def normalize_profiles(body: Any) -> Normalized[ProfileRecord]:
     raise_if_error(body)
     result: Normalized[ProfileRecord] = Normalized()
-    builders: Mapping[str, Callable[[dict[str, Any]], ProfileRecord]] = {"t2": _account_profile, "t5": _subreddit_profile}
+    builders: Mapping[str, Callable[[Any], ProfileRecord]] = {"t2": _account_profile, "t5": _subreddit_profile}
     if _is_thing(body) and body["kind"] in ("t2", "t5"):
         things = [Thing.model_validate(body)]
     elif _looks_like_listing(body):
@@ -340,7 +341,7 @@ def describe(body: Any) -> str:
         return f"a {body['kind']} {KIND_NAMES.get(body['kind'], 'thing')}"
     if _is_thing(body):
         children = _field(body, "data", "children")
-        kinds = [str(child.get("kind")) for child in children if isinstance(child, dict)] if isinstance(children, list) else []
+        kinds = [str(child.get("kind")) for child in (children if isinstance(children, list) else []) if isinstance(child, dict)]
         named = dict.fromkeys(f"{kind} ({KIND_NAMES.get(kind, 'thing')})" for kind in kinds)
         return f"a Listing of {', '.join(named)}" if named else "an empty Listing"
     keys, more = list(body)[:5], ", ..." if len(body) > 5 else ""

@@ -10,6 +10,7 @@ spread to the reset, as prawcore does.
 from __future__ import annotations
 
 import os
+from datetime import timedelta
 from typing import Any, Literal
 
 import httpx
@@ -28,6 +29,10 @@ USER_AGENT_VAR = "REDDIT_USER_AGENT"
 # Reddit asks for `<platform>:<app id>:<version> (by /u/<name>)`; set REDDIT_USER_AGENT for live use.
 DEFAULT_USER_AGENT = "python:social_assets:0.1 (sandbox; set REDDIT_USER_AGENT)"
 SORTS = ("new", "hot", "top", "rising")
+# The `t` periods of a `top` listing, shortest first.
+TOP_PERIODS: dict[str, timedelta | None] = {
+    "hour": timedelta(hours=1), "day": timedelta(days=1), "week": timedelta(weeks=1), "month": timedelta(days=30),
+    "year": timedelta(days=365), "all": None}
 INFO_BATCH = 100  # fullnames per /api/info call, Reddit's maximum
 
 

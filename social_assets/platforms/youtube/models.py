@@ -24,7 +24,6 @@ class YouTubeModel(BaseModel):
     model_config = ConfigDict(extra="allow", alias_generator=to_camel, populate_by_name=True, frozen=True)
 
 
-
 class Thumbnail(YouTubeModel):
     url: str
     width: int | None = None
@@ -50,7 +49,6 @@ class ResourceId(YouTubeModel):  # what a playlist item or a search result point
     video_id: str | None = None
     channel_id: str | None = None
     playlist_id: str | None = None
-
 
 
 class PublishedSnippet(YouTubeModel):  # of videos, search results and activities
@@ -79,7 +77,6 @@ class Video(YouTubeModel):
     snippet: PublishedSnippet | None = None
     statistics: VideoStatistics | None = None
     content_details: VideoContentDetails | None = None
-
 
 
 class ChannelSnippet(YouTubeModel):
@@ -115,7 +112,6 @@ class Channel(YouTubeModel):
     content_details: ChannelContentDetails | None = None
 
 
-
 class PlaylistItemSnippet(YouTubeModel):
     published_at: IsoDatetime | None = None  # when the item was added to the playlist
     channel_id: str | None = None  # the playlist's owner
@@ -143,7 +139,6 @@ class PlaylistItem(YouTubeModel):
     content_details: PlaylistItemContentDetails | None = None
 
 
-
 class SearchResult(YouTubeModel):
     kind: str = "youtube#searchResult"
     id: ResourceId
@@ -167,7 +162,6 @@ class Activity(YouTubeModel):
     id: str
     snippet: ActivitySnippet | None = None
     content_details: ActivityContentDetails | None = None
-
 
 
 class AuthorChannelId(YouTubeModel):
@@ -213,7 +207,6 @@ class CommentThread(YouTubeModel):
     id: str
     snippet: CommentThreadSnippet
     replies: CommentThreadReplies | None = None
-
 
 
 class GoogleErrorItem(YouTubeModel):

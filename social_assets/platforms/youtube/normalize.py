@@ -137,7 +137,7 @@ def _explain(item: dict[str, Any], exc: Exception) -> str:
 def _item_id(item: dict[str, Any]) -> str | None:
     ident = item.get("id")
     if isinstance(ident, dict):  # search results: {"kind": ..., "videoId": ...}
-        ident = next((ident[key] for key in ("videoId", "channelId", "playlistId") if isinstance(ident.get(key), str)), None)
+        ident = next((ident[k] for k in ("videoId", "channelId", "playlistId") if isinstance(ident.get(k), str)), None)
     return ident if isinstance(ident, str) else None
 
 
@@ -284,7 +284,7 @@ def _comments_from_listing(item: dict[str, Any], video_id_hint: str | None) -> C
     comment = Comment.model_validate(item)
     video_id = comment.snippet.video_id or video_id_hint
     if not video_id:
-        raise Unusable("reply carries no videoId" if comment.snippet.parent_id is not None else "comment carries no videoId")
+        raise Unusable(f"{'reply' if comment.snippet.parent_id is not None else 'comment'} carries no videoId")
     return _comment_record(comment, video_id, comment.snippet.parent_id)
 
 
