@@ -25,7 +25,7 @@ from __future__ import annotations
 import math
 import re
 from datetime import date, datetime, timedelta, timezone
-from typing import Any, Generic, Literal, TypeVar
+from typing import Any, Callable, Generic, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
 
@@ -187,8 +187,16 @@ def one_line(text: str, limit: int = 300) -> str:
     return flat if len(flat) <= limit else flat[: limit - 3] + "..."
 
 
+class Unusable(ValueError):
+    """Raised while building one item's record: the item is well-formed but is not something this
+    resource records (a reply without its video, a playlist instead of a video). The message is
+    the reason given in its `Rejected`."""
+
+
 def reason_of(error: BaseException) -> str:
     """A one-line reason for a rejected item from what its handling raised."""
+    if isinstance(error, Unusable):
+        return one_line(str(error))
     if isinstance(error, ValidationError):
         problem = error.errors()[0]
         where = ".".join(str(part) for part in problem["loc"]) or "item"
@@ -225,6 +233,23 @@ class Normalized(BaseModel, Generic[RecordT]):
 
     records: list[RecordT] = Field(default_factory=list)
     rejected: list[Rejected] = Field(default_factory=list)
+
+    def add(self, outcome: RecordT | Rejected) -> None:
+        (self.rejected if isinstance(outcome, Rejected) else self.records).append(outcome)
+
+
+BuiltT = TypeVar("BuiltT")
+
+
+def attempt(
+    build: Callable[[], BuiltT], *, item_id: str | None, payload: Any, explain: Callable[[Exception], str] = reason_of
+) -> BuiltT | Rejected:
+    """`build()` for one item, or the item's `Rejected` when its data breaks the building: one bad
+    item fails only itself. `explain` words the reason."""
+    try:
+        return build()
+    except ITEM_ERRORS as exc:
+        return Rejected(item_id=item_id, reason=explain(exc), payload=payload)
 
 
 class NotAResponse(ValueError):

@@ -10,7 +10,8 @@ endpoint. `pages` follows a `Paginator`:
 - `BodyCursor`: the next cursor goes into the JSON body of a POST (TikTok);
 - `NextUrl`: the body names the next page's URL (Graph `paging.next`);
 - `LinkHeader`: the `Link: <...>; rel="next"` header names it (Mastodon);
-- `OffsetCount`: `start`/`count` offsets (LinkedIn).
+- `OffsetCount`: `start`/`count` offsets (LinkedIn);
+- `UpTo`: any of these, its last page asking only for the items still allowed.
 
 Every paginator stops on a repeated cursor; a walk stops early by leaving the loop.
 `batches` cuts ids into lookups of the platform's batch size.
@@ -20,7 +21,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field, replace
-from typing import Any, Iterable, Iterator, Mapping, Protocol, TypeVar
+from typing import Any, Iterable, Iterator, Mapping, Protocol, Sized, TypeVar
 
 import httpx
 
@@ -134,6 +135,25 @@ class OffsetCount:
         if got < self.page_size or (isinstance(total, int) and offset >= total):
             return None
         return replace(request, params={**request.params, self.start: str(offset)})
+
+
+@dataclass(frozen=True)
+class UpTo:
+    """`inner`'s paging, each next page asking in `size_param` only for the items still allowed:
+    `limit` minus the items the walk has `read` (a collection it fills as pages come)."""
+
+    inner: Paginator
+    size_param: str
+    page_size: int
+    limit: int
+    read: Sized
+
+    def next_page(self, request: PageRequest, response: httpx.Response, body: Any) -> PageRequest | None:
+        following = self.inner.next_page(request, response, body)
+        if following is None:
+            return None
+        size = min(self.page_size, self.limit - len(self.read))
+        return replace(following, params={**following.params, self.size_param: str(size)})
 
 
 def batches(ids: Iterable[T], size: int) -> Iterator[list[T]]:

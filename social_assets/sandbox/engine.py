@@ -105,6 +105,35 @@ def decode_uid(raw: bytes, label: str) -> int:
     return (value - _odd_constant(label, bits)) & mask
 
 
+def share(seed: int, label: str, uid: int) -> float:
+    """A stable pseudo-random number in [0, 1) for one (label, uid): which items get a trait."""
+    return digest(seed, label, uid) / 2**64
+
+
+def constant_fields(null: str = "", false: str = "", true: str = "", zero: str = "", empty: str = "", lists: str = "",
+                    dicts: str = "", **values: Any) -> dict[str, Any]:
+    """Keys an API sends with one fixed value in the sandbox's world (no flair, awards or
+    moderation), named by that value. Lists are tuples, so shared copies cannot change."""
+    fields: dict[str, Any] = {}
+    for names, value in ((null, None), (false, False), (true, True), (zero, 0), (empty, ""), (lists, ()), (dicts, {})):
+        fields.update(dict.fromkeys(names.split(), value))
+    return fields | values
+
+
+def uid_token(uid: int, size: int, label: str) -> str:
+    """`uid` as an opaque base64url id of `size` bytes (`encode_uid`)."""
+    return b64(encode_uid(uid, size, label))
+
+
+def uid_of_token(token: str, size: int, label: str) -> int | None:
+    """The uid behind a `uid_token`; None for anything else, non-canonical spellings included."""
+    raw = unb64(token)
+    if raw is None or len(raw) != size:
+        return None
+    uid = decode_uid(raw, label)
+    return uid if uid_token(uid, size, label) == token else None
+
+
 def int_param(value: str | None, default: int) -> int:
     try:
         return int(value) if value not in (None, "") else default
@@ -173,6 +202,18 @@ class TokenIssuer:
 def bearer(request: SandboxRequest) -> str:
     scheme, _, token = request.headers.get("authorization", "").partition(" ")
     return token.strip() if scheme.lower() == "bearer" else ""
+
+
+def basic_credentials(request: SandboxRequest) -> tuple[str, str]:
+    """(user, password) of an HTTP Basic `Authorization` header, ("", "") without a readable one."""
+    scheme, _, encoded = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() != "basic":
+        return "", ""
+    try:
+        user, _, password = base64.b64decode(encoded.strip()).decode().partition(":")
+    except (ValueError, binascii.Error, UnicodeDecodeError):
+        return "", ""
+    return user, password
 
 
 # -- limits -----------------------------------------------------------------------------------

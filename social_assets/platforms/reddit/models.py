@@ -1,20 +1,9 @@
 """Pydantic models of the Reddit API objects this project reads.
 
-Reddit wraps every object as a "thing": `{"kind": "t3", "data": {...}}`, and lists them in a
-`Listing` thing. Kinds: t1 comment, t2 account, t3 link (a post), t5 subreddit, `more` (a stub
-for comments left out of a tree). Only the fields we use are declared; everything else is kept
-(`extra="allow"`) so the models accept both the 2016 schema (52 keys per post) and the 2026 one
-(107+).
-
-Quirks the models absorb:
-- a comment's `replies` is a Listing, or the empty string "" when it has none;
-- `edited` is `false` or the epoch seconds of the edit;
-- `author_fullname` is absent on deleted posts and comments (author "[deleted]");
-- `depth` is absent in 2016 comment trees;
-- a `more` stub with id "_" (count 0, no children) is "continue this thread", not "load more".
-
-Listings are validated shallowly: their children stay raw `Thing`s, so the normalizer can
-validate each item on its own and reject one bad item without losing the rest.
+Reddit wraps every object as a "thing" `{"kind", "data"}`: t1 comment, t2 account, t3 post, t5
+subreddit, `more` (a stub for comments left out of a tree), and lists them in a `Listing`. Only
+the fields we use are declared; the rest is kept (`extra="allow"`), so both the 2016 schema and
+the 2026 one parse. A Listing's children stay raw `Thing`s, so one bad item is rejected alone.
 """
 
 from __future__ import annotations
@@ -32,9 +21,7 @@ class RedditModel(BaseModel):
     model_config = ConfigDict(extra="allow", frozen=True)
 
 
-class Thing(RedditModel):
-    """Any wrapped object; `data` is validated later against the model its kind calls for."""
-
+class Thing(RedditModel):  # `data` is validated later against the model its kind calls for
     kind: str
     data: dict[str, Any]
 
@@ -54,18 +41,8 @@ class Listing(RedditModel):
     def children(self) -> list[Thing]:
         return self.data.children
 
-    @property
-    def after(self) -> str | None:
-        return self.data.after
 
-
-# -- posts (t3) -------------------------------------------------------------------------------
-
-
-class MediaSource(RedditModel):
-    """`media_metadata[...].s`: the full-size rendition. Images carry `u`; animated images
-    carry `gif` and `mp4` instead."""
-
+class MediaSource(RedditModel):  # the full-size rendition: `u` for images, `gif`/`mp4` for animated ones
     u: str | None = None
     gif: str | None = None
     mp4: str | None = None
@@ -111,8 +88,6 @@ class Preview(RedditModel):
 
 
 class Link(RedditModel):
-    """A post (kind t3)."""
-
     id: str
     name: str | None = None
     title: str
@@ -138,12 +113,7 @@ class Link(RedditModel):
     subreddit: str | None = None
 
 
-# -- comments (t1) and stubs (more) -----------------------------------------------------------
-
-
 class Comment(RedditModel):
-    """A comment (kind t1)."""
-
     id: str
     name: str | None = None
     body: str
@@ -161,8 +131,6 @@ class Comment(RedditModel):
 
 
 class More(RedditModel):
-    """A stub for comments left out of a tree (kind `more`)."""
-
     id: str
     name: str | None = None
     parent_id: str
@@ -171,8 +139,7 @@ class More(RedditModel):
     children: list[str] = Field(default_factory=list)
 
     @property
-    def is_continue_thread(self) -> bool:
-        # "continue this thread": the tree was cut at its depth limit below `parent_id`.
+    def is_continue_thread(self) -> bool:  # the tree was cut at its depth limit below `parent_id`
         return self.id == CONTINUE_THREAD_ID
 
 
@@ -185,27 +152,16 @@ class MoreChildrenJson(RedditModel):
     data: MoreChildrenData | None = None
 
 
-class MoreChildrenResponse(RedditModel):
-    """`POST /api/morechildren` with `api_type=json`: a flat list of t1 and `more` things in
-    pre-order; the tree is rebuilt from each comment's `parent_id`."""
-
+class MoreChildrenResponse(RedditModel):  # t1 and `more` things in pre-order, linked by `parent_id`
     json_: MoreChildrenJson = Field(alias="json")
 
 
-# -- accounts (t2) and subreddits (t5) --------------------------------------------------------
-
-
-class ProfileSubreddit(RedditModel):
-    """The profile page of a user, a subreddit named `u_<name>`; its subscribers are the
-    user's followers."""
-
+class ProfileSubreddit(RedditModel):  # a user's profile page `u_<name>`: subscribers are followers
     display_name: str | None = None
     subscribers: int | None = None
 
 
 class Account(RedditModel):
-    """A redditor (kind t2), as `/user/{name}/about` returns it."""
-
     name: str
     id: str | None = None
     created_utc: float | None = None
@@ -217,8 +173,6 @@ class Account(RedditModel):
 
 
 class PartialAccount(RedditModel):
-    """One value of `/api/user_data_by_account_ids`, a dict keyed by t2 fullname."""
-
     name: str
     created_utc: float | None = None
     link_karma: int | None = None
@@ -226,8 +180,6 @@ class PartialAccount(RedditModel):
 
 
 class Subreddit(RedditModel):
-    """A subreddit (kind t5), as `/r/{name}/about` returns it."""
-
     display_name: str
     id: str | None = None
     name: str | None = None
@@ -235,13 +187,7 @@ class Subreddit(RedditModel):
     created_utc: float | None = None
 
 
-# -- errors -----------------------------------------------------------------------------------
-
-
-class ErrorEnvelope(RedditModel):
-    """`{"message": "Unauthorized", "error": 401}`; 403 sometimes comes without a message.
-    Some endpoints answer `{"reason": "USER_DOESNT_EXIST", "explanation": ..., "message": ...}`."""
-
+class ErrorEnvelope(RedditModel):  # {"message": "Unauthorized", "error": 401}, or {"reason", "explanation"}
     error: int | str | None = None
     message: str | None = None
     reason: str | None = None

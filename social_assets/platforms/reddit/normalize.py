@@ -1,42 +1,30 @@
 """Reddit API response bodies -> the cross-platform records.
 
-Each `normalize_*` takes one parsed response body and returns `Normalized`: the records it could
-build and, for items it could not, a `Rejected` with the item's id and a one-line reason. A body
-that is not a response of the asked-for resource raises instead: `ApiErrorBody` for Reddit's
-error envelopes, `NotAResponse` for anything else.
+- posts: a Listing (items of another kind are rejected, not errors), or a comment page
+  `[post listing, comment listing]`, whose first element is the post;
+- comments: a comment page (its tree walked, `more` stubs skipped), a Listing of t1, or the
+  /api/morechildren response;
+- profiles: a t2 account, a t5 subreddit, a Listing of them, or the
+  `/api/user_data_by_account_ids` dict keyed by t2 fullname.
+Error envelopes raise `ApiErrorBody`, other bodies `NotAResponse`; a bad item is rejected alone.
 
-What counts as which resource:
-- posts: a Listing (subreddit and user listings, search, /api/info); items of another kind
-  (t1 in a user overview, t5 in /api/info) are rejected, not errors. Also the comment page
-  `[post listing, comment listing]`, whose first element is the post.
-- comments: the comment page (the tree is walked, `more` stubs skipped), a Listing of t1 (user
-  comments, a subreddit's comment stream, /api/info), and the /api/morechildren response.
-- profiles: a t2 account (`/user/{name}/about`), a t5 subreddit (`/r/{name}/about`), the
-  `/api/user_data_by_account_ids` dict keyed by t2 fullname, and a Listing of t2/t5.
-
-Bad data fails its item only: whatever building one item's record raises (a validation error,
-a NaN or 1e20 timestamp, a count beyond BIGINT, an empty id...) becomes a `Rejected`; so does a
-Listing child that is not a thing at all.
-
-Comment depth: 0 for a top-level comment; a reply's depth is its parent's + 1 when the parent
-is in the same body. Otherwise the body's own `depth` field is used, but never below 1 for a
-reply: a subtree view (`/comments/{post}/_/{comment}`, a permalink with context) numbers depths
-from its first comment, so that comment says 0 although it answers another comment. 1 is then
-the least the true depth can be; the pipeline recomputes depths from the parent chain anyway.
+Comment depth: a reply's depth is its parent's + 1 when the parent is in the same body, else its
+own `depth` but at least 1: a subtree view (`/comments/{post}/_/{comment}`) numbers depths from
+its first comment, which answers another comment. The pipeline recomputes depths anyway.
 """
 
 from __future__ import annotations
 
 import html
 from collections.abc import Iterator
+from contextlib import suppress
 from http import HTTPStatus
-from typing import Any, Callable, TypeVar
+from typing import Any, Callable, Mapping
 from urllib.parse import urlsplit
 
 from pydantic import ValidationError
 
 from social_assets.core.records import (
-    ITEM_ERRORS,
     ApiErrorBody,
     CommentRecord,
     ContentType,
@@ -45,6 +33,7 @@ from social_assets.core.records import (
     PostRecord,
     ProfileRecord,
     Rejected,
+    attempt,
     reason_of,
 )
 from social_assets.core.timeutil import from_epoch_seconds
@@ -63,19 +52,8 @@ from social_assets.platforms.reddit.models import (
 PLATFORM = "reddit"
 SITE = "https://www.reddit.com"
 DELETED_AUTHOR = "[deleted]"
-
-KIND_NAMES = {
-    "t1": "comment",
-    "t2": "account",
-    "t3": "post",
-    "t4": "message",
-    "t5": "subreddit",
-    "t6": "award",
-    "more": "more-comments stub",
-    "Listing": "Listing",
-}
-
-BuiltT = TypeVar("BuiltT")
+KIND_NAMES = {"t1": "comment", "t2": "account", "t3": "post", "t4": "message", "t5": "subreddit", "t6": "award",
+              "more": "more-comments stub", "Listing": "Listing"}
 
 
 # -- posts ------------------------------------------------------------------------------------
@@ -84,23 +62,15 @@ BuiltT = TypeVar("BuiltT")
 def normalize_posts(body: Any) -> Normalized[PostRecord]:
     raise_if_error(body)
     result: Normalized[PostRecord] = Normalized()
-    listing = _post_listing(body, result)
-    for thing in listing.children:
-        if thing.kind != "t3":
-            result.rejected.append(_wrong_kind(thing, "is not a post"))
-            continue
-        record = _build(thing, result, lambda: post_record(Link.model_validate(thing.data)))
-        if record is not None:
-            result.records.append(record)
-    return result
-
-
-def _post_listing(body: Any, result: Normalized) -> Listing:
     if _is_comment_page(body):
-        return _parse_listing(body[0], "the post listing of a comment page", result)
-    if _looks_like_listing(body):
-        return _parse_listing(body, "a Listing of posts", result)
-    raise NotAResponse(f"expected a Reddit Listing of posts (t3), found {describe(body)}")
+        listing = _parse_listing(body[0], "the post listing of a comment page", result)
+    elif _looks_like_listing(body):
+        listing = _parse_listing(body, "a Listing of posts", result)
+    else:
+        raise NotAResponse(f"expected a Reddit Listing of posts (t3), found {describe(body)}")
+    for thing in listing.children:
+        result.add(_item(thing, {"t3"}, "is not a post", lambda t: post_record(Link.model_validate(t.data))))
+    return result
 
 
 def post_record(link: Link) -> PostRecord:
@@ -118,7 +88,7 @@ def post_record(link: Link) -> PostRecord:
         # Reddit reports neither; None says "unknown", 0 would claim nobody shared or viewed.
         shares=None,
         views=None,
-        permalink=_absolute(link.permalink),
+        permalink=permalink if (permalink := link.permalink).startswith("http") else SITE + permalink,
     )
 
 
@@ -131,7 +101,7 @@ def content_type(link: Link) -> ContentType:
         return "poll"
     if link.is_self:
         return "text"
-    if link.post_hint == "image" or _host(link.url) == "i.redd.it":
+    if link.post_hint == "image" or (link.url and urlsplit(link.url).hostname == "i.redd.it"):
         return "image"
     return "link"
 
@@ -140,45 +110,28 @@ def media_urls(link: Link) -> list[str]:
     """The media a post shows, largest rendition, in display order; `&amp;` unescaped (Reddit
     HTML-escapes URLs unless asked for `raw_json=1`)."""
     kind = content_type(link)
+    metadata = link.media_metadata or {}
     if kind == "gallery":
-        urls = _gallery_urls(link)
+        # Items still processing or failed have no rendition to point at.
+        found = (metadata.get(item.media_id) for item in (link.gallery_data.items if link.gallery_data else []))
+        urls = [media.s.url for media in found if media is not None and media.status in (None, "valid") and media.s]
     elif kind == "video":
         urls = [_reddit_video_url(link)]
     elif kind == "image":
         urls = [link.url]
     elif kind == "link":
-        urls = [_preview_url(link)]
+        image = link.preview.images[0] if link.preview and link.preview.images else None
+        urls = [image.source.url if image and image.source else None]
     else:
         # Self posts (and polls) can embed images inline; Reddit lists them in media_metadata.
-        urls = [item.s.url for item in (link.media_metadata or {}).values() if item.s]
-    unique: dict[str, None] = {}
-    for url in urls:
-        if url:
-            unique.setdefault(html.unescape(url), None)
-    return list(unique)
-
-
-def _gallery_urls(link: Link) -> list[str | None]:
-    metadata = link.media_metadata or {}
-    urls: list[str | None] = []
-    for item in link.gallery_data.items if link.gallery_data else []:
-        media = metadata.get(item.media_id)
-        # Items still processing or failed have no rendition to point at.
-        if media is not None and media.status in (None, "valid") and media.s is not None:
-            urls.append(media.s.url)
-    return urls
+        urls = [item.s.url for item in metadata.values() if item.s]
+    return list(dict.fromkeys(html.unescape(url) for url in urls if url))
 
 
 def _reddit_video_url(link: Link) -> str | None:
     for media in (link.media, link.secure_media):
         if media is not None and media.reddit_video is not None and media.reddit_video.fallback_url:
             return media.reddit_video.fallback_url
-    return None
-
-
-def _preview_url(link: Link) -> str | None:
-    if link.preview and link.preview.images and link.preview.images[0].source:
-        return link.preview.images[0].source.url
     return None
 
 
@@ -195,8 +148,7 @@ def normalize_comments(body: Any) -> Normalized[CommentRecord]:
     elif _is_morechildren(body):
         _flat_comments(_morechildren_things(body), depths, result)
     elif _looks_like_listing(body):
-        listing = _parse_listing(body, "a Listing of comments", result)
-        _flat_comments(listing.children, depths, result)
+        _flat_comments(_parse_listing(body, "a Listing of comments", result).children, depths, result)
     else:
         raise NotAResponse(
             "expected a Reddit comment page, a Listing of comments (t1) or an /api/morechildren "
@@ -205,46 +157,32 @@ def normalize_comments(body: Any) -> Normalized[CommentRecord]:
     return result
 
 
-def _walk_tree(
-    things: list[Thing], parent_depth: int | None, depths: dict[str, int], result: Normalized[CommentRecord]
-) -> None:
+def _walk_tree(things: list[Thing], parent_depth: int | None, depths: dict[str, int], result: Normalized) -> None:
     """Comments of one level of a comment page, then (depth first) their replies."""
     for thing in things:
         if thing.kind == "more":
             continue  # a stub: the comments it stands for come from another request
-        if thing.kind != "t1":
-            result.rejected.append(_wrong_kind(thing, "is not a comment"))
-            continue
-        comment = _build(thing, result, lambda: Comment.model_validate(thing.data))
-        if comment is None:
-            # Its replies are still good comments; their depth follows from the nesting.
-            replies = thing.data.get("replies")
-            if isinstance(replies, dict) and isinstance(replies.get("data"), dict):
-                nested = replies["data"].get("children")
-                if isinstance(nested, list):
-                    guess = 0 if parent_depth is None else parent_depth + 1
-                    _walk_tree(_things(nested, result), guess, depths, result)
+        comment = _item(thing, {"t1"}, "is not a comment", lambda t: Comment.model_validate(t.data))
+        if isinstance(comment, Rejected):
+            result.rejected.append(comment)
+            nested = _field(thing.data, "replies", "data", "children") if thing.kind == "t1" else None
+            if isinstance(nested, list):
+                # Its replies are still good comments; their depth follows from the nesting.
+                guess = 0 if parent_depth is None else parent_depth + 1
+                _walk_tree(_things(nested, result), guess, depths, result)
             continue
         depth = _comment_depth(comment, parent_depth, depths)
-        record = _build(thing, result, lambda: comment_record(comment, depth))
-        if record is not None:
-            result.records.append(record)
+        result.add(_item(thing, {"t1"}, "", lambda _: comment_record(comment, depth)))
         if comment.replies:
             _walk_tree(comment.replies.children, depth, depths, result)
 
 
-def _flat_comments(things: list[Thing], depths: dict[str, int], result: Normalized[CommentRecord]) -> None:
+def _flat_comments(things: list[Thing], depths: dict[str, int], result: Normalized) -> None:
     """A flat list (a Listing of t1, or /api/morechildren in pre-order): parents come first,
     so a reply finds its parent's depth in `depths`."""
     for thing in things:
-        if thing.kind == "more":
-            continue
-        if thing.kind != "t1":
-            result.rejected.append(_wrong_kind(thing, "is not a comment"))
-            continue
-        record = _build(thing, result, lambda: _flat_comment(thing, depths))
-        if record is not None:
-            result.records.append(record)
+        if thing.kind != "more":
+            result.add(_item(thing, {"t1"}, "is not a comment", lambda t: _flat_comment(t, depths)))
 
 
 def _flat_comment(thing: Thing, depths: dict[str, int]) -> CommentRecord:
@@ -260,8 +198,7 @@ def _comment_depth(comment: Comment, parent_depth: int | None, depths: dict[str,
     elif comment.parent_id in depths:
         depth = depths[comment.parent_id] + 1
     else:
-        # A reply whose parent is not in this body: trust its own depth, but a reply is at least 1.
-        depth = max(comment.depth or 0, 1)
+        depth = max(comment.depth or 0, 1)  # the parent is not in this body: a reply is at least 1
     depths[f"t1_{comment.id}"] = depth
     return depth
 
@@ -270,8 +207,8 @@ def comment_record(comment: Comment, depth: int) -> CommentRecord:
     return CommentRecord(
         platform=PLATFORM,
         comment_id=comment.id,
-        post_id=_strip_prefix(comment.link_id, "t3_"),
-        parent_id=None if comment.parent_id.startswith("t3_") else _strip_prefix(comment.parent_id, "t1_"),
+        post_id=comment.link_id.removeprefix("t3_"),
+        parent_id=None if comment.parent_id.startswith("t3_") else comment.parent_id.removeprefix("t1_"),
         author_username=_username(comment.author),
         text=comment.body,
         published_at=from_epoch_seconds(comment.created_utc),
@@ -294,10 +231,9 @@ def iter_tree(things: list[Thing], parent_depth: int | None = None) -> Iterator[
 
 def _morechildren_things(body: dict[str, Any]) -> list[Thing]:
     try:
-        response = MoreChildrenResponse.model_validate(body)
+        data = MoreChildrenResponse.model_validate(body).json_.data
     except ValidationError as exc:
         raise NotAResponse(f"expected an /api/morechildren response, found one that is malformed: {_first_error(exc)}") from None
-    data = response.json_.data
     return data.things if data else []
 
 
@@ -307,56 +243,44 @@ def _morechildren_things(body: dict[str, Any]) -> list[Thing]:
 def normalize_profiles(body: Any) -> Normalized[ProfileRecord]:
     raise_if_error(body)
     result: Normalized[ProfileRecord] = Normalized()
+    builders: Mapping[str, Callable[[Any], ProfileRecord]] = {"t2": _account_profile, "t5": _subreddit_profile}
     if _is_thing(body) and body["kind"] in ("t2", "t5"):
         things = [Thing.model_validate(body)]
     elif _looks_like_listing(body):
         things = _parse_listing(body, "a Listing of accounts", result).children
     elif _is_account_dict(body):
-        for fullname, data in body.items():
-            thing = Thing(kind="t2", data={"id": fullname, **data})
-            record = _build(thing, result, lambda: _profile_of_partial(PartialAccount.model_validate(thing.data)))
-            if record is not None:
-                result.records.append(record)
-        return result
+        things = [Thing(kind="t2", data={"id": fullname, **data}) for fullname, data in body.items()]
+        builders = {"t2": _partial_profile}
     else:
         raise NotAResponse(
             "expected a Reddit account (t2), subreddit (t5), a Listing of them or an "
             f"/api/user_data_by_account_ids object, found {describe(body)}"
         )
     for thing in things:
-        if thing.kind not in ("t2", "t5"):
-            result.rejected.append(_wrong_kind(thing, "is not an account or subreddit"))
-            continue
-        build = _profile_of_account if thing.kind == "t2" else _profile_of_subreddit
-        record = _build(thing, result, lambda: build(thing.data))
-        if record is not None:
-            result.records.append(record)
+        result.add(_item(thing, builders, "is not an account or subreddit", lambda t: builders[t.kind](t.data)))
     return result
 
 
-def _profile_of_account(data: dict[str, Any]) -> ProfileRecord:
+def _account_profile(data: dict[str, Any]) -> ProfileRecord:
     account = Account.model_validate(data)
-    followers = account.subreddit.subscribers if account.subreddit else None
-    return _profile("u", account.name, followers)
+    return _profile("u", account.name, account.subreddit.subscribers if account.subreddit else None)
 
 
-def _profile_of_subreddit(data: dict[str, Any]) -> ProfileRecord:
+def _subreddit_profile(data: dict[str, Any]) -> ProfileRecord:
     subreddit = Subreddit.model_validate(data)
     return _profile("r", subreddit.display_name, subreddit.subscribers)
 
 
-def _profile_of_partial(partial: PartialAccount) -> ProfileRecord:
-    return _profile("u", partial.name, None)
+def _partial_profile(data: dict[str, Any]) -> ProfileRecord:
+    return _profile("u", PartialAccount.model_validate(data).name, None)
 
 
 def _profile(prefix: str, name: str, followers: int | None) -> ProfileRecord:
     if not name.strip():
         raise ValueError("name is empty")  # "u/" would name no account
     # Reddit has no "following" count for others and no post count in these responses.
-    return ProfileRecord(
-        platform=PLATFORM, account_id=f"{prefix}/{name}", username=name, followers=followers,
-        following=None, posts_count=None,
-    )
+    return ProfileRecord(platform=PLATFORM, account_id=f"{prefix}/{name}", username=name, followers=followers,
+                         following=None, posts_count=None)
 
 
 # -- errors and shapes ------------------------------------------------------------------------
@@ -369,61 +293,40 @@ def raise_if_error(body: Any) -> None:
     if _is_morechildren(body):
         errors = body["json"].get("errors")
         if isinstance(errors, list) and errors:
-            code, message = _write_error(errors[0])
-            raise ApiErrorBody(PLATFORM, code, message)
+            # Write endpoints list errors as [code, message, field].
+            first = errors[0]
+            if isinstance(first, list) and first:
+                raise ApiErrorBody(PLATFORM, str(first[0]), str(first[1]) if len(first) > 1 else str(first[0]))
+            raise ApiErrorBody(PLATFORM, None, str(first))
         return
-    if "kind" in body or "data" in body:
+    if "kind" in body or "data" in body or not ("error" in body or ("reason" in body and "explanation" in body)):
         return
-    if "error" in body or ("reason" in body and "explanation" in body):
-        try:
-            envelope = ErrorEnvelope.model_validate(body)
-        except ValidationError:
-            raise _malformed_error(body) from None
-        status = envelope.error if envelope.error is not None else _status_from_phrase(envelope.message)
-        raise ApiErrorBody(PLATFORM, status, _error_message(envelope, status))
+    try:
+        envelope = ErrorEnvelope.model_validate(body)
+    except ValidationError:
+        # Fields of unexpected types (`{"error": {"code": 404}}`): still an error, with what can be read.
+        error = body.get("error")
+        status = error.get("code") if isinstance(error, dict) else error
+        keys = ", ".join(str(key) for key in list(body)[:5])
+        status = None if isinstance(status, bool) or not isinstance(status, (int, str)) else status
+        raise ApiErrorBody(PLATFORM, status, f"malformed error envelope (keys: {keys})") from None
+    status = envelope.error
+    if status is None:
+        status = next((s.value for s in HTTPStatus if s.phrase == envelope.message), None)
+    raise ApiErrorBody(PLATFORM, status, _error_message(envelope, status))
 
 
 def _error_message(envelope: ErrorEnvelope, status: int | str | None) -> str:
     if envelope.reason:
-        detail = f"{envelope.reason}: {envelope.explanation}" if envelope.explanation else envelope.reason
-        return detail
+        return f"{envelope.reason}: {envelope.explanation}" if envelope.explanation else envelope.reason
     if envelope.message:
         return envelope.message
     if isinstance(status, str) and status:
         return status  # the token endpoint's `{"error": "invalid_grant"}`
     if isinstance(status, int):
-        try:
+        with suppress(ValueError):
             return HTTPStatus(status).phrase  # `{"error": 403}` comes without a message
-        except ValueError:
-            pass
     return "no message"
-
-
-def _malformed_error(body: dict[str, Any]) -> ApiErrorBody:
-    """An error envelope whose fields have unexpected types (`{"error": {"code": 404}}`,
-    `{"error": 403, "message": 5}`): still an error, with what can be read of it."""
-    error = body.get("error")
-    status = error.get("code") if isinstance(error, dict) else error
-    if isinstance(status, bool) or not isinstance(status, (int, str)):
-        status = None
-    keys = ", ".join(str(key) for key in list(body)[:5])
-    return ApiErrorBody(PLATFORM, status, f"malformed error envelope (keys: {keys})")
-
-
-def _status_from_phrase(phrase: str | None) -> int | None:
-    for status in HTTPStatus:
-        if status.phrase == phrase:
-            return status.value
-    return None
-
-
-def _write_error(error: Any) -> tuple[str | None, str]:
-    # Write endpoints list errors as [code, message, field].
-    if isinstance(error, list) and error:
-        code = str(error[0])
-        message = str(error[1]) if len(error) > 1 else code
-        return code, message
-    return None, str(error)
 
 
 def describe(body: Any) -> str:
@@ -432,29 +335,17 @@ def describe(body: Any) -> str:
         return "null"
     if isinstance(body, list):
         return f"a JSON array of {len(body)} element{'s' if len(body) != 1 else ''}"
-    if isinstance(body, dict):
-        if _is_thing(body):
-            kind = body["kind"]
-            if kind == "Listing":
-                kinds = _listing_kinds(body)
-                return f"a Listing of {', '.join(kinds)}" if kinds else "an empty Listing"
-            return f"a {kind} {KIND_NAMES.get(kind, 'thing')}"
-        keys = list(body)[:5]
-        more = ", ..." if len(body) > 5 else ""
-        return f"a JSON object with keys {', '.join(keys)}{more}" if keys else "an empty JSON object"
-    return f"a JSON {type(body).__name__}"
-
-
-def _listing_kinds(body: dict[str, Any]) -> list[str]:
-    children = body["data"].get("children") if isinstance(body.get("data"), dict) else None
-    if not isinstance(children, list):
-        return []
-    kinds: dict[str, None] = {}
-    for child in children:
-        if isinstance(child, dict):
-            kind = str(child.get("kind"))
-            kinds.setdefault(f"{kind} ({KIND_NAMES.get(kind, 'thing')})", None)
-    return list(kinds)
+    if not isinstance(body, dict):
+        return f"a JSON {type(body).__name__}"
+    if _is_thing(body) and body["kind"] != "Listing":
+        return f"a {body['kind']} {KIND_NAMES.get(body['kind'], 'thing')}"
+    if _is_thing(body):
+        children = _field(body, "data", "children")
+        kinds = [str(child.get("kind")) for child in (children if isinstance(children, list) else []) if isinstance(child, dict)]
+        named = dict.fromkeys(f"{kind} ({KIND_NAMES.get(kind, 'thing')})" for kind in kinds)
+        return f"a Listing of {', '.join(named)}" if named else "an empty Listing"
+    keys, more = list(body)[:5], ", ..." if len(body) > 5 else ""
+    return f"a JSON object with keys {', '.join(keys)}{more}" if keys else "an empty JSON object"
 
 
 def _is_thing(value: Any) -> bool:
@@ -474,19 +365,21 @@ def _is_morechildren(value: Any) -> bool:
 
 
 def _is_account_dict(value: Any) -> bool:
-    return (
-        isinstance(value, dict)
-        and bool(value)
-        and all(key.startswith("t2_") and isinstance(item, dict) for key, item in value.items())
-    )
+    return isinstance(value, dict) and bool(value) and all(
+        key.startswith("t2_") and isinstance(item, dict) for key, item in value.items())
+
+
+def _field(value: Any, *path: str) -> Any:
+    for name in path:
+        value = value.get(name) if isinstance(value, dict) else None
+    return value
 
 
 def _parse_listing(body: Any, what: str, result: Normalized) -> Listing:
     """The Listing, its children kept raw; a child that is not a thing is rejected alone.
     Paging fields (`after`, `before`, `dist`) are the collector's business: a malformed one
     costs no item here."""
-    data = body.get("data") if isinstance(body, dict) else None
-    children = data.get("children") if isinstance(data, dict) else None
+    children = _field(body, "data", "children")
     if isinstance(children, list):
         body = {"kind": body.get("kind"), "data": {"children": _things(children, result)}}
     try:
@@ -501,42 +394,26 @@ def _things(children: list[Any], result: Normalized) -> list[Thing]:
         if _is_thing(child):
             things.append(Thing.model_validate(child))
         else:
-            ident = child.get("data", {}).get("name") if isinstance(child, dict) and isinstance(child.get("data"), dict) else None
-            result.rejected.append(Rejected(
-                item_id=ident if isinstance(ident, str) else None,
-                reason="listing child is not a Reddit thing ({kind, data})", payload=child,
-            ))
+            ident = _field(child, "data", "name")
+            result.rejected.append(Rejected(item_id=ident if isinstance(ident, str) else None, payload=child,
+                                            reason="listing child is not a Reddit thing ({kind, data})"))
     return things
 
 
-def _build(thing: Thing, result: Normalized, build: Callable[[], BuiltT]) -> BuiltT | None:
-    """`build()` for one item; what its data breaks rejects the item (into `result`) only."""
-    try:
-        return build()
-    except ValidationError as exc:
-        reason = f"{thing.kind} {_first_error(exc)}"
-    except ITEM_ERRORS as exc:
-        reason = f"{thing.kind} {reason_of(exc)}"
-    result.rejected.append(Rejected(item_id=_thing_id(thing), reason=reason, payload=_raw(thing)))
-    return None
+def _item(thing: Thing, kinds: Any, wrong_kind: str, build: Callable[[Thing], Any]) -> Any:
+    """`build(thing)`, or the thing's `Rejected` when it is not of `kinds` or its data breaks it."""
+    raw, item_id = {"kind": thing.kind, "data": thing.data}, _thing_id(thing)  # as Reddit sent it
+    if thing.kind not in kinds:
+        return Rejected(item_id=item_id, reason=f"{thing.kind} ({KIND_NAMES.get(thing.kind, 'thing')}) {wrong_kind}",
+                        payload=raw)
+    return attempt(lambda: build(thing), item_id=item_id, payload=raw, explain=lambda exc: f"{thing.kind} " + (
+        _first_error(exc) if isinstance(exc, ValidationError) else reason_of(exc)))
 
 
 def _first_error(exc: ValidationError) -> str:
     error = exc.errors()[0]
     field = ".".join(str(part) for part in error["loc"]) or "body"
-    if error["type"] == "missing":
-        return f"has no '{field}'"
-    return f"field '{field}': {error['msg']}"
-
-
-def _wrong_kind(thing: Thing, reason: str) -> Rejected:
-    name = KIND_NAMES.get(thing.kind, "thing")
-    return Rejected(item_id=_thing_id(thing), reason=f"{thing.kind} ({name}) {reason}", payload=_raw(thing))
-
-
-def _raw(thing: Thing) -> dict[str, Any]:
-    """The thing as Reddit sent it, for the dead letters."""
-    return {"kind": thing.kind, "data": thing.data}
+    return f"has no '{field}'" if error["type"] == "missing" else f"field '{field}': {error['msg']}"
 
 
 def _thing_id(thing: Thing) -> str | None:
@@ -548,15 +425,3 @@ def _thing_id(thing: Thing) -> str | None:
 
 def _username(author: str | None) -> str | None:
     return None if author in (None, "", DELETED_AUTHOR) else author
-
-
-def _absolute(permalink: str) -> str:
-    return permalink if permalink.startswith("http") else SITE + permalink
-
-
-def _strip_prefix(value: str, prefix: str) -> str:
-    return value[len(prefix):] if value.startswith(prefix) else value
-
-
-def _host(url: str | None) -> str | None:
-    return urlsplit(url).hostname if url else None

@@ -1,20 +1,16 @@
-"""Reddit's API as the seam sees it: where it is, how it authenticates, its limits and errors,
-what it can give, and what a source of it is.
+"""Reddit's API as the seam sees it: where it is, its auth, limits, errors and capabilities,
+and what a source of it is.
 
-The OAuth API lives at https://oauth.reddit.com; an app-only token comes from the client
-credentials grant at https://www.reddit.com/api/v1/access_token and is shared (sealed) by every
-process using the client id (see `core.limits.tokens`). Every request asks for `raw_json=1` so
-URLs and text come unescaped, and carries a User-Agent Reddit can tell apart.
-
-Limits: about 1000 calls per client id per 10-minute window, reported in `X-Ratelimit-*` on
-every response (PLATFORMS.md §1). Every process using the client id paces itself from one
-shared account of that window; a tenth may go at once, the rest are spread to the reset, as
-prawcore does.
+App-only tokens come from the client credentials grant and are shared (sealed) by every process
+using the client id (`core.limits.tokens`). Limits: about 1000 calls per client id per 10-minute
+window, reported in `X-Ratelimit-*` (PLATFORMS.md §1); a tenth may go at once, the rest are
+spread to the reset, as prawcore does.
 """
 
 from __future__ import annotations
 
 import os
+from datetime import timedelta
 from typing import Any, Literal
 
 import httpx
@@ -33,6 +29,10 @@ USER_AGENT_VAR = "REDDIT_USER_AGENT"
 # Reddit asks for `<platform>:<app id>:<version> (by /u/<name>)`; set REDDIT_USER_AGENT for live use.
 DEFAULT_USER_AGENT = "python:social_assets:0.1 (sandbox; set REDDIT_USER_AGENT)"
 SORTS = ("new", "hot", "top", "rising")
+# The `t` periods of a `top` listing, shortest first.
+TOP_PERIODS: dict[str, timedelta | None] = {
+    "hour": timedelta(hours=1), "day": timedelta(days=1), "week": timedelta(weeks=1), "month": timedelta(days=30),
+    "year": timedelta(days=365), "all": None}
 INFO_BATCH = 100  # fullnames per /api/info call, Reddit's maximum
 
 

@@ -1,17 +1,11 @@
-"""Reading one Reddit source's day: the platform-specific part of collecting Reddit.
+"""Reading one Reddit source's day (every request through the source's `RestClient`, which lands it):
 
-Per source and day (all requests through the source's `RestClient`, which lands them):
-
-1. profile: `GET /r/{sub}/about` or `GET /user/{name}/about`, landed as "profiles";
-2. posts: `GET /r/{sub}/{sort}` or `GET /user/{name}/submitted?sort=`, `limit` <= 100, following
-   `after` until it is null or `post_limit` posts were read; with sort=new it stops as soon as a
-   page reaches posts older than the day. Every page is landed as "posts"; the posts published
-   inside the day are kept;
-3. comments, for each kept post that has any: `GET /comments/{id}?depth=&limit=500`, then every
-   "load more" stub through `POST /api/morechildren` (<= 100 ids a call, one call at a time,
-   as Reddit asks) and every "continue this thread" stub through
-   `GET /comments/{post}/_/{comment}`; all landed as "comments". Nothing deeper than
-   `comment_depth` is asked for.
+1. profile: `/r/{sub}/about` or `/user/{name}/about` ("profiles");
+2. posts: the listing, 100 a page, following `after` up to `post_limit` posts (with sort=new, until
+   a page reaches posts older than the day); the posts of the day are kept ("posts");
+3. comments of each kept post with any: `/comments/{id}`, then every "load more" stub through
+   `POST /api/morechildren` (100 ids a call, one call at a time, as Reddit asks) and every
+   "continue this thread" stub through `/comments/{post}/_/{comment}`, down to `comment_depth`.
 
 The refresh reads current scores through `/api/info`, 100 fullnames a call.
 """
@@ -20,20 +14,20 @@ from __future__ import annotations
 
 import logging
 from collections import deque
-from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, Iterator, Sequence
 
 from pydantic import ValidationError
 
 from social_assets.core.errors import ApiError, NotFoundError, PermissionDeniedError
 from social_assets.core.http import server_time
-from social_assets.core.rest import QueryCursor, RestClient, batches
+from social_assets.core.rest import QueryCursor, RestClient, UpTo, batches
 from social_assets.core.timeutil import from_epoch_seconds
 from social_assets.platforms.base import DayWindow, PostRef
 from social_assets.platforms.reddit.models import Link, Listing, More, MoreChildrenResponse, Thing
 from social_assets.platforms.reddit.normalize import iter_tree
-from social_assets.platforms.reddit.spec import INFO_BATCH, PLATFORM, RedditSource
+from social_assets.platforms.reddit.spec import INFO_BATCH, PLATFORM, TOP_PERIODS, RedditSource
 
 log = logging.getLogger(__name__)
 
@@ -44,20 +38,10 @@ MAX_TREE_DEPTH = 10  # Reddit ignores a larger `depth` on /comments
 COMMENT_SORT = "confidence"  # Reddit's default; all stubs are expanded, so the order is moot
 RAW = {"raw_json": "1"}
 AFTER = QueryCursor("after", ("data", "after"))
-TOP_PERIODS: tuple[tuple[str, timedelta | None], ...] = (
-    ("hour", timedelta(hours=1)),
-    ("day", timedelta(days=1)),
-    ("week", timedelta(weeks=1)),
-    ("month", timedelta(days=30)),
-    ("year", timedelta(days=365)),
-    ("all", None),
-)
 
 
 @dataclass
-class WalkStats:
-    """What one walk did, for tests and the curious."""
-
+class WalkStats:  # what one walk did, for tests and the curious
     posts_read: int = 0
     listing_pages: int = 0
     comment_pages: int = 0
@@ -87,7 +71,8 @@ class RedditWalk:
         params["limit"] = str(min(self.page_size, source.post_limit))
         kept: dict[str, Link] = {}
         read: set[str] = set()  # by id: a post repeated across pages (items shift) counts once
-        for body in self.client.pages("GET", path, _ReadUpTo(source.post_limit, self.page_size, read), params=params, land_as="posts"):
+        paging = UpTo(AFTER, "limit", self.page_size, source.post_limit, read)
+        for body in self.client.pages("GET", path, paging, params=params, land_as="posts"):
             listing = _as_listing(body, path)
             self.stats.listing_pages += 1
             read.update(child.data.get("id", "") for child in listing.children)
@@ -135,27 +120,19 @@ class RedditWalk:
     def _continue_thread(self, post_id: str, stub: More, depth: int, thread: "_ThreadWalk") -> None:
         """The tree was cut below `stub.parent_id`: ask for that comment's subtree. Reddit
         numbers its depths from that comment (0), whose true depth is `depth - 1`."""
-        anchor_id = stub.parent_id.removeprefix("t1_")
         anchor_depth = depth - 1
         levels = thread.max_depth - anchor_depth + 1  # the anchor itself is one level
-        things = self._comment_page(f"/comments/{post_id}/_/{anchor_id}", levels)
-        if things is None:
-            return
-        self.stats.continued_threads += 1
-        thread.add_tree(things, depth_offset=anchor_depth)
+        things = self._comment_page(f"/comments/{post_id}/_/{stub.parent_id.removeprefix('t1_')}", levels)
+        if things is not None:
+            self.stats.continued_threads += 1
+            thread.add_tree(things, depth_offset=anchor_depth)
 
     def _load_more(self, post_id: str, stub: More, thread: "_ThreadWalk") -> None:
         ids = [c for c in stub.children if c not in thread.seen]
         for batch in batches(ids, MORECHILDREN_BATCH):
-            form = {
-                "api_type": "json",
-                "link_id": f"t3_{post_id}",
-                "children": ",".join(batch),
-                "sort": COMMENT_SORT,
-                "limit_children": "false",
-                "depth": str(thread.max_depth + 1),
-                **RAW,  # in the form rather than the query, so the landed request records all of it
-            }
+            # RAW in the form rather than the query, so the landed request records all of it.
+            form = {"api_type": "json", "link_id": f"t3_{post_id}", "children": ",".join(batch), "sort": COMMENT_SORT,
+                    "limit_children": "false", "depth": str(thread.max_depth + 1), **RAW}
             body = self.client.json("POST", "/api/morechildren", form=form, land_as="comments")
             if body is None:
                 continue
@@ -165,22 +142,6 @@ class RedditWalk:
             except ValidationError:
                 raise ApiError(PLATFORM, "POST", self.client.url("/api/morechildren"), 200, "malformed morechildren response") from None
             thread.add_flat(response.json_.data.things if response.json_.data else [])
-
-
-@dataclass
-class _ReadUpTo:
-    """`after` paging whose last page asks only for the posts still allowed."""
-
-    post_limit: int
-    page_size: int
-    read: set[str]
-
-    def next_page(self, request, response, body):
-        following = AFTER.next_page(request, response, body)
-        if following is None:
-            return None
-        limit = min(self.page_size, self.post_limit - len(self.read))
-        return replace(following, params={**following.params, "limit": str(limit)})
 
 
 def refresh(client: RestClient, post_ids: Sequence[str]) -> None:
@@ -243,10 +204,7 @@ def _listing_request(source: RedditSource, window: DayWindow, now: datetime) -> 
 
 def _top_period(window: DayWindow, now: datetime) -> str:
     """The shortest `t` period that still reaches back to the start of the day."""
-    for name, span in TOP_PERIODS:
-        if span is None or now - span <= window.start:
-            return name
-    return "all"
+    return next(name for name, span in TOP_PERIODS.items() if span is None or now - span <= window.start)
 
 
 def _as_listing(body: Any, path: str) -> Listing:

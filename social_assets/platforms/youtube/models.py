@@ -1,14 +1,10 @@
 """Pydantic models of the YouTube Data API v3 resources this project reads.
 
-Only the fields we use are declared; everything else the API sends is kept (`extra="allow"`)
-so a new field never breaks parsing. Field names are the API's camelCase, exposed in
-snake_case. Timestamps are ISO 8601 strings (`IsoDatetime`): pydantic alone would read `"0"` as 1970.
-Statistics counts are uint64 values the API encodes as JSON strings; they parse to
-`int` and are `None` when YouTube leaves them out (hidden likes, disabled comments, hidden
-subscriber counts, or a `part` that was not requested).
-
-List responses keep their `items` as raw JSON: the normalizers parse items one by one, so one
-malformed item becomes a reject instead of failing the whole page.
+Only the fields we use are declared; the rest is kept (`extra="allow"`). camelCase fields are
+exposed in snake_case. Timestamps are `IsoDatetime` (pydantic alone would read `"0"` as 1970).
+Counts are uint64 sent as strings; None when left out (hidden likes, disabled comments, hidden
+subscriber counts, or a `part` not requested). Lists of items stay raw, so one malformed item
+is rejected alone.
 """
 
 from __future__ import annotations
@@ -25,12 +21,7 @@ Count = Annotated[int, Field(ge=0)]
 
 
 class YouTubeModel(BaseModel):
-    model_config = ConfigDict(
-        extra="allow", alias_generator=to_camel, populate_by_name=True, frozen=True
-    )
-
-
-# -- shared pieces ------------------------------------------------------------------------
+    model_config = ConfigDict(extra="allow", alias_generator=to_camel, populate_by_name=True, frozen=True)
 
 
 class Thumbnail(YouTubeModel):
@@ -47,55 +38,26 @@ class Thumbnails(YouTubeModel):
     maxres: Thumbnail | None = None
 
     def best_url(self) -> str | None:
-        """The largest thumbnail's URL (maxres > standard > high > medium > default)."""
         for thumbnail in (self.maxres, self.standard, self.high, self.medium, self.default):
             if thumbnail is not None and thumbnail.url:
                 return thumbnail.url
         return None
 
 
-class PageInfo(YouTubeModel):
-    total_results: int | None = None
-    results_per_page: int | None = None
-
-
-class ListResponse(YouTubeModel):
-    """The envelope every `*.list` method answers with; `kind` names the resource."""
-
-    kind: str
-    etag: str | None = None
-    next_page_token: str | None = None
-    prev_page_token: str | None = None
-    page_info: PageInfo | None = None
-    # Missing on some empty answers; raw so each item is validated on its own.
-    items: list[Any] = Field(default_factory=list)
-
-
-class ResourceId(YouTubeModel):
-    """What a playlist item or a search result points at."""
-
+class ResourceId(YouTubeModel):  # what a playlist item or a search result points at
     kind: str
     video_id: str | None = None
     channel_id: str | None = None
     playlist_id: str | None = None
 
 
-# -- videos -------------------------------------------------------------------------------
-
-
-class PublishedSnippet(YouTubeModel):
-    """What videos, search results and activities say about the thing they publish."""
-
+class PublishedSnippet(YouTubeModel):  # of videos, search results and activities
     published_at: IsoDatetime
     channel_id: str | None = None
     channel_title: str | None = None
     title: str = ""
     description: str = ""
     thumbnails: Thumbnails = Field(default_factory=Thumbnails)
-
-
-class VideoSnippet(PublishedSnippet):
-    pass
 
 
 class VideoStatistics(YouTubeModel):
@@ -112,12 +74,9 @@ class VideoContentDetails(YouTubeModel):
 class Video(YouTubeModel):
     kind: str = "youtube#video"
     id: str
-    snippet: VideoSnippet | None = None
+    snippet: PublishedSnippet | None = None
     statistics: VideoStatistics | None = None
     content_details: VideoContentDetails | None = None
-
-
-# -- channels -----------------------------------------------------------------------------
 
 
 class ChannelSnippet(YouTubeModel):
@@ -153,9 +112,6 @@ class Channel(YouTubeModel):
     content_details: ChannelContentDetails | None = None
 
 
-# -- playlist items -----------------------------------------------------------------------
-
-
 class PlaylistItemSnippet(YouTubeModel):
     published_at: IsoDatetime | None = None  # when the item was added to the playlist
     channel_id: str | None = None  # the playlist's owner
@@ -183,18 +139,10 @@ class PlaylistItem(YouTubeModel):
     content_details: PlaylistItemContentDetails | None = None
 
 
-# -- search and activities ----------------------------------------------------------------
-
-
-class SearchSnippet(PublishedSnippet):
-    # search.list HTML-escapes titles and descriptions (`&#39;`, `&amp;`), unlike videos.list.
-    pass
-
-
 class SearchResult(YouTubeModel):
     kind: str = "youtube#searchResult"
     id: ResourceId
-    snippet: SearchSnippet | None = None
+    snippet: PublishedSnippet | None = None  # HTML-escaped text, unlike videos.list
 
 
 class ActivitySnippet(PublishedSnippet):
@@ -214,9 +162,6 @@ class Activity(YouTubeModel):
     id: str
     snippet: ActivitySnippet | None = None
     content_details: ActivityContentDetails | None = None
-
-
-# -- comments -----------------------------------------------------------------------------
 
 
 class AuthorChannelId(YouTubeModel):
@@ -264,9 +209,6 @@ class CommentThread(YouTubeModel):
     replies: CommentThreadReplies | None = None
 
 
-# -- errors -------------------------------------------------------------------------------
-
-
 class GoogleErrorItem(YouTubeModel):
     message: str | None = None
     domain: str | None = None
@@ -284,7 +226,5 @@ class GoogleError(YouTubeModel):
         return [item.reason for item in self.errors if item.reason]
 
 
-class ErrorEnvelope(YouTubeModel):
-    """`{"error": {"code": 403, "message": ..., "errors": [{"reason": ...}]}}`"""
-
+class ErrorEnvelope(YouTubeModel):  # {"error": {"code": 403, "message": ..., "errors": [{"reason": ...}]}}
     error: GoogleError

@@ -1,37 +1,29 @@
 """YouTube Data API v3 response bodies -> the cross-platform records.
 
-Each `normalize_*` takes one parsed response body and returns `Normalized`: the records it could
-build and, for items it could not, a `Rejected` with the item's id and a one-line reason. A body
-that is not a response of the asked-for resource raises instead: `ApiErrorBody` for Google's
-error envelope, `NotAResponse` for anything else (wrong kind, not a JSON object).
-
-What counts as which resource:
-- posts: `videoListResponse` (the normal case) and listings that name videos: playlist items,
-  search results and upload activities. Items that are not videos (playlists, channels,
-  subscriptions, non-upload activities) are rejected, not errors.
-- comments: `commentThreadListResponse`, one `commentThread`, and `commentListResponse`.
-  YouTube comments are two levels deep: top-level comments (depth 0) and replies to them
-  (depth 1, `parentId` = the top-level comment).
+- posts: `videoListResponse`, and the lists that name videos (playlist items, search results,
+  upload activities); items that are not videos are rejected, not errors;
+- comments: `commentThreadListResponse`, one `commentThread`, `commentListResponse`; two levels:
+  top-level comments (depth 0) and replies to them (depth 1, `parentId` = the top-level comment);
 - profiles: `channelListResponse`.
+Google's error envelope raises `ApiErrorBody`, other bodies `NotAResponse`; a bad item is
+rejected alone.
 
-Replies from `comments.list(parentId=...)` do not carry their `videoId` (see the recorded
-`comments_by_parent_p1`; the comment resource documents no videoId either). The body alone
-cannot say which video they belong to, so such replies are rejected ("reply carries no
-videoId") unless the caller passes the video it asked about as `video_id=`: the collector knows
-it, since it only asks for replies of threads it read from one video.
+Replies from `comments.list(parentId=...)` carry no `videoId` (see the recorded
+`comments_by_parent_p1`): they are rejected unless the caller passes the video it asked about as
+`video_id=`, which the collector knows.
 """
 
 from __future__ import annotations
 
 import html
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from datetime import datetime
-from typing import Any, TypeVar
+from functools import partial
+from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
 from social_assets.core.records import (
-    ITEM_ERRORS,
     ApiErrorBody,
     CommentRecord,
     Normalized,
@@ -39,6 +31,8 @@ from social_assets.core.records import (
     PostRecord,
     ProfileRecord,
     Rejected,
+    Unusable,
+    attempt,
     reason_of,
 )
 from social_assets.platforms.youtube.models import (
@@ -60,60 +54,44 @@ WATCH_URL = "https://www.youtube.com/watch?v={video_id}"
 # Titles YouTube puts on playlist entries whose video is gone or private (with no thumbnails).
 _PLACEHOLDER_TITLES = frozenset({"Private video", "Deleted video"})
 
-RecordT = TypeVar("RecordT", PostRecord, CommentRecord, ProfileRecord)
-
-
-class _Reject(Exception):
-    """Raised by an item converter: the item is valid JSON but not a record we can build."""
-
-
-# -- entry points -------------------------------------------------------------------------
+Convert = Callable[[dict[str, Any]], Any]  # one item -> a record, or several records and rejects
 
 
 def normalize_posts(body: Any) -> Normalized[PostRecord]:
-    kind = _response_kind(body, "posts", tuple(_POST_CONVERTERS) + ("youtube#video",))
-    if kind == "youtube#video":  # a single video resource outside its list envelope
-        return _normalize_items([body], _post_from_video)
-    return _normalize_items(_list_items(body), _POST_CONVERTERS[kind])
+    return _normalize(body, "posts", _POST_CONVERTERS)
 
 
 def normalize_comments(body: Any, *, video_id: str | None = None) -> Normalized[CommentRecord]:
     """`video_id`: the video a `comments.list(parentId=...)` page was read for, if known."""
-    kind = _response_kind(body, "comments", _COMMENT_KINDS)
-    if kind == "youtube#commentThread":
-        return _normalize_items([body], _comments_from_thread)
-    if kind == "youtube#commentThreadListResponse":
-        return _normalize_items(_list_items(body), _comments_from_thread)
-    if kind == "youtube#comment":
-        return _normalize_items([body], lambda item: _comments_from_listing(item, video_id))
-    return _normalize_items(_list_items(body), lambda item: _comments_from_listing(item, video_id))
+    listed = partial(_comments_from_listing, video_id_hint=video_id)
+    return _normalize(body, "comments", {"youtube#commentThreadListResponse": _comments_from_thread,
+                                         "youtube#commentThread": _comments_from_thread,
+                                         "youtube#commentListResponse": listed, "youtube#comment": listed})
 
 
 def normalize_profiles(body: Any) -> Normalized[ProfileRecord]:
-    kind = _response_kind(body, "profiles", ("youtube#channelListResponse", "youtube#channel"))
-    items = [body] if kind == "youtube#channel" else _list_items(body)
-    return _normalize_items(items, _profile_from_channel)
+    return _normalize(body, "profiles", {"youtube#channelListResponse": _profile_from_channel,
+                                         "youtube#channel": _profile_from_channel})
 
 
-# -- envelope checks ----------------------------------------------------------------------
-
-
-def _response_kind(body: Any, resource: str, expected: tuple[str, ...]) -> str:
-    """The body's `kind` if it is one of `expected`; raise for errors and other shapes."""
+def _normalize(body: Any, resource: str, converters: dict[str, Convert]) -> Normalized:
+    """Each item of a list response (`*ListResponse`), or the single resource, through the
+    converter of the body's `kind`; raises for error envelopes and other shapes."""
     if isinstance(body, dict) and "error" in body:
         raise _api_error(body)
+    expected = " or ".join(converters)
     if not isinstance(body, dict):
         found = "a JSON array" if isinstance(body, list) else f"a JSON {type(body).__name__}"
-        raise NotAResponse(f"expected a YouTube {resource} response ({_kinds(expected)}), found {found}")
+        raise NotAResponse(f"expected a YouTube {resource} response ({expected}), found {found}")
     kind = body.get("kind")
-    if kind not in expected:
+    if kind not in tuple(converters):  # a tuple: an unhashable `kind` is just not one of them
         found = repr(kind) if kind is not None else "an object without kind"
-        raise NotAResponse(f"expected a YouTube {resource} response ({_kinds(expected)}), found {found}")
-    return kind
-
-
-def _kinds(kinds: tuple[str, ...]) -> str:
-    return " or ".join(kinds)
+        raise NotAResponse(f"expected a YouTube {resource} response ({expected}), found {found}")
+    result: Normalized = Normalized()
+    for item in _list_items(body) if kind.endswith("ListResponse") else [body]:
+        for outcome in _guarded(item, converters[kind]):
+            result.add(outcome)
+    return result
 
 
 def _api_error(body: dict[str, Any]) -> ApiErrorBody:
@@ -125,103 +103,50 @@ def _api_error(body: dict[str, Any]) -> ApiErrorBody:
     except ValidationError:
         return ApiErrorBody(PLATFORM, error.get("code"), str(error.get("message", "malformed error")))
     reasons = ", ".join(parsed.reasons)
-    message = f"{parsed.message} ({reasons})" if reasons else parsed.message
-    return ApiErrorBody(PLATFORM, parsed.code, message)
+    return ApiErrorBody(PLATFORM, parsed.code, f"{parsed.message} ({reasons})" if reasons else parsed.message)
 
 
 def _list_items(body: dict[str, Any]) -> list[Any]:
-    """The items of a list response. Only `items` is read: a malformed `pageInfo` or `etag`
-    (paging metadata the collector reads) costs no item."""
+    """Only `items` is read: a malformed `pageInfo` or `etag` (the collector's) costs no item."""
     items = body.get("items", [])
     if not isinstance(items, list):
         raise NotAResponse(f"malformed YouTube {body.get('kind')}: items is a JSON {type(items).__name__}, not an array")
     return items
 
 
-# -- per-item plumbing --------------------------------------------------------------------
-
-
-def _normalize_items(
-    items: Iterable[Any], convert: Callable[[Any], RecordT | Iterable[RecordT | Rejected]]
-) -> Normalized[RecordT]:
-    result: Normalized = Normalized()
-    for item in items:
-        for outcome in _guarded(item, convert):
-            (result.rejected if isinstance(outcome, Rejected) else result.records).append(outcome)
-    return result
-
-
-def _guarded(item: Any, convert: Callable[[Any], Any]) -> Iterator[Any]:
-    """Run one item's converter; whatever goes wrong becomes a `Rejected` naming the item: a
-    malformed field, a record that breaks the record contract (empty id, negative count, a
-    timestamp before YouTube existed...), or any error the item's data provokes."""
+def _guarded(item: Any, convert: Convert) -> list[Any]:
+    """One item's records, or its `Rejected` naming the item when anything about it is wrong."""
     if not isinstance(item, dict):
-        yield Rejected(item_id=None, reason=f"item is a JSON {type(item).__name__}, not an object", payload=item)
-        return
-    try:
-        produced = convert(item)
-        # Converters return one record, or yield several (a thread and its replies).
-        outcomes = [produced] if isinstance(produced, BaseModel) else list(produced)
-    except _Reject as exc:
-        yield Rejected(item_id=_item_id(item), reason=str(exc), payload=item)
-        return
-    except ValidationError as exc:
-        kind = item.get("kind") if isinstance(item.get("kind"), str) else "item"
-        yield Rejected(item_id=_item_id(item), reason=f"invalid {kind}: {_first_problem(exc)}", payload=item)
-        return
-    except ITEM_ERRORS as exc:
-        yield Rejected(item_id=_item_id(item), reason=reason_of(exc), payload=item)
-        return
-    yield from outcomes
+        return [Rejected(item_id=None, reason=f"item is a JSON {type(item).__name__}, not an object", payload=item)]
+    outcome = attempt(lambda: _as_list(convert(item)), item_id=_item_id(item), payload=item,
+                      explain=lambda exc: _explain(item, exc))
+    return [outcome] if isinstance(outcome, Rejected) else outcome
+
+
+def _as_list(produced: Any) -> list[Any]:
+    return [produced] if isinstance(produced, BaseModel) else list(produced)
+
+
+def _explain(item: dict[str, Any], exc: Exception) -> str:
+    if not isinstance(exc, ValidationError):
+        return reason_of(exc)
+    problem, kind = exc.errors()[0], item.get("kind") if isinstance(item.get("kind"), str) else "item"
+    return f"invalid {kind}: {'.'.join(str(part) for part in problem['loc']) or 'body'}: {problem['msg']}"
 
 
 def _item_id(item: dict[str, Any]) -> str | None:
     ident = item.get("id")
-    if isinstance(ident, str):
-        return ident
     if isinstance(ident, dict):  # search results: {"kind": ..., "videoId": ...}
-        for key in ("videoId", "channelId", "playlistId"):
-            if isinstance(ident.get(key), str):
-                return ident[key]
-    return None
+        ident = next((ident[k] for k in ("videoId", "channelId", "playlistId") if isinstance(ident.get(k), str)), None)
+    return ident if isinstance(ident, str) else None
 
 
-def _first_problem(error: ValidationError) -> str:
-    problem = error.errors()[0]
-    where = ".".join(str(part) for part in problem["loc"]) or "body"
-    return f"{where}: {problem['msg']}"
+# -- posts ------------------------------------------------------------------------------------
 
 
-# -- posts --------------------------------------------------------------------------------
-
-
-def _post_of(video_id: str, snippet: PublishedSnippet, **counts: int | None) -> PostRecord:
-    """A post from a snippet taken as the platform wrote it."""
-    return _post(
-        video_id=video_id,
-        channel_id=snippet.channel_id,
-        channel_title=snippet.channel_title,
-        title=snippet.title,
-        description=snippet.description,
-        thumbnails=snippet.thumbnails,
-        published_at=snippet.published_at,
-        **counts,
-    )
-
-
-def _post(
-    *,
-    video_id: str,
-    channel_id: str | None,
-    channel_title: str | None,
-    title: str,
-    description: str,
-    thumbnails: Thumbnails,
-    published_at: datetime,
-    likes: int | None = None,
-    comments: int | None = None,
-    views: int | None = None,
-) -> PostRecord:
+def _post(video_id: str, channel_id: str | None, channel_title: str | None, title: str, description: str,
+          thumbnails: Thumbnails, published_at: datetime, likes: int | None = None, comments: int | None = None,
+          views: int | None = None) -> PostRecord:
     best = thumbnails.best_url()
     return PostRecord(
         platform=PLATFORM,
@@ -240,107 +165,89 @@ def _post(
     )
 
 
+def _post_of(video_id: str, snippet: PublishedSnippet, **counts: int | None) -> PostRecord:
+    """A post from a snippet taken as the platform wrote it."""
+    return _post(video_id, snippet.channel_id, snippet.channel_title, snippet.title, snippet.description,
+                 snippet.thumbnails, snippet.published_at, **counts)
+
+
 def _post_from_video(item: dict[str, Any]) -> PostRecord:
     video = Video.model_validate(item)
     if video.kind != "youtube#video":
-        raise _Reject(f"{video.kind} is not a video")
+        raise Unusable(f"{video.kind} is not a video")
     if video.snippet is None:
-        raise _Reject("video has no snippet (request part=snippet)")
+        raise Unusable("video has no snippet (request part=snippet)")
     stats = video.statistics
-    return _post_of(
-        video.id,
-        video.snippet,
-        # Absent counts stay None: hidden likes and disabled comments are not zeros.
-        likes=stats.like_count if stats else None,
-        comments=stats.comment_count if stats else None,
-        views=stats.view_count if stats else None,
-    )
+    # Absent counts stay None: hidden likes and disabled comments are not zeros.
+    return _post_of(video.id, video.snippet, likes=stats.like_count if stats else None,
+                    comments=stats.comment_count if stats else None, views=stats.view_count if stats else None)
 
 
 def _post_from_playlist_item(item: dict[str, Any]) -> PostRecord:
     entry = PlaylistItem.model_validate(item)
     snippet, details = entry.snippet, entry.content_details
     if snippet is None:
-        raise _Reject("playlist item has no snippet (request part=snippet)")
+        raise Unusable("playlist item has no snippet (request part=snippet)")
     if snippet.resource_id is not None and snippet.resource_id.kind != "youtube#video":
-        raise _Reject(f"{snippet.resource_id.kind} is not a video")
+        raise Unusable(f"{snippet.resource_id.kind} is not a video")
     video_id = (details and details.video_id) or (snippet.resource_id and snippet.resource_id.video_id)
     if not video_id:
-        raise _Reject("playlist item names no video")
+        raise Unusable("playlist item names no video")
     video_published = details.video_published_at if details else None
     if snippet.title in _PLACEHOLDER_TITLES and video_published is None and snippet.thumbnails.best_url() is None:
-        raise _Reject(f"video {video_id} is private or deleted")
+        raise Unusable(f"video {video_id} is private or deleted")
     published_at = video_published or snippet.published_at
     if published_at is None:
-        raise _Reject("playlist item has no publication time")
-    return _post(
-        video_id=video_id,
-        # In other people's playlists the video's owner differs from the playlist's.
-        channel_id=snippet.video_owner_channel_id or snippet.channel_id,
-        channel_title=snippet.video_owner_channel_title or snippet.channel_title,
-        title=snippet.title,
-        description=snippet.description,
-        thumbnails=snippet.thumbnails,
-        published_at=published_at,
-    )
+        raise Unusable("playlist item has no publication time")
+    # In other people's playlists the video's owner differs from the playlist's.
+    return _post(video_id, snippet.video_owner_channel_id or snippet.channel_id,
+                 snippet.video_owner_channel_title or snippet.channel_title, snippet.title, snippet.description,
+                 snippet.thumbnails, published_at)
 
 
 def _post_from_search_result(item: dict[str, Any]) -> PostRecord:
     result = SearchResult.model_validate(item)
     if result.id.kind != "youtube#video" or not result.id.video_id:
-        raise _Reject(f"{result.id.kind} is not a video")
-    if result.snippet is None:
-        raise _Reject("search result has no snippet (request part=snippet)")
-    snippet = result.snippet
-    return _post(
-        video_id=result.id.video_id,
-        channel_id=snippet.channel_id,
-        channel_title=html.unescape(snippet.channel_title) if snippet.channel_title else None,
-        # search.list is the one endpoint that HTML-escapes its text.
-        title=html.unescape(snippet.title),
-        description=html.unescape(snippet.description),
-        thumbnails=snippet.thumbnails,
-        published_at=snippet.published_at,
-    )
+        raise Unusable(f"{result.id.kind} is not a video")
+    if (snippet := result.snippet) is None:
+        raise Unusable("search result has no snippet (request part=snippet)")
+    # search.list is the one endpoint that HTML-escapes its text.
+    channel_title = html.unescape(snippet.channel_title) if snippet.channel_title else None
+    return _post(result.id.video_id, snippet.channel_id, channel_title, html.unescape(snippet.title),
+                 html.unescape(snippet.description), snippet.thumbnails, snippet.published_at)
 
 
 def _post_from_activity(item: dict[str, Any]) -> PostRecord:
     activity = Activity.model_validate(item)
     if activity.snippet is None:
-        raise _Reject("activity has no snippet (request part=snippet)")
+        raise Unusable("activity has no snippet (request part=snippet)")
     if activity.snippet.type != "upload":
-        raise _Reject(f"activity of type {activity.snippet.type!r} is not an upload")
+        raise Unusable(f"activity of type {activity.snippet.type!r} is not an upload")
     upload = activity.content_details.upload if activity.content_details else None
     if upload is None:
-        raise _Reject("upload activity carries no contentDetails.upload.videoId (request part=contentDetails)")
+        raise Unusable("upload activity carries no contentDetails.upload.videoId (request part=contentDetails)")
     return _post_of(upload.video_id, activity.snippet)
 
 
 def _not_a_video(item: dict[str, Any]) -> PostRecord:
-    raise _Reject(f"{item.get('kind') or 'item'} is not a video")
+    raise Unusable(f"{item.get('kind') or 'item'} is not a video")
 
 
-_POST_CONVERTERS: dict[str, Callable[[dict[str, Any]], PostRecord]] = {
+_POST_CONVERTERS: dict[str, Convert] = {
     "youtube#videoListResponse": _post_from_video,
     "youtube#playlistItemListResponse": _post_from_playlist_item,
     "youtube#searchListResponse": _post_from_search_result,
     "youtube#activityListResponse": _post_from_activity,
     "youtube#playlistListResponse": _not_a_video,
     "youtube#subscriptionListResponse": _not_a_video,
+    "youtube#video": _post_from_video,  # a single video outside its list envelope
 }
 
 
-# -- comments -----------------------------------------------------------------------------
-
-_COMMENT_KINDS = (
-    "youtube#commentThreadListResponse",
-    "youtube#commentThread",
-    "youtube#commentListResponse",
-    "youtube#comment",
-)
+# -- comments ---------------------------------------------------------------------------------
 
 
-def _comment_record(comment: Comment, *, post_id: str, parent_id: str | None, depth: int) -> CommentRecord:
+def _comment_record(comment: Comment, post_id: str, parent_id: str | None) -> CommentRecord:
     snippet = comment.snippet
     return CommentRecord(
         platform=PLATFORM,
@@ -352,7 +259,7 @@ def _comment_record(comment: Comment, *, post_id: str, parent_id: str | None, de
         text=snippet.text_original or snippet.text_display or "",
         published_at=snippet.published_at,
         likes=snippet.like_count,
-        depth=depth,
+        depth=0 if parent_id is None else 1,
     )
 
 
@@ -361,41 +268,33 @@ def _comments_from_thread(item: dict[str, Any]) -> Iterator[CommentRecord | Reje
     top = thread.snippet.top_level_comment
     video_id = thread.snippet.video_id or top.snippet.video_id
     if not video_id:
-        raise _Reject("thread carries no videoId (not a video's comment)")
-    yield _comment_record(top, post_id=video_id, parent_id=None, depth=0)
+        raise Unusable("thread carries no videoId (not a video's comment)")
+    yield _comment_record(top, video_id, None)
     for raw_reply in thread.replies.comments if thread.replies else []:
         yield from _guarded(raw_reply, lambda reply: _thread_reply(reply, video_id, top.id))
 
 
 def _thread_reply(item: dict[str, Any], video_id: str, top_level_id: str) -> CommentRecord:
     reply = Comment.model_validate(item)
-    return _comment_record(
-        reply,
-        post_id=reply.snippet.video_id or video_id,
-        # Every YouTube reply answers the thread's top-level comment.
-        parent_id=reply.snippet.parent_id or top_level_id,
-        depth=1,
-    )
+    # Every YouTube reply answers the thread's top-level comment.
+    return _comment_record(reply, reply.snippet.video_id or video_id, reply.snippet.parent_id or top_level_id)
 
 
 def _comments_from_listing(item: dict[str, Any], video_id_hint: str | None) -> CommentRecord:
     comment = Comment.model_validate(item)
     video_id = comment.snippet.video_id or video_id_hint
-    is_reply = comment.snippet.parent_id is not None
     if not video_id:
-        raise _Reject("reply carries no videoId" if is_reply else "comment carries no videoId")
-    if is_reply:
-        return _comment_record(comment, post_id=video_id, parent_id=comment.snippet.parent_id, depth=1)
-    return _comment_record(comment, post_id=video_id, parent_id=None, depth=0)
+        raise Unusable(f"{'reply' if comment.snippet.parent_id is not None else 'comment'} carries no videoId")
+    return _comment_record(comment, video_id, comment.snippet.parent_id)
 
 
-# -- profiles -----------------------------------------------------------------------------
+# -- profiles ---------------------------------------------------------------------------------
 
 
 def _profile_from_channel(item: dict[str, Any]) -> ProfileRecord:
     channel = Channel.model_validate(item)
     if channel.kind != "youtube#channel":
-        raise _Reject(f"{channel.kind} is not a channel")
+        raise Unusable(f"{channel.kind} is not a channel")
     snippet, stats = channel.snippet, channel.statistics
     hidden = stats is None or stats.hidden_subscriber_count
     return ProfileRecord(

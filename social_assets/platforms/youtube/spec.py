@@ -1,12 +1,9 @@
-"""YouTube Data API v3 as the seam sees it: an API key, a daily quota of units, Google's
-error envelope, and channels as sources.
+"""YouTube Data API v3 as the seam sees it: an API key (the `key` query parameter, never recorded),
+a daily quota of units, Google's error envelope, and channels as sources.
 
-YouTube's limit is a daily quota (10,000 units per project by default; every list call costs 1
-unit per page, failed calls included; search 100). The units are counted in the limiter's
-shared store, per key, by every process using the key; once they are spent (by that count or a
-`quotaExceeded` answer) every call fails fast until midnight Pacific. `rateLimitExceeded` is
-short-term throttling, retried with backoff. The key travels as the `key` query parameter,
-which is never recorded.
+The quota (10,000 units a project a day; 1 a list call, failed ones included; search 100) is
+counted in the limiter's shared store per key; once spent, calls fail fast until midnight Pacific.
+`rateLimitExceeded` is short-term throttling, retried with backoff.
 """
 
 from __future__ import annotations

@@ -1,19 +1,14 @@
-"""Reading one YouTube channel's day with the fewest quota units.
+"""Reading one YouTube channel's day with the fewest quota units (1 per list call):
 
-1. `channels?part=snippet,statistics,contentDetails&id=UC...` (1 unit) -> the profile, and the
-   channel's uploads playlist id. Landed as "profiles".
-2. `playlistItems?playlistId=UU...&maxResults=50` pages, newest upload first, until an upload
-   older than the day appears or `post_limit` videos of the day are found. Landed as "posts"
-   with `normalize=False`: this only indexes which videos to fetch. (`search.list` would do the
-   same for 100 units a call, so it is never used.)
-3. `videos?part=snippet,statistics,contentDetails&id=<up to 50 ids>` (1 unit per 50 videos) ->
-   the day's videos with their counts. Landed as "posts".
-4. Comments: `commentThreads?videoId=...&maxResults=100` pages per video that has comments and,
-   when `comment_depth >= 1`, `comments?parentId=...` pages for threads whose replies did not
-   all come inline (YouTube's incomplete reply threads). Landed as "comments". A video with
-   comments disabled simply has none.
+1. `channels` by id -> the profile and the uploads playlist ("profiles");
+2. `playlistItems` of the uploads playlist, 50 a page, newest first, until an upload older than the
+   day or `post_limit` videos of the day (landed as "posts" with `normalize=False`: an index only;
+   `search.list` would cost 100 units a call);
+3. `videos` by 50 ids -> the day's videos with their counts ("posts");
+4. `commentThreads` of each video with comments, then `comments?parentId=` for threads whose
+   replies did not all come inline ("comments"); comments disabled means none.
 
-The refresh is `videos.list` by 50 ids (one unit per call).
+The refresh is `videos.list` by 50 ids.
 """
 
 from __future__ import annotations
@@ -58,8 +53,8 @@ class QuotaExceededError(QuotaExhaustedError):
         )
 
 
-class ChannelNotFoundError(NotFoundError):
-    """channels.list answered with no item for the configured id."""
+class ChannelNotFoundError(NotFoundError):  # channels.list answered with no item for the configured id
+    pass
 
 
 @dataclass(frozen=True)
@@ -76,8 +71,7 @@ class YouTubeWalk:
 
     @property
     def units_spent(self) -> int:
-        """Quota units this walk's calls were charged (the limiter counts them; a call
-        refused for quota is not charged)."""
+        """Quota units this walk's calls were charged (a call refused for quota is not)."""
         return self.client.session.stats.units
 
     def profile(self) -> None:
@@ -105,13 +99,8 @@ class YouTubeWalk:
 
     def comments(self, post: PostRef) -> None:
         with_replies = self.source.comment_depth >= 1
-        params = {
-            "part": "snippet,replies" if with_replies else "snippet",
-            "videoId": post.post_id,
-            "maxResults": str(COMMENT_PAGE_SIZE),
-            "order": self.source.sort or "time",
-            "textFormat": "plainText",
-        }
+        params = {"part": "snippet,replies" if with_replies else "snippet", "videoId": post.post_id,
+                  "maxResults": str(COMMENT_PAGE_SIZE), "order": self.source.sort or "time", "textFormat": "plainText"}
         incomplete: list[str] = []
         try:
             for page in self._pages("commentThreads", params, land_as="comments"):
@@ -173,7 +162,6 @@ class YouTubeWalk:
             raise ApiError(PLATFORM, "GET", self.client.url(f"/{resource}"), 200,
                            f"expected a JSON object, got {type(body).__name__}")
         return body
-
 
     @contextmanager
     def _quota_explained(self) -> Iterator[None]:

@@ -1,52 +1,31 @@
-"""Emulation of the Reddit API over the synthetic world: routes and renderers only (tokens,
-rate limits, paging and fault shaping are the engine's).
+"""Emulation of the Reddit API over the synthetic world: routes and renderers only.
 
-What it answers, in Reddit's real JSON shapes (key sets and types follow the recorded 2025/2026
-responses in shared/realdata/reddit):
+In Reddit's JSON shapes (those of the recorded responses in shared/realdata/reddit): the app-only
+token endpoint on www.reddit.com; on oauth.reddit.com, with a bearer token, the post listings
+`/r/{sub}/{sort}` and `/user/{name}/submitted`, `/r/{sub}/about`, `/user/{name}/about`,
+`/api/info`, comment trees `[/r/{sub}]/comments/{post}[/{slug}[/{comment}]]` and
+`/api/morechildren`. Ids are base 36 of world uids, so every id resolves again without state. A
+generic library User-Agent is throttled. Quirks kept: `replies` is "" on leaves; "load more" and
+"continue this thread" (id "_") stubs; trees at most 10 deep; a subtree view numbers `depth`
+from its first comment; without `raw_json=1` every string is HTML-escaped.
 
-- `POST www.reddit.com/api/v1/access_token`: app-only OAuth (HTTP Basic with the accepted
-  credentials, `grant_type=client_credentials`); signed tokens that expire after `expires_in`.
-- on `oauth.reddit.com`, with `Authorization: bearer <token>` (else 401):
-  `/r/{sub}/{new,hot,top,rising}` and `/user/{name}/submitted` (`after`/`before`/`limit`),
-  `/r/{sub}/about`, `/user/{name}/about`, `/api/info?id=`, the comment tree
-  `[/r/{sub}]/comments/{post}[/{slug}[/{comment}]]` (`depth`, `limit`, `sort`, `comment`), and
-  `/api/morechildren` (GET or POST).
-- `X-Ratelimit-Used/-Remaining/-Reset` on every authenticated response, from the client's
-  `LIMITS` (1000 calls per client id per 600-second window); past that, 429. A generic library
-  User-Agent is refused the same way.
-
-Ids are reversible: a post's id is the base-36 world uid, a comment's the base-36 comment uid,
-so any id a client was given resolves again without state.
-
-Faithful quirks a client must cope with: `replies` is "" on leaves; `more` stubs ("load more"
-with `children`/`count`, "continue this thread" with id "_" at the depth cut); the comment tree
-depth is capped at 10 like Reddit's; a subtree view (`/comments/{post}/_/{comment}`) numbers
-`depth` from its first comment; without `raw_json=1` every string is HTML-escaped.
-
-Faults: `429_burst` is 429 `{"message": "Too Many Requests", "error": 429}` with the client's
-true X-Ratelimit-* headers; `5xx` is 500 or 503 in the same envelope; `expired_token` revokes the
-token and answers 401 with `WWW-Authenticate: ... error="invalid_token"`; `duplicate_items`
-(post listings with `after`) starts the page with the previous page's last post;
-`field_missing` / `field_renamed` drop or rename (`createdUtc`) one post's or comment's
-`created_utc`; the token endpoint only ever gets `429_burst` or `5xx`.
-
-Simplifications: listings reach at most 1000 posts deep (as Reddit's do) and hot/top/rising
-rank only those newest 1000; `context` on subtree views is ignored; no deleted or removed items.
+Faults: `field_missing` / `field_renamed` hit one post's or comment's `created_utc` (`createdUtc`);
+`duplicate_items` repeats the previous page's last post; the token endpoint only gets
+`429_burst` or `5xx`. Not emulated: listings past 1000 posts, `context`, deleted items.
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
 import html
 import math
 import re
 from collections import defaultdict
+from contextlib import suppress
 from datetime import datetime, timedelta
 from itertools import islice
 from typing import Any, ClassVar
 
-from social_assets.platforms.reddit.spec import LIMITS
+from social_assets.platforms.reddit.spec import LIMITS, SORTS, TOP_PERIODS
 from social_assets.sandbox.engine import (
     AUTH,
     THROTTLED,
@@ -54,7 +33,9 @@ from social_assets.sandbox.engine import (
     Emulation,
     ErrorAnswer,
     FieldFault,
+    basic_credentials,
     bearer,
+    constant_fields,
     cursor_page,
     digest,
     int_param,
@@ -69,10 +50,7 @@ SANDBOX_CLIENT_SECRET = "sandbox-reddit-secret"
 CREDENTIALS = {"REDDIT_CLIENT_ID": SANDBOX_CLIENT_ID, "REDDIT_CLIENT_SECRET": SANDBOX_CLIENT_SECRET}
 TOKEN_HOST = "www.reddit.com"
 
-LISTING_SORTS = ("new", "hot", "top", "rising")
 USER_LISTING_SORTS = ("new", "hot", "top", "controversial")
-TOP_PERIODS = {"hour": timedelta(hours=1), "day": timedelta(days=1), "week": timedelta(weeks=1),
-               "month": timedelta(days=30), "year": timedelta(days=365), "all": None}
 COMMENT_SORTS = ("confidence", "top", "new", "controversial", "old", "random", "qa", "live")
 REDDIT_EPOCH_FOR_HOT = 1134028003  # the constant of Reddit's open-sourced hot ranking
 
@@ -81,19 +59,17 @@ GENERIC_USER_AGENTS = ("python-httpx/", "python-requests/", "curl/", "python-url
 
 
 def to_base36(number: int) -> str:
-    digits = "0123456789abcdefghijklmnopqrstuvwxyz"
-    out = []
+    digits = ""
     while number:
         number, rest = divmod(number, 36)
-        out.append(digits[rest])
-    return "".join(reversed(out)) or "0"
+        digits = "0123456789abcdefghijklmnopqrstuvwxyz"[rest] + digits
+    return digits or "0"
 
 
 def from_base36(text: str) -> int | None:
-    try:
+    with suppress(ValueError):
         return int(text, 36) if text and text.isalnum() else None
-    except ValueError:
-        return None
+    return None
 
 
 def user_id36(username: str) -> str:
@@ -111,16 +87,6 @@ def _media_key(*parts: object) -> str:
 def _slug(title: str) -> str:
     words = re.sub(r"[^a-z0-9 ]+", "", title.lower()).split()
     return "_".join(words)[:50].rstrip("_") or "post"
-
-
-def _fields(null: str = "", false: str = "", true: str = "", zero: str = "", empty: str = "", lists: str = "",
-            dicts: str = "", **values: Any) -> dict[str, Any]:
-    """Keys Reddit sends with one fixed value in the sandbox's world (no flair, awards or
-    moderation), grouped by that value. Lists are tuples, so shared copies cannot change."""
-    fields: dict[str, Any] = {}
-    for names, value in ((null, None), (false, False), (true, True), (zero, 0), (empty, ""), (lists, ()), (dicts, {})):
-        fields.update(dict.fromkeys(names.split(), value))
-    return fields | values
 
 
 def _error(status: int, message: str, **headers: str) -> ErrorAnswer:
@@ -166,8 +132,6 @@ class RedditEmulation(Emulation):
     morechildren_max_ids: ClassVar[int] = 100
     info_max_ids: ClassVar[int] = 100
     listing_depth: ClassVar[int] = 1000
-
-    # -- the engine's hooks -----------------------------------------------------------------
 
     def authenticate(self, request: SandboxRequest) -> str | None | SandboxResponse:
         if request.host == TOKEN_HOST:
@@ -226,7 +190,7 @@ class RedditEmulation(Emulation):
                 return self._listing(self._account("subreddit", name), "hot", request)
             case ["r", name, "about"]:
                 return self._about(self._account("subreddit", name))
-            case ["r", name, sort] if sort in LISTING_SORTS:
+            case ["r", name, sort] if sort in SORTS:
                 return self._listing(self._account("subreddit", name), sort, request)
             case ["r", name, "comments", post_id, *rest] if len(rest) <= 2:
                 return self._comment_page(post_id, rest[1] if len(rest) == 2 else None, request, subreddit=name)
@@ -239,10 +203,8 @@ class RedditEmulation(Emulation):
                 return self._listing(self._account("user", name), sort if sort in USER_LISTING_SORTS else "new", request)
         return self.error(NOT_FOUND)
 
-    # -- auth -------------------------------------------------------------------------------
-
     def _access_token(self, request: SandboxRequest) -> SandboxResponse:
-        client_id, secret = _basic_credentials(request.headers.get("authorization", ""))
+        client_id, secret = basic_credentials(request)
         if not self.accepted.accepts(REDDIT_CLIENT_ID=client_id, REDDIT_CLIENT_SECRET=secret):
             return _error(401, "Unauthorized").response()
         if request.form().get("grant_type") != "client_credentials":
@@ -250,8 +212,6 @@ class RedditEmulation(Emulation):
             return SandboxResponse(200, {"error": "unsupported_grant_type"})
         token = self.tokens.issue(client_id, self.token_lifetime)
         return self.ok({"access_token": token, "token_type": "bearer", "expires_in": self.token_lifetime, "scope": "*"})
-
-    # -- accounts ---------------------------------------------------------------------------
 
     def _account(self, kind: str, name: str) -> WorldAccount | None:
         account = self.world.account(PLATFORM, name)
@@ -264,7 +224,7 @@ class RedditEmulation(Emulation):
             return self.ok({"kind": "t2", "data": self._user_data(account)})
         return self.ok({"kind": "t5", "data": self._subreddit_data(account)})
 
-    _SUBREDDIT = _fields(
+    _SUBREDDIT = constant_fields(
         false="accounts_active_is_fuzzed all_original_content can_assign_link_flair can_assign_user_flair "
               "collapse_deleted_comments disable_contributor_requests emojis_enabled has_menu_widget hide_ads "
               "link_flair_enabled original_content_tag_enabled over18 public_traffic quarantine restrict_commenting "
@@ -296,14 +256,14 @@ class RedditEmulation(Emulation):
             "title": account.display_name, "url": f"/r/{name}/",
         }
 
-    _USER = _fields(
+    _USER = constant_fields(
         true="accept_chats accept_followers accept_pms has_subscribed has_verified_email verified",
         zero="awardee_karma awarder_karma", false="hide_from_robots is_blocked is_employee is_friend is_gold is_mod "
                                                   "pref_show_snoovatar",
         empty="snoovatar_img", null="snoovatar_size", icon_img=_AVATAR,
     )
     # A user's profile page is a subreddit `u_<name>`; its subscribers are the followers.
-    _PROFILE = _fields(
+    _PROFILE = constant_fields(
         true="default_set free_form_reports show_media restrict_posting is_default_icon is_default_banner accept_followers",
         false="user_is_contributor user_is_banned over_18 restrict_commenting quarantine user_is_moderator "
               "link_flair_enabled disable_contributor_requests user_is_subscriber",
@@ -326,8 +286,6 @@ class RedditEmulation(Emulation):
             "comment_karma": comment_karma, "created": created, "created_utc": created, "id": user_id36(name),
             "link_karma": link_karma, "name": name, "subreddit": profile, "total_karma": link_karma + comment_karma,
         }
-
-    # -- post listings and /api/info --------------------------------------------------------
 
     def _listing(self, account: WorldAccount | None, sort: str, request: SandboxRequest) -> SandboxResponse:
         if account is None:
@@ -386,9 +344,7 @@ class RedditEmulation(Emulation):
         uid = from_base36(id36)
         return self.world.comment_by_uid(PLATFORM, uid) if uid is not None else None
 
-    # -- posts (t3) -------------------------------------------------------------------------
-
-    _LINK = _fields(
+    _LINK = constant_fields(
         null="approved_at_utc mod_reason_title link_flair_css_class top_awarded_type link_flair_text_color "
              "author_flair_background_color author_flair_template_id category link_flair_text approved_by "
              "author_flair_css_class content_categories mod_note removed_by_category banned_by likes suggested_sort "
@@ -424,12 +380,10 @@ class RedditEmulation(Emulation):
             "subreddit_subscribers": post.account.followers(now) if post.account.kind == "subreddit" else 0,
             "created_utc": created, "media": media.reddit_video, "is_video": kind == "video",
         }
-        data.update(media.extra_fields())
+        data.update(media.extraconstant_fields())
         if on_comment_page:
             data["num_duplicates"] = 0  # only the comment page's copy of a post carries it
         return {"kind": "t3", "data": data}
-
-    # -- comment trees ----------------------------------------------------------------------
 
     def _comment_page(self, post_id: str, comment_id: str | None, request: SandboxRequest,
                       subreddit: str | None = None) -> SandboxResponse:
@@ -469,7 +423,7 @@ class RedditEmulation(Emulation):
         flat = _FlatRenderer(self, thread, levels=levels if levels > 0 else None, budget=self.morechildren_max_comments)
         return self.ok({"json": {"errors": [], "data": {"things": flat.render(thread.ordered(asked), only_asked)}}})
 
-    _COMMENT = _fields(
+    _COMMENT = constant_fields(
         null="approved_at_utc comment_type mod_reason_by banned_by author_flair_template_id likes banned_at_utc "
              "mod_reason_title collapsed_reason_code approved_by mod_note top_awarded_type author_flair_css_class "
              "removal_reason collapsed_reason distinguished associated_award unrepliable_reason author_flair_text_color "
@@ -701,7 +655,7 @@ class _Media:
         }
         return {"images": [image], "enabled": self.kind == "image"}
 
-    def extra_fields(self) -> dict[str, Any]:
+    def extraconstant_fields(self) -> dict[str, Any]:
         """Keys Reddit adds only for some kinds: post_hint and preview, gallery data,
         url_overridden_by_dest for anything that is not a self post."""
         extra: dict[str, Any] = {} if self.kind == "text" else {"url_overridden_by_dest": self.url}
@@ -757,17 +711,6 @@ def _comments_in(things: list[dict[str, Any]]):
 def _clean_path(path: str) -> str:
     path = path.rstrip("/") or "/"
     return path.removesuffix(".json")
-
-
-def _basic_credentials(header: str) -> tuple[str, str]:
-    scheme, _, encoded = header.partition(" ")
-    if scheme.lower() != "basic":
-        return "", ""
-    try:
-        client_id, _, secret = base64.b64decode(encoded.strip()).decode().partition(":")
-    except (ValueError, binascii.Error, UnicodeDecodeError):
-        return "", ""
-    return client_id, secret
 
 
 def _markdown_html(text: str, sc_markers: bool = True) -> str:

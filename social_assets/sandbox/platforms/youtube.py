@@ -1,29 +1,17 @@
-"""Emulation of the YouTube Data API v3 over the synthetic world.
+"""Emulation of the YouTube Data API v3 over the synthetic world: `channels`, `playlistItems`,
+`videos`, `commentThreads` and `comments`, in the shapes of the recorded responses, with the key
+check, the daily quota (the client's `LIMITS`), `maxResults` bounds, page tokens and Google error
+envelopes.
 
-It answers the read endpoints the collector uses, in the JSON shapes of the recorded responses
-in the shared realdata folder: `channels`, `playlistItems`, `videos`, `commentThreads` and
-`comments`, with the API's key check, daily quota (the client's `LIMITS`, counted by the
-engine), `maxResults` bounds, opaque page tokens and Google error envelopes.
+Each catalog account is a channel (its id hashed from the handle; its uploads playlist "UU" + the
+same 22 characters, newest first); each world post a video whose id encodes its uid; counts are
+the world's at `world.now()`, as strings; some videos hide likes or disable comments (by a hash).
+Every world comment of depth >= 1 is a reply in its top-level ancestor's thread; threads carry at
+most five replies inline, `comments?parentId=` lists them all, newest first.
 
-How the world maps onto YouTube:
-- each catalog account is a channel; its id is derived from the handle (`channel_id_for`), its
-  uploads playlist is "UU" + the same 22 characters, newest upload first;
-- every world post is a video whose 11-character id encodes the post's uid; statistics are
-  the world's counts at `world.now()`, as strings. Some videos hide their like count and some
-  have comments disabled, picked by a hash of the uid;
-- YouTube comments are two levels: every world comment of depth >= 1 becomes a reply in its
-  top-level ancestor's thread (parentId = the top-level comment). Threads carry at most five
-  replies inline; `comments?parentId=` lists them all, newest first.
-
-Ids are reversible: a video id gives back the post uid, a comment id the comment uid, so no
-lookup table is kept.
-
-Faults, shaped by the engine with the answers declared here (`errors`): `429_burst` is
-Google's short-term throttling, 403 `rateLimitExceeded` (domain `usageLimits`) or 429
-`RESOURCE_EXHAUSTED`, never `quotaExceeded`, which only the real daily quota gives; `5xx` is
-500 `backendError` or 503 `UNAVAILABLE`; `duplicate_items` on paged lists with a `pageToken`;
-`field_missing` / `field_renamed` drop or rename one item's `publishedAt` (as `publishTime`).
-An API key does not expire, so there is no `expired_token` here.
+Faults: `429_burst` is 403 `rateLimitExceeded` or 429 `RESOURCE_EXHAUSTED` (never
+`quotaExceeded`, which only the real quota gives); `5xx` is 500 or 503; `field_missing` /
+`field_renamed` hit one item's `publishedAt` (`publishTime`). An API key does not expire.
 """
 
 from __future__ import annotations
@@ -33,6 +21,8 @@ import hashlib
 import html
 import json
 from dataclasses import dataclass
+from functools import lru_cache
+from itertools import islice
 from datetime import datetime
 from typing import Any, Callable, ClassVar, Mapping
 
@@ -48,8 +38,10 @@ from social_assets.sandbox.engine import (
     PageTokens,
     b64,
     decode_uid,
-    digest,
     encode_uid,
+    share,
+    uid_of_token,
+    uid_token,
     unb64,
 )
 from social_assets.sandbox.http import SandboxRequest, SandboxResponse
@@ -66,10 +58,7 @@ COMMENTS_DISABLED_SHARE = 0.08  # videos with comments turned off
 HIDDEN_SUBSCRIBER_HANDLES = frozenset({"@brandstudio"})
 
 
-# -- ids ----------------------------------------------------------------------------------
-# Ids are the world's uids scrambled reversibly (`encode_uid`) and base64url encoded in
-# YouTube's lengths.
-
+# -- ids: world uids scrambled reversibly (`encode_uid`), base64url in YouTube's lengths ------
 
 # Top-level comment ids are base64 of a small protobuf: field 10 holding 12 bytes, then two
 # constant fields. That gives YouTube's look: 26 characters, "Ug..." ending in "4AaABAg".
@@ -88,16 +77,11 @@ def uploads_playlist_id(channel_id: str) -> str:
 
 
 def video_id_for(uid: int) -> str:
-    """11 characters: the 64-bit post uid, mixed and base64url encoded."""
-    return b64(encode_uid(uid, 8, "video"))
+    return uid_token(uid, 8, "video")  # 11 characters
 
 
 def uid_from_video_id(video_id: str) -> int | None:
-    raw = unb64(video_id) if len(video_id) == 11 else None
-    if raw is None or len(raw) != 8:
-        return None
-    uid = decode_uid(raw, "video")
-    return uid if video_id_for(uid) == video_id else None  # reject non-canonical spellings
+    return uid_of_token(video_id, 8, "video")
 
 
 def top_level_comment_id(uid: int) -> str:
@@ -106,7 +90,7 @@ def top_level_comment_id(uid: int) -> str:
 
 def reply_comment_id(top_level_uid: int, uid: int) -> str:
     """YouTube's reply ids: "<top-level comment id>.<22 characters>"."""
-    return f"{top_level_comment_id(top_level_uid)}.{b64(encode_uid(uid, 16, 'reply'))}"
+    return f"{top_level_comment_id(top_level_uid)}.{uid_token(uid, 16, 'reply')}"
 
 
 def uid_from_top_level_id(comment_id: str) -> int | None:
@@ -122,11 +106,7 @@ def uid_from_comment_id(comment_id: str) -> int | None:
     top, dot, child = comment_id.partition(".")
     if not dot:
         return uid_from_top_level_id(comment_id)
-    top_uid, raw = uid_from_top_level_id(top), unb64(child)
-    if top_uid is None or raw is None or len(raw) != 16:
-        return None
-    uid = decode_uid(raw, "reply")
-    return uid if reply_comment_id(top_uid, uid) == comment_id else None
+    return uid_of_token(child, 16, "reply") if uid_from_top_level_id(top) is not None else None
 
 
 def _playlist_item_id(playlist_id: str, video_id: str) -> str:
@@ -138,11 +118,6 @@ def _playlist_item_id(playlist_id: str, video_id: str) -> str:
 def _etag(content: Any) -> str:
     hashed = hashlib.blake2b(json.dumps(content, sort_keys=True).encode(), digest_size=21).digest()
     return b64(hashed)[:27]
-
-
-def _share(seed: int, label: str, uid: int) -> float:
-    """A stable pseudo-random number in [0, 1) for one (label, uid)."""
-    return digest(seed, label, uid) / 2**64
 
 
 def _rfc3339(moment: datetime) -> str:
@@ -158,9 +133,7 @@ def _iso_duration(seconds: int) -> str:
 
 def _three_significant_figures(count: int) -> int:
     """YouTube rounds public subscriber counts down to three significant figures."""
-    if count < 1000:
-        return count
-    step = 10 ** (len(str(count)) - 3)
+    step = 10 ** max(0, len(str(count)) - 3)
     return count // step * step
 
 
@@ -178,9 +151,7 @@ def google_error(status: int, reason: str, message: str, domain: str = "youtube.
     return SandboxResponse(status, _envelope(status, reason, message, domain, **extra))
 
 
-class _ApiProblem(Exception):
-    """Raised anywhere while answering; becomes a Google error envelope."""
-
+class _ApiProblem(Exception):  # raised anywhere while answering; becomes a Google error envelope
     def __init__(self, status: int, reason: str, message: str, domain: str = "youtube.api", **extra: str):
         super().__init__(message)
         self.response = google_error(status, reason, message, domain, **extra)
@@ -195,17 +166,10 @@ def _missing_filter(expected: str) -> _ApiProblem:
 
 
 # The legacy envelope of the recorded 400 keyInvalid answer (errors first, no status).
-_KEY_INVALID = {
-    "error": {
-        "errors": [{"domain": "usageLimits", "reason": "keyInvalid", "message": "Bad Request"}],
-        "code": 400,
-        "message": "Bad Request",
-    }
-}
-_QUOTA_MESSAGE = (
-    'The request cannot be completed because you have exceeded your '
-    '<a href="/youtube/v3/getting-started#quota">quota</a>.'
-)
+_KEY_INVALID = {"error": {"errors": [{"domain": "usageLimits", "reason": "keyInvalid", "message": "Bad Request"}],
+                          "code": 400, "message": "Bad Request"}}
+_QUOTA_MESSAGE = ('The request cannot be completed because you have exceeded your '
+                  '<a href="/youtube/v3/getting-started#quota">quota</a>.')
 
 
 # -- request parsing ----------------------------------------------------------------------
@@ -227,7 +191,7 @@ def _max_results(request: SandboxRequest, low: int, high: int, default: int) -> 
     if value is None:
         return default
     try:
-        number = int(value)
+        number: int | None = int(value)
     except ValueError:
         number = None
     if number is None or not low <= number <= high:
@@ -248,19 +212,20 @@ def _ids(value: str | None) -> list[str]:
 
 def _list_response(kind: str, items: list[dict], page_info: dict[str, int], next_token: str | None = None,
                    prev_token: str | None = None) -> dict[str, Any]:
-    body: dict[str, Any] = {"kind": kind, "etag": _etag(items)}
-    if next_token:
-        body["nextPageToken"] = next_token
-    if prev_token:
-        body["prevPageToken"] = prev_token
-    body["pageInfo"] = page_info
-    body["items"] = items
-    return body
+    tokens = {"nextPageToken": next_token, "prevPageToken": prev_token}
+    return {"kind": kind, "etag": _etag(items), **{k: v for k, v in tokens.items() if v}, "pageInfo": page_info,
+            "items": items}
 
 
 def _with_etag(resource: dict[str, Any]) -> dict[str, Any]:
     resource["etag"] = _etag({k: v for k, v in resource.items() if k != "etag"})
     return resource
+
+
+def _resource(kind: str, id_: str, parts: set[str], **renderers: Callable[[], Any]) -> dict[str, Any]:
+    """A resource with the asked-for parts (each rendered only then) and its etag."""
+    return _with_etag({"kind": kind, "etag": "", "id": id_} |
+                      {name: render() for name, render in renderers.items() if name in parts})
 
 
 # -- the world, seen the YouTube way ------------------------------------------------------
@@ -285,20 +250,15 @@ class _ChannelTotals:
     views: int
 
 
-_TOTALS_CACHE: dict[tuple[int, WorldAccount, datetime], _ChannelTotals] = {}
-_TOTALS_CACHE_SIZE = 256  # a served sandbox adds an entry per channel and world hour
-
-
 def _channel_totals(world: World, account: WorldAccount) -> _ChannelTotals:
     """Video and view counts over the channel's whole history (cached per world hour)."""
-    now = world.now()
-    key = (world.seed, account, now)
-    if key not in _TOTALS_CACHE:
-        if len(_TOTALS_CACHE) >= _TOTALS_CACHE_SIZE:
-            _TOTALS_CACHE.clear()
-        posts = world.posts(account)
-        _TOTALS_CACHE[key] = _ChannelTotals(len(posts), sum(p.views(now) for p in posts))
-    return _TOTALS_CACHE[key]
+    return _totals(world, account, world.now())
+
+
+@lru_cache(maxsize=256)  # a served sandbox adds an entry per channel and world hour
+def _totals(world: World, account: WorldAccount, now: datetime) -> _ChannelTotals:
+    posts = world.posts(account)
+    return _ChannelTotals(len(posts), sum(p.views(now) for p in posts))
 
 
 def channel_title(account: WorldAccount) -> str:
@@ -344,12 +304,8 @@ class YouTubeEmulation(Emulation):
         super().__init__(world, configured, **kwargs)
         self._channels = {channel_id_for(a.handle): a for a in world.accounts(PLATFORM)}
         self._routes: dict[str, Callable[[SandboxRequest], SandboxResponse]] = {
-            "channels": self._list_channels,
-            "playlistItems": self._list_playlist_items,
-            "videos": self._list_videos,
-            "commentThreads": self._list_comment_threads,
-            "comments": self._list_comments,
-        }
+            "channels": self._list_channels, "playlistItems": self._list_playlist_items, "videos": self._list_videos,
+            "commentThreads": self._list_comment_threads, "comments": self._list_comments}
 
     def authenticate(self, request: SandboxRequest) -> str | SandboxResponse:
         key = request.param("key")
@@ -374,19 +330,15 @@ class YouTubeEmulation(Emulation):
             return google_error(400, "invalidPageToken", "The request specifies an invalid page token.",
                                 location="pageToken", locationType="parameter")
 
-    # -- lookups --------------------------------------------------------------------------
-
     def _video(self, video_id: str) -> WorldPost | None:
         uid = uid_from_video_id(video_id)
         return self.world.post_by_uid(PLATFORM, uid) if uid is not None else None
 
     def likes_hidden(self, post: WorldPost) -> bool:
-        return _share(self.world.seed, "hidden-likes", post.uid) < HIDDEN_LIKES_SHARE
+        return share(self.world.seed, "hidden-likes", post.uid) < HIDDEN_LIKES_SHARE
 
     def comments_disabled(self, post: WorldPost) -> bool:
-        return _share(self.world.seed, "comments-disabled", post.uid) < COMMENTS_DISABLED_SHARE
-
-    # -- channels -------------------------------------------------------------------------
+        return share(self.world.seed, "comments-disabled", post.uid) < COMMENTS_DISABLED_SHARE
 
     def _list_channels(self, request: SandboxRequest) -> SandboxResponse:
         parts = _parts(request, "id snippet statistics contentDetails status")
@@ -403,27 +355,17 @@ class YouTubeEmulation(Emulation):
                                       {"totalResults": len(items), "resultsPerPage": size}))
 
     def _channel_resource(self, account: WorldAccount, parts: set[str]) -> dict[str, Any]:
-        channel_id = channel_id_for(account.handle)
-        resource: dict[str, Any] = {"kind": "youtube#channel", "etag": "", "id": channel_id}
-        title = channel_title(account)
-        if "snippet" in parts:
-            description = f"The official {title} channel."
-            resource["snippet"] = {
-                "title": title,
-                "description": description,
-                "customUrl": account.handle.lower(),
-                "publishedAt": _rfc3339(account.created_at),
-                "thumbnails": _channel_thumbnails(channel_id),
-                "localized": {"title": title, "description": description},
-                "country": "US",
-            }
-        if "contentDetails" in parts:
-            resource["contentDetails"] = {"relatedPlaylists": {"likes": "", "uploads": uploads_playlist_id(channel_id)}}
-        if "statistics" in parts:
-            resource["statistics"] = self._channel_statistics(account)
-        if "status" in parts:
-            resource["status"] = {"privacyStatus": "public", "isLinked": True, "longUploadsStatus": "longUploadsUnspecified"}
-        return _with_etag(resource)
+        channel_id, title = channel_id_for(account.handle), channel_title(account)
+        description = f"The official {title} channel."
+        return _resource(
+            "youtube#channel", channel_id, parts,
+            snippet=lambda: {
+                "title": title, "description": description, "customUrl": account.handle.lower(),
+                "publishedAt": _rfc3339(account.created_at), "thumbnails": _channel_thumbnails(channel_id),
+                "localized": {"title": title, "description": description}, "country": "US"},
+            contentDetails=lambda: {"relatedPlaylists": {"likes": "", "uploads": uploads_playlist_id(channel_id)}},
+            statistics=lambda: self._channel_statistics(account),
+            status=lambda: {"privacyStatus": "public", "isLinked": True, "longUploadsStatus": "longUploadsUnspecified"})
 
     def _channel_statistics(self, account: WorldAccount) -> dict[str, Any]:
         totals = _channel_totals(self.world, account)
@@ -434,8 +376,6 @@ class YouTubeEmulation(Emulation):
         stats["hiddenSubscriberCount"] = hidden
         stats["videoCount"] = str(totals.videos)
         return stats
-
-    # -- playlist items (the uploads playlists) -------------------------------------------
 
     def _list_playlist_items(self, request: SandboxRequest) -> SandboxResponse:
         parts = _parts(request, "id snippet contentDetails status")
@@ -451,11 +391,7 @@ class YouTubeEmulation(Emulation):
         tokens = PageTokens(f"playlistItems|{playlist_id}")
         # Walk lazily from the newest upload: only this page and one look-ahead are rendered.
         wanted = tokens.offset(request.param("pageToken")) + size + 1
-        uploads = []
-        for post in self.world.iter_posts_newest_first(account):
-            uploads.append(post)
-            if len(uploads) >= wanted:
-                break
+        uploads = list(islice(self.world.iter_posts_newest_first(account), wanted))
         page = tokens.page(uploads, request.param("pageToken"), size, request.overlap)
         items = [self._playlist_item(account, playlist_id, post, page.start + i, parts) for i, post in enumerate(page.items)]
         total = _channel_totals(self.world, account).videos
@@ -464,30 +400,17 @@ class YouTubeEmulation(Emulation):
 
     def _playlist_item(self, account: WorldAccount, playlist_id: str, post: WorldPost, position: int,
                        parts: set[str]) -> dict[str, Any]:
-        video_id = video_id_for(post.uid)
-        channel_id = channel_id_for(account.handle)
-        resource: dict[str, Any] = {"kind": "youtube#playlistItem", "etag": "", "id": _playlist_item_id(playlist_id, video_id)}
-        if "snippet" in parts:
-            resource["snippet"] = {
-                "publishedAt": _rfc3339(post.published_at),
-                "channelId": channel_id,
-                "title": post.title,
-                "description": post.body,
-                "thumbnails": self._video_thumbnails(post),
-                "channelTitle": channel_title(account),
-                "playlistId": playlist_id,
-                "position": position,
+        video_id, channel_id = video_id_for(post.uid), channel_id_for(account.handle)
+        return _resource(
+            "youtube#playlistItem", _playlist_item_id(playlist_id, video_id), parts,
+            snippet=lambda: {
+                "publishedAt": _rfc3339(post.published_at), "channelId": channel_id, "title": post.title,
+                "description": post.body, "thumbnails": self._video_thumbnails(post),
+                "channelTitle": channel_title(account), "playlistId": playlist_id, "position": position,
                 "resourceId": {"kind": "youtube#video", "videoId": video_id},
-                "videoOwnerChannelTitle": channel_title(account),
-                "videoOwnerChannelId": channel_id,
-            }
-        if "contentDetails" in parts:
-            resource["contentDetails"] = {"videoId": video_id, "videoPublishedAt": _rfc3339(post.published_at)}
-        if "status" in parts:
-            resource["status"] = {"privacyStatus": "public"}
-        return _with_etag(resource)
-
-    # -- videos ---------------------------------------------------------------------------
+                "videoOwnerChannelTitle": channel_title(account), "videoOwnerChannelId": channel_id},
+            contentDetails=lambda: {"videoId": video_id, "videoPublishedAt": _rfc3339(post.published_at)},
+            status=lambda: {"privacyStatus": "public"})
 
     def _list_videos(self, request: SandboxRequest) -> SandboxResponse:
         parts = _parts(request, "id snippet statistics contentDetails status")
@@ -503,36 +426,21 @@ class YouTubeEmulation(Emulation):
                                       {"totalResults": len(items), "resultsPerPage": len(items) or size}))
 
     def _video_resource(self, post: WorldPost, parts: set[str]) -> dict[str, Any]:
-        video_id = video_id_for(post.uid)
-        resource: dict[str, Any] = {"kind": "youtube#video", "etag": "", "id": video_id}
-        if "snippet" in parts:
-            resource["snippet"] = {
-                "publishedAt": _rfc3339(post.published_at),
-                "channelId": channel_id_for(post.account.handle),
-                "title": post.title,
-                "description": post.body,
-                "thumbnails": self._video_thumbnails(post),
-                "channelTitle": channel_title(post.account),
-                "tags": post.title.lower().split()[:5],
-                "categoryId": "28",
-                "liveBroadcastContent": "none",
-                "localized": {"title": post.title, "description": post.body},
-                "defaultAudioLanguage": "en",
-            }
-        if "contentDetails" in parts:
-            seconds = 30 + int(_share(self.world.seed, "duration", post.uid) * 2400)
-            resource["contentDetails"] = {
+        seconds = 30 + int(share(self.world.seed, "duration", post.uid) * 2400)
+        return _resource(
+            "youtube#video", video_id_for(post.uid), parts,
+            snippet=lambda: {
+                "publishedAt": _rfc3339(post.published_at), "channelId": channel_id_for(post.account.handle),
+                "title": post.title, "description": post.body, "thumbnails": self._video_thumbnails(post),
+                "channelTitle": channel_title(post.account), "tags": post.title.lower().split()[:5], "categoryId": "28",
+                "liveBroadcastContent": "none", "localized": {"title": post.title, "description": post.body},
+                "defaultAudioLanguage": "en"},
+            contentDetails=lambda: {
                 "duration": _iso_duration(seconds), "dimension": "2d", "definition": "hd", "caption": "false",
-                "licensedContent": False, "contentRating": {}, "projection": "rectangular",
-            }
-        if "status" in parts:
-            resource["status"] = {
-                "uploadStatus": "processed", "privacyStatus": "public", "license": "youtube", "embeddable": True,
-                "publicStatsViewable": True, "madeForKids": False,
-            }
-        if "statistics" in parts:
-            resource["statistics"] = self._video_statistics(post)
-        return _with_etag(resource)
+                "licensedContent": False, "contentRating": {}, "projection": "rectangular"},
+            status=lambda: {"uploadStatus": "processed", "privacyStatus": "public", "license": "youtube",
+                            "embeddable": True, "publicStatsViewable": True, "madeForKids": False},
+            statistics=lambda: self._video_statistics(post))
 
     def _video_statistics(self, post: WorldPost) -> dict[str, str]:
         now = self.world.now()
@@ -548,11 +456,9 @@ class YouTubeEmulation(Emulation):
         base = f"https://i.ytimg.com/vi/{video_id_for(post.uid)}"
         sizes = [("default", "default", 120, 90), ("medium", "mqdefault", 320, 180),
                  ("high", "hqdefault", 480, 360), ("standard", "sddefault", 640, 480)]
-        if _share(self.world.seed, "maxres", post.uid) < 0.7:  # older or low-res uploads have no maxres
+        if share(self.world.seed, "maxres", post.uid) < 0.7:  # older or low-res uploads have no maxres
             sizes.append(("maxres", "maxresdefault", 1280, 720))
         return {name: {"url": f"{base}/{file}.jpg", "width": w, "height": h} for name, file, w, h in sizes}
-
-    # -- comment threads ------------------------------------------------------------------
 
     def _list_comment_threads(self, request: SandboxRequest) -> SandboxResponse:
         parts = _parts(request, "id snippet replies")
@@ -589,38 +495,26 @@ class YouTubeEmulation(Emulation):
         return post
 
     def _thread_resource(self, post: WorldPost, thread: _Thread, parts: set[str], text_format: str) -> dict[str, Any]:
-        top_id = top_level_comment_id(thread.top.uid)
-        resource: dict[str, Any] = {"kind": "youtube#commentThread", "etag": "", "id": top_id}
-        if "snippet" in parts:
-            resource["snippet"] = {
-                "channelId": channel_id_for(post.account.handle),
-                "videoId": video_id_for(post.uid),
+        return _resource(
+            "youtube#commentThread", top_level_comment_id(thread.top.uid), parts - (set() if thread.replies else {"replies"}),
+            snippet=lambda: {
+                "channelId": channel_id_for(post.account.handle), "videoId": video_id_for(post.uid),
                 "topLevelComment": self._comment_resource(thread.top, None, text_format, with_video=True),
-                "canReply": True,
-                "totalReplyCount": len(thread.replies),
-                "isPublic": True,
-            }
-        if "replies" in parts and thread.replies:
-            resource["replies"] = {"comments": [self._comment_resource(reply, thread.top, text_format, with_video=True)
-                                                for reply in thread.replies[:INLINE_REPLIES]]}
-        return _with_etag(resource)
+                "canReply": True, "totalReplyCount": len(thread.replies), "isPublic": True},
+            replies=lambda: {"comments": [self._comment_resource(reply, thread.top, text_format, with_video=True)
+                                          for reply in thread.replies[:INLINE_REPLIES]]})
 
     def _comment_resource(self, comment: WorldComment, top: WorldComment | None, text_format: str,
                           with_video: bool) -> dict[str, Any]:
-        """One comment; `top` is its thread's top-level comment when it is a reply.
-
-        Thread comments carry `videoId`; replies listed by comments.list do not (as recorded).
-        """
+        """One comment; `top` is its thread's top-level comment when it is a reply. Thread comments
+        carry `videoId`; replies listed by comments.list do not (as recorded)."""
         post = comment.post
         author = "@" + comment.author  # display names are @handles on today's YouTube
         author_channel = channel_id_for(author)
         snippet: dict[str, Any] = {
-            "channelId": channel_id_for(post.account.handle),
-            "authorDisplayName": author,
+            "channelId": channel_id_for(post.account.handle), "authorDisplayName": author,
             "authorProfileImageUrl": f"https://yt3.ggpht.com/ytc/{author_channel[2:]}=s48-c-k-c0x00ffffff-no-rj",
-            "authorChannelUrl": f"http://www.youtube.com/{author}",
-            "authorChannelId": {"value": author_channel},
-        }
+            "authorChannelUrl": f"http://www.youtube.com/{author}", "authorChannelId": {"value": author_channel}}
         if with_video:
             snippet["videoId"] = video_id_for(post.uid)
         snippet["textDisplay"] = html.escape(comment.text).replace("\n", "<br>") if text_format == "html" else comment.text
@@ -632,8 +526,6 @@ class YouTubeEmulation(Emulation):
                     "publishedAt": published, "updatedAt": published}
         comment_id = top_level_comment_id(comment.uid) if top is None else reply_comment_id(top.uid, comment.uid)
         return _with_etag({"kind": "youtube#comment", "etag": "", "id": comment_id, "snippet": snippet})
-
-    # -- replies --------------------------------------------------------------------------
 
     def _list_comments(self, request: SandboxRequest) -> SandboxResponse:
         _parts(request, "id snippet")
