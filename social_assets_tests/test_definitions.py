@@ -63,11 +63,13 @@ def test_importing_the_definitions_runs_no_dbt():
 
 
 def test_an_unprepared_project_names_the_command_that_prepares_it(tmp_path, monkeypatch):
+    from types import SimpleNamespace
+
     import pytest
-    from dagster_dbt import DbtProject
 
     from social_assets.warehouse import dbt_project as module
 
-    monkeypatch.setattr(module, "dbt_project", lambda: DbtProject(project_dir=tmp_path, target_path="target"))
+    # A project whose manifest was never made (a fresh clone before `make install`).
+    monkeypatch.setattr(module, "dbt_project", lambda: SimpleNamespace(manifest_path=tmp_path / "target" / "manifest.json"))
     with pytest.raises(module.DbtProjectNotPrepared, match=r"run `social-assets prepare`"):
         module.prepared_manifest()
