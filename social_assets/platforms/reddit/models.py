@@ -136,6 +136,7 @@ class Link(RedditModel):
     poll_data: dict[str, Any] | None = None
     edited: bool | float = False
     subreddit: str | None = None
+    removed_by_category: str | None = None  # deleted, moderator, reddit, author, ...: the post is gone
 
 
 # -- comments (t1) and stubs (more) -----------------------------------------------------------

@@ -5,6 +5,9 @@ build and, for items it could not, a `Rejected` with the item's id and a one-lin
 that is not a response of the asked-for resource raises instead: `ApiErrorBody` for Reddit's
 error envelopes, `NotAResponse` for anything else.
 
+Items Reddit shows as gone (`removed_by_category`, or "[deleted]" / "[removed]" text with a
+deleted author) are reported in `Normalized.gone`, not as records: the pipeline purges them.
+
 What counts as which resource:
 - posts: a Listing (subreddit and user listings, search, /api/info); items of another kind
   (t1 in a user overview, t5 in /api/info) are rejected, not errors. Also the comment page
@@ -40,6 +43,7 @@ from social_assets.core.records import (
     ApiErrorBody,
     CommentRecord,
     ContentType,
+    Gone,
     Normalized,
     NotAResponse,
     PostRecord,
@@ -63,6 +67,7 @@ from social_assets.platforms.reddit.models import (
 PLATFORM = "reddit"
 SITE = "https://www.reddit.com"
 DELETED_AUTHOR = "[deleted]"
+GONE_TEXTS = ("[deleted]", "[removed]")  # what Reddit shows instead of a gone item's text
 
 KIND_NAMES = {
     "t1": "comment",
@@ -89,10 +94,30 @@ def normalize_posts(body: Any) -> Normalized[PostRecord]:
         if thing.kind != "t3":
             result.rejected.append(_wrong_kind(thing, "is not a post"))
             continue
-        record = _build(thing, result, lambda: post_record(Link.model_validate(thing.data)))
-        if record is not None:
-            result.records.append(record)
+        _keep(result, _build(thing, result, lambda: _post_or_gone(Link.model_validate(thing.data))))
     return result
+
+
+def _post_or_gone(link: Link) -> PostRecord | Gone:
+    reason = gone_reason(link.author, link.selftext or link.title, link.removed_by_category)
+    return Gone(resource="posts", item_id=link.id, reason=reason) if reason else post_record(link)
+
+
+def gone_reason(author: str | None, text: str, removed_by_category: str | None = None) -> str | None:
+    """Why Reddit shows an item as gone, or None: a post with `removed_by_category`, or an item
+    whose text is "[deleted]" / "[removed]" with its author deleted."""
+    if removed_by_category:
+        return f"removed_by_category {removed_by_category}"
+    if text.strip() in GONE_TEXTS and author in (None, "", DELETED_AUTHOR):
+        return f"{text.strip()} on Reddit"
+    return None
+
+
+def _keep(result: Normalized, built: Any) -> None:
+    if isinstance(built, Gone):
+        result.gone.append(built)
+    elif built is not None:
+        result.records.append(built)
 
 
 def _post_listing(body: Any, result: Normalized) -> Listing:
@@ -226,9 +251,7 @@ def _walk_tree(
                     _walk_tree(_things(nested, result), guess, depths, result)
             continue
         depth = _comment_depth(comment, parent_depth, depths)
-        record = _build(thing, result, lambda: comment_record(comment, depth))
-        if record is not None:
-            result.records.append(record)
+        _keep(result, _build(thing, result, lambda: _comment_or_gone(comment, depth)))
         if comment.replies:
             _walk_tree(comment.replies.children, depth, depths, result)
 
@@ -242,14 +265,17 @@ def _flat_comments(things: list[Thing], depths: dict[str, int], result: Normaliz
         if thing.kind != "t1":
             result.rejected.append(_wrong_kind(thing, "is not a comment"))
             continue
-        record = _build(thing, result, lambda: _flat_comment(thing, depths))
-        if record is not None:
-            result.records.append(record)
+        _keep(result, _build(thing, result, lambda: _flat_comment(thing, depths)))
 
 
-def _flat_comment(thing: Thing, depths: dict[str, int]) -> CommentRecord:
+def _flat_comment(thing: Thing, depths: dict[str, int]) -> CommentRecord | Gone:
     comment = Comment.model_validate(thing.data)
-    return comment_record(comment, _comment_depth(comment, None, depths))
+    return _comment_or_gone(comment, _comment_depth(comment, None, depths))
+
+
+def _comment_or_gone(comment: Comment, depth: int) -> CommentRecord | Gone:
+    reason = gone_reason(comment.author, comment.body)
+    return Gone(resource="comments", item_id=comment.id, reason=reason) if reason else comment_record(comment, depth)
 
 
 def _comment_depth(comment: Comment, parent_depth: int | None, depths: dict[str, int]) -> int:
