@@ -202,12 +202,17 @@ def _purge_analytics(con, platform: str, resource: str, ids: set[str]) -> dict[s
             if not blank:
                 continue
             sets = ", ".join(f"{c} = NULL" for c in blank)
+            params: list[object] = []
             if "deleted_at" in present:
-                sets += ", deleted_at = coalesce(deleted_at, current_timestamp::TIMESTAMP)"
+                sets += (
+                    f", deleted_at = coalesce(deleted_at, (SELECT min(d.deleted_at) FROM {DELETIONS.qualified} d "
+                    f"WHERE d.platform = analytics.{table}.platform AND d.resource = ? AND d.item_id = analytics.{table}.{id_column}))"
+                )
+                params.append(resource)
             (count,) = con.execute(
                 f"UPDATE analytics.{table} SET {sets} WHERE platform = ? AND {id_column} IN (SELECT item_id FROM gone_ids) "
                 f"AND ({' OR '.join(f'{c} IS NOT NULL' for c in blank)})",
-                [platform],
+                [*params, platform],
             ).fetchone()
             changed[f"analytics.{table}"] = count
     finally:

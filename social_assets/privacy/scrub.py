@@ -9,8 +9,9 @@ An item is found by its id in one of the keys platforms name their objects by
 - an object that is the item and is not in a list (X's `{"data": tweet}`, a Bluesky thread's
   `post`) becomes null; a body that is the item as a whole (Mastodon's single status) becomes
   null.
-A bare reference, such as X's `{"type": "replied_to", "id": ...}`, is not the item: an object
-counts as the item when it has at least three keys, or when it carries the item's content.
+A bare reference or placeholder, such as X's `{"type": "replied_to", "id": ...}` or Bluesky's
+`notFoundPost`, is not the item: an object counts as the item when it has at least four keys,
+or when it carries the item's content.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any, Iterable
 
 IDENTITY_KEYS = ("id", "name", "uri", "videoId", "id_str")
-_MIN_ITEM_KEYS = 3
+_MIN_ITEM_KEYS = 4
 
 
 @dataclass(frozen=True)

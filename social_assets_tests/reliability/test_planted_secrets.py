@@ -5,7 +5,8 @@ set in the environment as a user would. The sandbox accepts what it is configure
 sandbox mode the clients send the configured credentials (checked first, on the wire). Then a
 real pipeline day runs as separate processes (`social-assets run`, once per auth kind a platform
 offers, and the hourly refresh), and every place the project stores anything is searched for
-the values in plain, URL-encoded and base64 forms:
+the values in plain, URL-encoded and base64 forms (the sandbox is served, so that tokens and
+sessions go through the limit store as they do against a live API):
 - the runs' output (stdout and stderr);
 - the Dagster storage: every file under DAGSTER_HOME (run and event storage, compute logs);
 - every table and column of the warehouse and of the analysts' snapshot;
@@ -21,6 +22,8 @@ import os
 import secrets
 import subprocess
 import sys
+import threading
+from datetime import datetime, timezone
 from pathlib import Path
 from urllib.parse import quote, quote_plus
 
@@ -31,13 +34,15 @@ import yaml
 
 from social_assets.connections import connect
 from social_assets.platforms import PLATFORMS
-from social_assets.sandbox.app import Sandbox, SandboxTransport, emulation_modules
+from social_assets.sandbox.app import Sandbox, SandboxTransport, emulation_modules, make_server
+from social_assets.sandbox.world import SandboxClock
 from social_assets.settings import DBT_PROJECT_DIR
 from social_assets.sources import load_sources
 from social_assets_tests.reliability.cli_runs import COMMAND, DAY, PROJECT_ROOT, Place
 from social_assets_tests.reliability.search import found_in_database, table_texts
 
 REFRESH_HOUR = "2026-11-20-02:00"  # the hour before the runs' sandbox clock (03:00)
+SANDBOX_NOW = datetime(2026, 11, 20, 3, tzinfo=timezone.utc)  # Place.env's SOCIAL_SANDBOX_NOW
 
 
 def planted_secrets() -> dict[str, str]:
@@ -156,19 +161,37 @@ def _found_in_bytes(data: bytes, needles: dict[str, set[str]]) -> list[str]:
     return sorted(variable for variable, forms in needles.items() if any(f.lower() in text for f in forms))
 
 
-@pytest.mark.timeout(1800)
-def test_planted_secrets_are_found_nowhere_after_a_pipeline_day(tmp_path):
+@pytest.fixture
+def served_sandbox():
+    """A sandbox served on a loopback port that accepts the planted credentials. Served, so that
+    the runs keep their limits, tokens and sessions in the limit store (SOCIAL_LIMIT_STORE), as
+    against a live API; an in-process sandbox keeps them in memory."""
     planted = planted_secrets()
+    sandbox = Sandbox(clock=SandboxClock(SANDBOX_NOW), faults="none", log="", credentials=planted)
+    server = make_server(sandbox, "127.0.0.1", 0)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield planted, f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+@pytest.mark.timeout(1800)
+def test_planted_secrets_are_found_nowhere_after_a_pipeline_day(tmp_path, served_sandbox):
+    planted, sandbox_url = served_sandbox
     assert planted, "no platform takes credentials"
     needles = {variable: encoded_forms(value) for variable, value in planted.items()}
     place = Place(tmp_path / "project")
     place.root.mkdir(parents=True)
     outputs: list[str] = []
     credential_variables = {v for p in PLATFORMS.values() for v in p.credentials}
+    limit_store = place.warehouse.parent / "limits.sqlite"
 
     def env() -> dict[str, str]:
         base = {k: v for k, v in place.env().items() if k not in credential_variables}
-        return {**base, **planted}
+        return {**base, **planted, "SOCIAL_SANDBOX_URL": sandbox_url, "SOCIAL_LIMIT_STORE": str(limit_store)}
 
     collected: set[str] = set()
     per_auth = 0
@@ -217,7 +240,7 @@ def test_planted_secrets_are_found_nowhere_after_a_pipeline_day(tmp_path):
         if hits := _found_in_bytes(output.encode(), needles):
             leaks[f"run output {index}"] = hits
     stored = [place.home, place.warehouse.parent, DBT_PROJECT_DIR / "logs", DBT_PROJECT_DIR / "target"]
-    assert (place.warehouse.parent / "limits.sqlite").exists(), "the limit store is not where it is searched"
+    assert limit_store.exists() and limit_store.stat().st_size > 0, "the limit store is not where it is searched"
     for root in stored:
         for path in _files(root):
             places += 1
