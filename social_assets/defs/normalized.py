@@ -16,7 +16,7 @@ from social_assets.core.timeutil import utc_now
 from social_assets.dead_letters import letters_write
 from social_assets.normalization import normalize_partition
 from social_assets.defs.resources import SocialApiResource
-from social_assets.privacy.deletions import honour, keep_tombstones
+from social_assets.privacy.deletions import honour, keep_tombstones, record_gone
 from social_assets.privacy.options import PSEUDONYM_KEY_VARIABLE
 from social_assets.privacy.pseudonyms import pseudonymize, readable_names
 from social_assets.privacy.retention import raw_cutoff
@@ -59,6 +59,9 @@ def build_normalized_asset(resource: Resource) -> AssetsDefinition:
             result = normalize_partition(platform, resource, day, window, landed)
             partition = {"platform": platform, "partition_date": day}
             rows = _private(result.rows, resource, platform, privacy, social_api, con)
+            # Gone items count from the collection that saw them gone.
+            seen_at = landed.fetched_at.max().to_pydatetime().replace(tzinfo=timezone.utc) if len(landed) else utc_now()
+            new_gone = record_gone(con, platform, result.gone, seen_at)
             rows = keep_tombstones(con, platform, resource, partition, rows)
             replace_partition(
                 con,
@@ -70,11 +73,7 @@ def build_normalized_asset(resource: Resource) -> AssetsDefinition:
                     letters_write(con, result.dead_letters, kind="item", resource=resource),
                 ],
             )
-            # Gone items count from the collection that saw them gone.
-            seen_at = landed.fetched_at.max().to_pydatetime().replace(tzinfo=timezone.utc) if len(landed) else utc_now()
-            purged = honour(
-                con, platform, result.gone, seen_at, partition, [RAW_TABLES[resource]], resource, analytics_snapshot_path()
-            )
+            purged = honour(con, platform, new_gone, partition, [RAW_TABLES[resource]], resource, analytics_snapshot_path())
         if result.gone:
             context.log.info(f"{platform} {resource}: {len(result.gone)} item(s) gone on the platform; purged: {purged}")
         for letter in result.dead_letters[:20]:

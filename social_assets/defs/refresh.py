@@ -38,7 +38,7 @@ from social_assets.defs.partitions import platforms_partitions
 from social_assets.defs.resources import SocialApiResource
 from social_assets.normalization import normalize_body, parse_body
 from social_assets.platforms import PLATFORMS
-from social_assets.privacy.deletions import honour
+from social_assets.privacy.deletions import honour, record_gone
 from social_assets.settings import PARTITIONS_START, analytics_snapshot_path
 from social_assets.warehouse.tables import (
     METRIC_NAMES,
@@ -127,8 +127,8 @@ def refresh_engagement(
                 PartitionWrite(POST_METRICS, metrics, keep_accounts=frozenset(errors)),
             ],
         )
-        seen_at = max((r.fetched_at for _, r in landed), default=utc_now())
-        purged = honour(con, platform, gone, seen_at, partition, [REFRESH_RESPONSES], snapshot=analytics_snapshot_path())
+        new_gone = record_gone(con, platform, gone, max((r.fetched_at for _, r in landed), default=utc_now()))
+        purged = honour(con, platform, new_gone, partition, [REFRESH_RESPONSES], snapshot=analytics_snapshot_path())
     if gone:
         context.log.info(f"{platform}: {len(gone)} post(s) gone on the platform; purged: {purged}")
     shared = {

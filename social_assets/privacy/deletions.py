@@ -19,6 +19,8 @@ module does the rest, the same way for every platform:
    and writes one `ops.audit_log` row per table touched.
 3. `keep_tombstones` carries a partition's tombstones over when it is normalized again from
    raw bodies that no longer hold the item.
+A step that writes a partition calls `record_gone`, `keep_tombstones` (normalized rows), writes,
+then `honour` (purge and scrub).
 """
 
 from __future__ import annotations
@@ -236,18 +238,17 @@ def _purge_letters(con, platform: str, resource: str, ids: set[str]) -> dict[str
 def honour(
     con: duckdb.DuckDBPyConnection,
     platform: str,
-    gone: Iterable[Gone],
-    seen_at: datetime,
+    new: Iterable[Gone],
     partition: dict[str, object],
     raw_tables: Iterable[Table],
     resource: str | None = None,
     snapshot: Path | None = None,
 ) -> dict[str, int]:
-    """After a partition was written: remember the gone items its responses reported and purge
-    them everywhere; then purge what the partition itself brought in of items already known
-    gone (rows of `resource` normalized again, bodies of `raw_tables` landed again)."""
-    gone = list(gone)
-    new = record_gone(con, platform, gone, seen_at)
+    """After a partition was written: purge everywhere the gone items its responses reported
+    (`new`: what `record_gone` returned, called before the write so that `keep_tombstones`
+    knows them); then purge what the partition itself brought in of items already known gone
+    (rows of `resource` normalized again, bodies of `raw_tables` landed again)."""
+    new = list(new)
     items = list(new)
     if resource in ID_COLUMN:
         items += _collected_again(con, platform, resource, partition)
