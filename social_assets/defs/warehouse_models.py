@@ -28,10 +28,10 @@ from dagster_duckdb import DuckDBResource
 from filelock import FileLock
 
 from social_assets.brands import load_brands, write_brand_accounts
+from social_assets.privacy.retention import apply_retention
 from social_assets.defs.automation import analytics_condition
 from social_assets.defs.checks import record_dbt_results
 from social_assets.defs.resources import SocialApiResource
-from social_assets.privacy.retention import apply_retention
 from social_assets.settings import DBT_PROJECT_DIR, analytics_snapshot_path, dbt_executable, warehouse_path
 from social_assets.warehouse.snapshot import publish_snapshot
 
