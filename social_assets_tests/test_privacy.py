@@ -63,7 +63,11 @@ def test_references_stay_media_and_whole_bodies_go():
     assert cleaned["data"] == [{"id": "1", "text": "a reply", "referenced_tweets": [{"type": "replied_to", "id": "9"}]}]
     assert cleaned["includes"]["media"] == []
     # A single-object body that is the item (Mastodon's GET /statuses/:id) becomes null.
-    assert scrub({"id": "9", "content": "<p>the gone post</p>", "account": {}}, GoneContent.of(["9"])) == (None, 1)
+    status = {"id": "9", "created_at": "2026-11-19T01:00:00Z", "content": "<p>the gone post</p>", "account": {}}
+    assert scrub(status, GoneContent.of(["9"])) == (None, 1)
+    # A placeholder (Bluesky's notFoundPost) names the item but holds nothing of it: it stays.
+    placeholder = {"$type": "app.bsky.feed.defs#notFoundPost", "uri": "at://x/app.bsky.feed.post/9", "notFound": True}
+    assert scrub({"replies": [placeholder]}, GoneContent.of(["at://x/app.bsky.feed.post/9"])) == ({"replies": [placeholder]}, 0)
     # A YouTube playlist item names its video only in small objects: its content gives it away.
     item = {"kind": "youtube#playlistItem", "id": "UExxx", "snippet": {"title": "Gone video title", "resourceId": {"kind": "youtube#video", "videoId": "vid1"}},
             "contentDetails": {"videoId": "vid1"}}
