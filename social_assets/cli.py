@@ -180,7 +180,7 @@ def collected_items(result) -> dict[str, int]:
 
 
 def normalize_command(platform: str, resource: str, file: Path | None) -> int:
-    """Exit 0 with records on stdout and rejected items on stderr (one JSON line each), or 2
+    """Exit 0 with records on stdout and rejected and gone items on stderr (one JSON line each), or 2
     with one line on stderr when the body is not a response we can use. Never a traceback:
     invalid UTF-8 is replaced (as in the pipeline), and bad data fails its item or its body."""
     from social_assets.core.records import NotAResponse
@@ -205,6 +205,8 @@ def normalize_command(platform: str, resource: str, file: Path | None) -> int:
         sys.stdout.write(record.model_dump_json() + "\n")
     for rejected in result.rejected:
         sys.stderr.write(json.dumps({"id": rejected.item_id, "reason": rejected.reason}) + "\n")
+    for gone in result.gone:  # deleted or removed on the platform: no record, the pipeline purges it
+        sys.stderr.write(json.dumps({"id": gone.item_id, "reason": f"gone on the platform: {gone.reason}"}) + "\n")
     return 0
 
 

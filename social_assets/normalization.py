@@ -4,13 +4,13 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, Mapping
 
 import pandas as pd
 
-from social_assets.core.records import ITEM_ERRORS, NotAResponse, Normalized, Rejected, Resource, reason_of
+from social_assets.core.records import ITEM_ERRORS, Gone, NotAResponse, Normalized, Rejected, Resource, reason_of
 from social_assets.core.timeutil import utc_now
 from social_assets.dead_letters import item_letters
 from social_assets.platforms import PLATFORMS
@@ -59,6 +59,7 @@ class PartitionRows:
     items_seen: int
     # profiles only: past follower counts (records with `observed_at`), for normalized.follower_history
     history: pd.DataFrame | None = None
+    gone: list[Gone] = field(default_factory=list)  # items the bodies say are deleted or removed
 
 
 def normalize_partition(
@@ -72,6 +73,7 @@ def normalize_partition(
     table = NORMALIZED_TABLES[resource]
     records: list[dict[str, Any]] = []
     letters: list[dict[str, Any]] = []
+    gone: list[Gone] = []
     failed_at = utc_now()
     for row in landed.sort_values("seq").itertuples(index=False):
         if not row.normalize or not 200 <= row.status < 300:
@@ -87,6 +89,7 @@ def normalize_partition(
                 {**record.model_dump(), "account_id": row.account_id, "collected_at": row.fetched_at}
             )
         letters += item_letters(platform, day, resource, row, result.rejected, failed_at)
+        gone += result.gone
 
     history = None
     if resource == "profiles":
@@ -107,14 +110,19 @@ def normalize_partition(
             start, end = (pd.Timestamp(t).tz_convert("UTC").tz_localize(None) for t in (window.start, window.end))
             frame = frame[(frame.published_at >= start) & (frame.published_at < end)]
         frame = _latest_observation(frame, resource)
+        gone_here = {g.item_id for g in gone if g.resource == resource}
+        if gone_here and resource in _ID_COLUMN:
+            # Gone in any response of the day: no observation of it is kept (see privacy/deletions.py).
+            frame = frame[~frame[_ID_COLUMN[resource]].isin(gone_here)].reset_index(drop=True)
         if resource == "comments":
             frame = _recompute_depths(frame)
     frame = frame.assign(platform=platform, partition_date=day)
     return PartitionRows(
         rows=frame.reindex(columns=table.column_names),
         dead_letters=letters,
-        items_seen=len(records) + len(letters) + (len(history) if history is not None else 0),
+        items_seen=len(records) + len(letters) + (len(history) if history is not None else 0) + len(gone),
         history=history,
+        gone=gone,
     )
 
 
@@ -128,6 +136,7 @@ def _follower_history(records: list[dict[str, Any]], platform: str, day: date) -
     return frame.assign(platform=platform, partition_date=day)[FOLLOWER_HISTORY.column_names]
 
 
+_ID_COLUMN = {"posts": "post_id", "comments": "comment_id"}
 _KEYS = {"posts": ["account_id", "post_id"], "comments": ["post_id", "comment_id"], "profiles": ["account_id"]}
 
 

@@ -24,8 +24,9 @@ from social_assets.platforms import PLATFORMS
 from social_assets.platforms.base import Platform, SourceConfig
 
 SECTION_KEYS = {"defaults", "sources"}
-# Top-level keys that are not platforms (brands group sources across platforms).
-NON_PLATFORM_KEYS = {"brands"}
+# Top-level keys that are not platforms (brands group sources across platforms; privacy holds
+# the pseudonymization and retention options, see privacy/options.py).
+NON_PLATFORM_KEYS = {"brands", "privacy"}
 
 
 class SourcesConfigError(ValueError):

@@ -25,7 +25,7 @@ from __future__ import annotations
 import math
 import re
 from datetime import date, datetime, timedelta, timezone
-from typing import Any, Callable, Generic, Literal, TypeVar
+from typing import Any, Callable, Generic, Iterable, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
 
@@ -228,14 +228,39 @@ class Rejected(BaseModel):
         return one_line(value) or "unknown reason"
 
 
+class Gone(BaseModel):
+    """A post or comment the platform says no longer exists: deleted by its author, removed by
+    a moderator, or absent from a lookup that asked for it. Its content is purged from the
+    warehouse (privacy/deletions.py); a normalizer reports it instead of making a record."""
+
+    resource: Literal["posts", "comments"]
+    item_id: str
+    reason: str
+
+    @field_validator("reason")
+    @classmethod
+    def _one_line(cls, value: str) -> str:
+        return one_line(value) or "gone"
+
+
+def gone_posts(post_ids: Iterable[str], reason: str) -> list[Gone]:
+    """`Gone` posts, for a refresh that saw them missing (one line per platform)."""
+    return [Gone(resource="posts", item_id=post_id, reason=reason) for post_id in dict.fromkeys(post_ids)]
+
+
 class Normalized(BaseModel, Generic[RecordT]):
-    """What a normalizer makes of one response body: the clean records and the rejects."""
+    """What a normalizer makes of one response body: the clean records, the rejects and the
+    items the body says are gone (deleted or removed on the platform)."""
 
     records: list[RecordT] = Field(default_factory=list)
     rejected: list[Rejected] = Field(default_factory=list)
+    gone: list[Gone] = Field(default_factory=list)
 
-    def add(self, outcome: RecordT | Rejected) -> None:
-        (self.rejected if isinstance(outcome, Rejected) else self.records).append(outcome)
+    def add(self, outcome: RecordT | Rejected | Gone) -> None:
+        if isinstance(outcome, Gone):
+            self.gone.append(outcome)
+        else:
+            (self.rejected if isinstance(outcome, Rejected) else self.records).append(outcome)
 
 
 BuiltT = TypeVar("BuiltT")

@@ -4,7 +4,9 @@ Every hour, each platform's posts younger than `max_age_days` (default 7) get th
 likes, comments, shares and views fetched with the platform's batch lookup (Reddit /api/info
 with 100 fullnames, YouTube videos.list with 50 ids). Each hour is its own partition
 (platform x UTC hour), so a refresh can be re-run or backfilled without touching the daily
-collections, and every hour adds a point to analytics.engagement_snapshots.
+collections, and every hour adds a point to analytics.engagement_snapshots. Posts the refresh
+finds gone (the platform's refresh says so, or its normalizer) are purged and kept as
+tombstones (privacy/deletions.py); they are not asked for again.
 """
 
 from datetime import datetime, timedelta, timezone
@@ -30,13 +32,14 @@ from pydantic import Field
 from social_assets.collection import open_client
 from social_assets.core.errors import ApiError
 from social_assets.core.http import LandedResponse
-from social_assets.core.records import NotAResponse
-from social_assets.core.timeutil import to_warehouse_time
+from social_assets.core.records import Gone, NotAResponse
+from social_assets.core.timeutil import to_warehouse_time, utc_now
 from social_assets.defs.partitions import platforms_partitions
 from social_assets.defs.resources import SocialApiResource
 from social_assets.normalization import normalize_body, parse_body
 from social_assets.platforms import PLATFORMS
-from social_assets.settings import PARTITIONS_START
+from social_assets.privacy.deletions import honour, record_gone
+from social_assets.settings import PARTITIONS_START, analytics_snapshot_path
 from social_assets.warehouse.tables import (
     METRIC_NAMES,
     NORMALIZED_TABLES,
@@ -89,6 +92,7 @@ def refresh_engagement(
 
     landed: list[tuple[str, LandedResponse]] = []
     errors: dict[str, str] = {}
+    gone: list[Gone] = []
     refresh = PLATFORMS[platform].refresh
     if refresh is None:
         context.log.warning(f"{platform}: the platform has no metrics refresh; nothing to do")
@@ -101,7 +105,8 @@ def refresh_engagement(
             for account_id, post_ids in recent.items():
                 sink: list[LandedResponse] = []
                 try:
-                    refresh(open_client(connection, sources.get(account_id), sink.append), post_ids)
+                    # A refresh may report posts its lookup says are gone (a 404, missing from a batch).
+                    gone.extend(refresh(open_client(connection, sources.get(account_id), sink.append), post_ids) or ())
                 except ApiError as exc:
                     errors[account_id] = str(exc)
                     context.log.warning(f"{platform}: refreshing {account_id} failed: {exc}")
@@ -110,18 +115,25 @@ def refresh_engagement(
         finally:
             connection.close()
 
-    responses, metrics = _rows(platform, hour, landed)
+    responses, metrics, reported = _rows(platform, hour, landed)
+    gone.extend(reported)
+    partition = {"platform": platform, "partition_hour": to_warehouse_time(hour)}
     with warehouse.get_connection() as con:
         replace_rows(
             con,
-            {"platform": platform, "partition_hour": to_warehouse_time(hour)},
+            partition,
             [
                 PartitionWrite(REFRESH_RESPONSES, responses, keep_accounts=frozenset(errors)),
                 PartitionWrite(POST_METRICS, metrics, keep_accounts=frozenset(errors)),
             ],
         )
+        new_gone = record_gone(con, platform, gone, max((r.fetched_at for _, r in landed), default=utc_now()))
+        purged = honour(con, platform, new_gone, partition, [REFRESH_RESPONSES], snapshot=analytics_snapshot_path())
+    if gone:
+        context.log.info(f"{platform}: {len(gone)} post(s) gone on the platform; purged: {purged}")
     shared = {
         "posts_due": MetadataValue.int(sum(len(ids) for ids in recent.values())),
+        "gone_on_platform": MetadataValue.int(len({g.item_id for g in gone})),
         "failed_accounts": MetadataValue.json(errors),
     }
     yield MaterializeResult(
@@ -133,10 +145,11 @@ def refresh_engagement(
 
 
 def recent_posts(con, platform: str, as_of: datetime, max_age: timedelta) -> dict[str, list[str]]:
-    """Post ids published in (as_of - max_age, as_of], by the account they were collected for."""
+    """Post ids published in (as_of - max_age, as_of], by the account they were collected for;
+    posts known to be gone (tombstones) are not asked for again."""
     rows = con.execute(
         f"SELECT DISTINCT account_id, post_id FROM {NORMALIZED_TABLES['posts'].qualified} "
-        "WHERE platform = ? AND published_at > ? AND published_at <= ? ORDER BY 1, 2",
+        "WHERE platform = ? AND published_at > ? AND published_at <= ? AND deleted_at IS NULL ORDER BY 1, 2",
         [platform, to_warehouse_time(as_of - max_age), to_warehouse_time(as_of)],
     ).fetchall()
     by_account: dict[str, list[str]] = {}
@@ -147,7 +160,7 @@ def recent_posts(con, platform: str, as_of: datetime, max_age: timedelta) -> dic
 
 def _rows(platform: str, hour: datetime, landed: list[tuple[str, LandedResponse]]):
     partition_hour = to_warehouse_time(hour)
-    responses, metrics = [], []
+    responses, metrics, gone = [], [], []
     for seq, (account_id, response) in enumerate(landed):
         responses.append(landed_row(response, {"platform": platform, "partition_hour": partition_hour}, account_id, seq))
         if not (response.normalize and 200 <= response.status < 300):
@@ -156,6 +169,7 @@ def _rows(platform: str, hour: datetime, landed: list[tuple[str, LandedResponse]
             result = normalize_body(platform, "posts", parse_body(response.body), response.context)
         except NotAResponse:
             continue
+        gone.extend(g for g in result.gone if g.resource == "posts")
         for post in result.records:
             metrics.append(
                 {
@@ -168,9 +182,10 @@ def _rows(platform: str, hour: datetime, landed: list[tuple[str, LandedResponse]
                 }
             )
     metrics_frame = pd.DataFrame(metrics, columns=POST_METRICS.column_names)
-    # A post seen twice in the hour keeps its last observation.
+    # A post seen twice in the hour keeps its last observation; a gone post keeps none.
     metrics_frame = metrics_frame.drop_duplicates(subset=["account_id", "post_id"], keep="last")
-    return pd.DataFrame(responses, columns=REFRESH_RESPONSES.column_names), metrics_frame
+    metrics_frame = metrics_frame[~metrics_frame.post_id.isin({g.item_id for g in gone})]
+    return pd.DataFrame(responses, columns=REFRESH_RESPONSES.column_names), metrics_frame, gone
 
 
 refresh_job = define_asset_job(

@@ -17,6 +17,7 @@ from pydantic import Field
 from social_assets.connections import Connection, api_mode, connect, credential_variables
 from social_assets.platforms import PLATFORMS
 from social_assets.platforms.base import SourceConfig
+from social_assets.privacy.options import PSEUDONYM_KEY_VARIABLE, PrivacyOptions, load_privacy
 from social_assets.sources import SourcesConfigError, load_sources
 from social_assets.settings import (
     DBT_PROJECT_DIR,
@@ -39,9 +40,16 @@ class SocialApiResource(ConfigurableResource):
         default=None, description="a served sandbox (social-assets sandbox serve); in-process when unset"
     )
     sources_file: str = Field(description="the sources YAML file")
+    pseudonym_key: Optional[str] = Field(
+        default=None, description="the key of the username pseudonyms (EnvVar SOCIAL_PSEUDONYM_KEY)"
+    )
 
     def sources(self) -> dict[str, list[SourceConfig]]:
         return load_sources(Path(self.sources_file))
+
+    def privacy(self) -> PrivacyOptions:
+        """The `privacy` section of the sources file (pseudonyms, retention)."""
+        return load_privacy(Path(self.sources_file))
 
     def connect(self, platform: str) -> Connection:
         return connect(
@@ -101,6 +109,8 @@ def build_resources() -> dict[str, object]:
             modes={name: api_mode(name) for name in PLATFORMS},
             sandbox_url=os.environ.get("SOCIAL_SANDBOX_URL") or None,
             sources_file=str(sources_path()),
+            # Resolved by Dagster at run time: the key never appears in config, logs or metadata.
+            pseudonym_key=EnvVar(PSEUDONYM_KEY_VARIABLE) if os.environ.get(PSEUDONYM_KEY_VARIABLE) else None,
         ),
         "warehouse": WarehouseResource(database=str(database)),
         "dbt": LocalDbtCliResource(

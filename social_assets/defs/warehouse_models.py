@@ -26,6 +26,7 @@ from dagster_dbt.asset_utils import default_description_fn
 from dagster_duckdb import DuckDBResource
 
 from social_assets.brands import load_brands, write_brand_accounts
+from social_assets.privacy.retention import apply_retention
 from social_assets.defs.automation import analytics_condition
 from social_assets.defs.checks import record_dbt_results
 from social_assets.defs.resources import SocialApiResource
@@ -94,6 +95,10 @@ def analytics_models(
     brands = load_brands(Path(social_api.sources_file))
     with warehouse.get_connection() as con:
         write_brand_accounts(con, brands)
+        # What the sources file's privacy section no longer allows to keep goes first.
+        swept = apply_retention(con, social_api.privacy())
+    if swept:
+        context.log.info(f"retention deleted (rows per table): {swept}")
     # --no-use-colors: dbt's log lines are shown as they are in the UI and in alerts.
     # dbt tests are asset checks; with severity error they are blocking (dbt build skips what
     # is downstream of a failure). Their results also go to ops.data_quality, once dbt is done

@@ -10,7 +10,8 @@ A platform brings:
 - `walk`: the hand-written part, a class built per source over a `core.rest.RestClient` that
   lands the source's profile, its posts of a day and each post's comments;
 - `refresh`: fetches the current metrics of known posts with the fewest calls (the hourly
-  refresh), landing each response as "posts";
+  refresh), landing each response as "posts"; it returns the posts its lookup says are gone
+  (`core.records.gone_posts`: a 404, or missing from a batch), whose content the core purges;
 - `normalizers`: for each resource, a function from one raw response body (and, as keyword
   arguments, the landed response's `context`) to `Normalized`.
 
@@ -22,12 +23,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Callable, ClassVar, Mapping, Protocol, Sequence
+from typing import TYPE_CHECKING, Any, Callable, ClassVar, Iterable, Mapping, Protocol, Sequence
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from social_assets.core.api import ApiSpec, Capabilities
-from social_assets.core.records import Normalized, Resource
+from social_assets.core.records import Gone, Normalized, Resource
 
 if TYPE_CHECKING:
     from social_assets.core.rest import RestClient
@@ -100,8 +101,9 @@ class Platform:
     source_type: type[SourceConfig]
     walk: Callable[["RestClient", Any], Walk]
     normalizers: Mapping[Resource, Callable[..., Normalized]]
-    # (client, post ids) -> None: land the current metrics of these posts as "posts".
-    refresh: Callable[["RestClient", Sequence[str]], None] | None = None
+    # (client, post ids) -> the posts found gone (or None): land the current metrics of these
+    # posts as "posts". Items a body marks as deleted are reported by the normalizers instead.
+    refresh: Callable[["RestClient", Sequence[str]], Iterable[Gone] | None] | None = None
 
     @property
     def limits(self) -> Any:

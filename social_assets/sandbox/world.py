@@ -12,6 +12,11 @@ so the sandbox keeps no state and two processes with the same seed see the same 
 The world's clock (`SandboxClock`) decides what exists "now": nothing published after it is
 visible, and counts are evaluated at it.
 
+Posts and comments can be deleted (`World.delete`: by their author, or removed by a moderator)
+from a moment on; that is the world's only state. From then on listings, lookups and comment
+lists leave them out, unless a platform asks for them (`include_deleted`) to show a
+placeholder, as Reddit shows "[deleted]" and Bluesky `notFoundPost`.
+
 Every account posts at least once a day (a quiet day's one post comes out in the morning) and
 every post draws at least `MIN_COMMENTS_PER_POST` comments, so a daily collection of any
 account finds posts, comments and a profile. `SOCIAL_SANDBOX_SCALE=N` (`scale`) multiplies
@@ -180,6 +185,12 @@ def comment_uid(post: WorldPost, index: int) -> int:
     return post.uid * (MAX_COMMENTS_PER_POST + 1) + index + 1
 
 
+@dataclass(frozen=True)
+class Deletion:
+    at: datetime
+    how: str  # "deleted" (by its author) or "removed" (by a moderator)
+
+
 class World:
     """The synthetic world. `catalogs` maps each platform to its accounts as (kind, handle);
     `scale` multiplies every account's activity (see the module docstring)."""
@@ -198,9 +209,28 @@ class World:
             platform: [self._make_account(platform, n, kind, handle) for n, (kind, handle) in enumerate(entries)]
             for platform, entries in catalogs.items()
         }
+        self._deletions: dict[tuple[str, int], Deletion] = {}
 
     def now(self) -> datetime:
         return self.clock.now()
+
+    # -- deletions --------------------------------------------------------------------------
+
+    def delete(self, item: "WorldPost | WorldComment", how: str = "deleted", at: datetime | None = None) -> None:
+        """Delete a post or comment from `at` (default now) on; `how` is "deleted" or "removed"."""
+        if how not in ("deleted", "removed"):
+            raise ValueError(f"how={how!r}: expected 'deleted' or 'removed'")
+        platform = item.account.platform if isinstance(item, WorldPost) else item.post.account.platform
+        self._deletions[(platform, item.uid)] = Deletion(at or self.now(), how)
+
+    def deletion(self, platform: str, uid: int) -> Deletion | None:
+        """How and when the item was deleted, if it is by now."""
+        found = self._deletions.get((platform, uid))
+        return found if found is not None and found.at <= self.now() else None
+
+    def is_deleted(self, item: "WorldPost | WorldComment") -> bool:
+        platform = item.account.platform if isinstance(item, WorldPost) else item.post.account.platform
+        return bool(self._deletions) and self.deletion(platform, item.uid) is not None
 
     # -- accounts ---------------------------------------------------------------------------
 
@@ -249,7 +279,7 @@ class World:
         day = until.date()
         while day >= first_day:
             for post in reversed(self.posts_on(account, day)):
-                if post.published_at <= until and (since is None or post.published_at >= since):
+                if post.published_at <= until and (since is None or post.published_at >= since) and not self.is_deleted(post):
                     found.append(post)
             day -= timedelta(days=1)
         return found
@@ -261,11 +291,11 @@ class World:
         first_day = max(account.created_at.date(), EPOCH)
         while day >= first_day:
             for post in reversed(self.posts_on(account, day)):
-                if post.published_at <= now:
+                if post.published_at <= now and not self.is_deleted(post):
                     yield post
             day -= timedelta(days=1)
 
-    def post_by_uid(self, platform: str, uid: int) -> WorldPost | None:
+    def post_by_uid(self, platform: str, uid: int, include_deleted: bool = False) -> WorldPost | None:
         index = uid & 0xFF
         account_number, day_number = divmod(uid >> 8, 40_000)
         account = self.account_by_number(platform, account_number)
@@ -274,25 +304,31 @@ class World:
         posts = self.posts_on(account, EPOCH + timedelta(days=day_number))
         if index >= len(posts) or posts[index].published_at > self.now():
             return None
+        if not include_deleted and self.is_deleted(posts[index]):
+            return None
         return posts[index]
 
     # -- comments ---------------------------------------------------------------------------
 
-    def comments(self, post: WorldPost, at: datetime | None = None) -> list[WorldComment]:
-        """The post's comments that exist at `at` (default now), oldest first."""
+    def comments(self, post: WorldPost, at: datetime | None = None, include_deleted: bool = False) -> list[WorldComment]:
+        """The post's comments that exist at `at` (default now), oldest first. With
+        `include_deleted`, deleted ones too: then a comment's index in the list is its `index`."""
         at = at or self.now()
-        return [c for c in _comment_tree(self.seed, post) if c.published_at <= at]
+        return [c for c in _comment_tree(self.seed, post)
+                if c.published_at <= at and (include_deleted or not self.is_deleted(c))]
 
     def comment_count(self, post: WorldPost, at: datetime | None = None) -> int:
         return len(self.comments(post, at))
 
-    def comment_by_uid(self, platform: str, uid: int) -> WorldComment | None:
+    def comment_by_uid(self, platform: str, uid: int, include_deleted: bool = False) -> WorldComment | None:
         post_uid_, offset = divmod(uid, MAX_COMMENTS_PER_POST + 1)
         post = self.post_by_uid(platform, post_uid_)
         if post is None or offset == 0:
             return None
         tree = _comment_tree(self.seed, post)
         if offset - 1 >= len(tree) or tree[offset - 1].published_at > self.now():
+            return None
+        if not include_deleted and self.is_deleted(tree[offset - 1]):
             return None
         return tree[offset - 1]
 

@@ -90,6 +90,7 @@ NORMALIZED_TABLES = {
             *POST_METRIC_COLUMNS,
             ("permalink", "VARCHAR"),
             ("collected_at", "TIMESTAMP NOT NULL"),
+            ("deleted_at", "TIMESTAMP"),  # set when the platform said it is gone: a tombstone
         ),
     ),
     "comments": Table(
@@ -107,6 +108,7 @@ NORMALIZED_TABLES = {
             ("likes", "BIGINT"),
             ("depth", "INTEGER NOT NULL"),
             ("collected_at", "TIMESTAMP NOT NULL"),
+            ("deleted_at", "TIMESTAMP"),  # set when the platform said it is gone: a tombstone
         ),
     ),
     "profiles": Table(
@@ -227,6 +229,34 @@ BRAND_ACCOUNTS = Table(
     (("brand", "VARCHAR NOT NULL"), ("platform", "VARCHAR NOT NULL"), ("account_id", "VARCHAR NOT NULL")),
 )
 
+# Posts and comments the platform said are deleted or removed (privacy/deletions.py): their
+# content is purged everywhere and kept out of what is collected later.
+DELETIONS = Table(
+    "ops",
+    "deletions",
+    (
+        ("platform", "VARCHAR NOT NULL"),
+        ("resource", "VARCHAR NOT NULL"),  # posts | comments
+        ("item_id", "VARCHAR NOT NULL"),
+        ("reason", "VARCHAR NOT NULL"),  # what the platform said, e.g. "removed_by_category: moderator"
+        ("deleted_at", "TIMESTAMP NOT NULL"),  # when the pipeline first saw it gone
+    ),
+)
+
+# One row per destructive action (a purge, a retention sweep): what, how many rows, why, when.
+AUDIT_LOG = Table(
+    "ops",
+    "audit_log",
+    (
+        ("action", "VARCHAR NOT NULL"),  # purge_deleted | retention_raw | retention_comments
+        ("target", "VARCHAR NOT NULL"),  # the table acted on
+        ("rows", "BIGINT NOT NULL"),
+        ("reason", "VARCHAR NOT NULL"),
+        ("platform", "VARCHAR"),
+        ("acted_at", "TIMESTAMP NOT NULL"),
+    ),
+)
+
 ALL_TABLES = [
     *RAW_TABLES.values(),
     *NORMALIZED_TABLES.values(),
@@ -237,6 +267,8 @@ ALL_TABLES = [
     DEAD_LETTERS,
     DATA_QUALITY,
     BRAND_ACCOUNTS,
+    DELETIONS,
+    AUDIT_LOG,
 ]
 
 

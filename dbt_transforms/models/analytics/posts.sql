@@ -2,7 +2,8 @@
 -- (from the latest engagement snapshot, daily or hourly). engagement_rate is
 -- (likes + comments + shares, a missing count taken as 0) / the account's followers when the
 -- metrics were collected, in percent; null when followers are unknown or 0. account_name comes
--- from analytics.profiles.
+-- from analytics.profiles. A post the platform says is gone is a tombstone: deleted_at is set,
+-- text, author, media and permalink are null, and the metrics are the last ones observed.
 with latest_collection as (
     select distinct on (platform, post_id) *
     from {{ source('normalized', 'posts') }}
@@ -40,7 +41,8 @@ select
     f.followers as followers_at_collection,
     case when f.followers > 0
          then 100.0 * (coalesce(m.likes, 0) + coalesce(m.comments, 0) + coalesce(m.shares, 0)) / f.followers
-    end as engagement_rate
+    end as engagement_rate,
+    p.deleted_at
 from latest_collection p
 join latest_metrics m using (platform, post_id)
 left join {{ ref('profiles') }} a on p.platform = a.platform and p.account_id = a.account_id

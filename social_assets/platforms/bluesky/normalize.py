@@ -32,6 +32,7 @@ from social_assets.core.records import (
     ApiErrorBody,
     CommentRecord,
     ContentType,
+    Gone,
     Normalized,
     NotAResponse,
     PostRecord,
@@ -92,6 +93,8 @@ def normalize_comments(body: Any) -> Normalized[CommentRecord]:
         for reply in reversed(replies) if isinstance(replies, list) else ():
             if isinstance(reply, dict) and _kind(reply) == THREAD_VIEW:  # deleted or blocked: nothing below
                 stack.append((reply, None if at is None else at + 1))
+            elif isinstance(reply, dict) and _kind(reply) == NOT_FOUND and isinstance(reply.get("uri"), str) and reply["uri"]:
+                result.gone.append(Gone(resource="comments", item_id=reply["uri"], reason="notFoundPost (deleted)"))
     return result
 
 

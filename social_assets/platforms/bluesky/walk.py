@@ -17,6 +17,7 @@ import logging
 from typing import Any, Sequence
 
 from social_assets.core.errors import ApiError, NotFoundError, PermissionDeniedError
+from social_assets.core.records import Gone, gone_posts
 from social_assets.core.rest import QueryCursor, RestClient, batches
 from social_assets.core.timeutil import from_iso
 from social_assets.platforms.base import DayWindow, PostRef
@@ -90,7 +91,13 @@ def _placed(item: Any) -> tuple[Any, PostRef | None]:
     return moment, PostRef(str(post.get("uri")), replies if isinstance(replies, int) else None)
 
 
-def refresh(client: RestClient, post_ids: Sequence[str]) -> None:
-    """Current counts of known posts: getPosts, 25 URIs per call (a repeated `uris` parameter)."""
+def refresh(client: RestClient, post_ids: Sequence[str]) -> list[Gone]:
+    """Current counts of known posts: getPosts, 25 URIs per call (a repeated `uris` parameter).
+    getPosts leaves out posts that were deleted: those are reported gone."""
+    missing: list[str] = []
     for batch in batches(post_ids, GET_POSTS_BATCH):
-        client.get(GET_POSTS, params={"uris": tuple(batch)}, land_as="posts")
+        body = client.get(GET_POSTS, params={"uris": tuple(batch)}, land_as="posts")
+        if isinstance(body, dict) and isinstance(body.get("posts"), list):
+            returned = {post.get("uri") for post in body["posts"] if isinstance(post, dict)}
+            missing += [uri for uri in batch if uri not in returned]
+    return gone_posts(missing, "missing from getPosts (deleted)")

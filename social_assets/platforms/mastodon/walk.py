@@ -22,6 +22,7 @@ from urllib.parse import urlencode
 from pydantic import ValidationError
 
 from social_assets.core.errors import NotFoundError
+from social_assets.core.records import Gone, gone_posts
 from social_assets.core.rest import LinkHeader, RestClient, batches
 from social_assets.platforms.base import DayWindow, PostRef
 from social_assets.platforms.mastodon.models import Account, Status
@@ -75,21 +76,27 @@ class MastodonWalk:
             pass  # deleted since it was listed: no comments, not a failure
 
 
-def refresh(client: RestClient, status_ids: Sequence[str]) -> None:
-    """Current counts of known statuses, landed as "posts" (see the module docstring)."""
+def refresh(client: RestClient, status_ids: Sequence[str]) -> list[Gone]:
+    """Current counts of known statuses, landed as "posts" (see the module docstring). A status
+    that answers 404, or that the batch lookup leaves out, was deleted: it is reported gone."""
     ids = list(dict.fromkeys(status_ids))
+    missing: list[str] = []
     for done, batch in enumerate(batches(ids, BATCH_LOOKUP)):
         try:
             # Repeated `id[]` parameters go in the URL: the client's params are one value a name.
-            client.call("GET", f"{API}/statuses?{urlencode([('id[]', i) for i in batch])}", land_as="posts")
+            body = client.json("GET", f"{API}/statuses?{urlencode([('id[]', i) for i in batch])}", land_as="posts")
         except NotFoundError:
             # No batch lookup before Mastodon 4.3: one call per status for the rest.
             for status_id in ids[done * BATCH_LOOKUP:]:
                 try:
                     client.call("GET", f"{API}/statuses/{status_id}", land_as="posts")
                 except NotFoundError:
-                    continue  # deleted since: nothing to refresh
-            return
+                    missing.append(status_id)  # deleted since
+            break
+        if isinstance(body, list):
+            returned = {status.get("id") for status in body if isinstance(status, dict)}
+            missing += [status_id for status_id in batch if status_id not in returned]
+    return gone_posts(missing, "404 or missing from the Mastodon status lookup (deleted)")
 
 
 def _status(item: Any) -> Status | None:

@@ -111,6 +111,7 @@ class Link(RedditModel):
     poll_data: dict[str, Any] | None = None
     edited: bool | float = False
     subreddit: str | None = None
+    removed_by_category: str | None = None  # deleted, moderator, reddit, author, ...: the post is gone
 
 
 class Comment(RedditModel):

@@ -7,6 +7,8 @@
 - profiles: a t2 account, a t5 subreddit, a Listing of them, or the
   `/api/user_data_by_account_ids` dict keyed by t2 fullname.
 Error envelopes raise `ApiErrorBody`, other bodies `NotAResponse`; a bad item is rejected alone.
+Items Reddit shows as gone (`removed_by_category`, or "[deleted]" / "[removed]" text with a
+deleted author) are reported in `Normalized.gone`, not as records: the pipeline purges them.
 
 Comment depth: a reply's depth is its parent's + 1 when the parent is in the same body, else its
 own `depth` but at least 1: a subtree view (`/comments/{post}/_/{comment}`) numbers depths from
@@ -28,6 +30,7 @@ from social_assets.core.records import (
     ApiErrorBody,
     CommentRecord,
     ContentType,
+    Gone,
     Normalized,
     NotAResponse,
     PostRecord,
@@ -52,6 +55,7 @@ from social_assets.platforms.reddit.models import (
 PLATFORM = "reddit"
 SITE = "https://www.reddit.com"
 DELETED_AUTHOR = "[deleted]"
+GONE_TEXTS = ("[deleted]", "[removed]")  # what Reddit shows instead of a gone item's text
 KIND_NAMES = {"t1": "comment", "t2": "account", "t3": "post", "t4": "message", "t5": "subreddit", "t6": "award",
               "more": "more-comments stub", "Listing": "Listing"}
 
@@ -69,8 +73,23 @@ def normalize_posts(body: Any) -> Normalized[PostRecord]:
     else:
         raise NotAResponse(f"expected a Reddit Listing of posts (t3), found {describe(body)}")
     for thing in listing.children:
-        result.add(_item(thing, {"t3"}, "is not a post", lambda t: post_record(Link.model_validate(t.data))))
+        result.add(_item(thing, {"t3"}, "is not a post", lambda t: _post_or_gone(Link.model_validate(t.data))))
     return result
+
+
+def _post_or_gone(link: Link) -> PostRecord | Gone:
+    reason = gone_reason(link.author, link.selftext or link.title, link.removed_by_category)
+    return Gone(resource="posts", item_id=link.id, reason=reason) if reason else post_record(link)
+
+
+def gone_reason(author: str | None, text: str, removed_by_category: str | None = None) -> str | None:
+    """Why Reddit shows an item as gone, or None: a post with `removed_by_category`, or an item
+    whose text is "[deleted]" / "[removed]" with its author deleted."""
+    if removed_by_category:
+        return f"removed_by_category {removed_by_category}"
+    if text.strip() in GONE_TEXTS and author in (None, "", DELETED_AUTHOR):
+        return f"{text.strip()} on Reddit"
+    return None
 
 
 def post_record(link: Link) -> PostRecord:
@@ -172,7 +191,7 @@ def _walk_tree(things: list[Thing], parent_depth: int | None, depths: dict[str, 
                 _walk_tree(_things(nested, result), guess, depths, result)
             continue
         depth = _comment_depth(comment, parent_depth, depths)
-        result.add(_item(thing, {"t1"}, "", lambda _: comment_record(comment, depth)))
+        result.add(_item(thing, {"t1"}, "", lambda _: _comment_or_gone(comment, depth)))
         if comment.replies:
             _walk_tree(comment.replies.children, depth, depths, result)
 
@@ -185,9 +204,14 @@ def _flat_comments(things: list[Thing], depths: dict[str, int], result: Normaliz
             result.add(_item(thing, {"t1"}, "is not a comment", lambda t: _flat_comment(t, depths)))
 
 
-def _flat_comment(thing: Thing, depths: dict[str, int]) -> CommentRecord:
+def _flat_comment(thing: Thing, depths: dict[str, int]) -> CommentRecord | Gone:
     comment = Comment.model_validate(thing.data)
-    return comment_record(comment, _comment_depth(comment, None, depths))
+    return _comment_or_gone(comment, _comment_depth(comment, None, depths))
+
+
+def _comment_or_gone(comment: Comment, depth: int) -> CommentRecord | Gone:
+    reason = gone_reason(comment.author, comment.body)
+    return Gone(resource="comments", item_id=comment.id, reason=reason) if reason else comment_record(comment, depth)
 
 
 def _comment_depth(comment: Comment, parent_depth: int | None, depths: dict[str, int]) -> int:

@@ -29,6 +29,7 @@ from pydantic import ValidationError
 
 from social_assets.core.errors import NotFoundError, QuotaExhaustedError
 from social_assets.core.http import server_time
+from social_assets.core.records import Gone, gone_posts
 from social_assets.core.rest import QueryCursor, RestClient, batches
 from social_assets.platforms.base import DayWindow, PostRef
 from social_assets.platforms.x.models import Tweet
@@ -131,11 +132,20 @@ class XWalk:
                 pass  # landing is the point
 
 
-def refresh(client: RestClient, post_ids: Sequence[str]) -> None:
-    """Current public metrics of known posts: `GET /2/tweets?ids=`, 100 per call."""
+def refresh(client: RestClient, post_ids: Sequence[str]) -> list[Gone]:
+    """Current public metrics of known posts: `GET /2/tweets?ids=`, 100 per call. A post the
+    lookup answers with a resource-not-found error was deleted: it is reported gone."""
+    missing: list[str] = []
     with _cap_explained():
         for batch in batches(post_ids, PAGE_SIZE):
-            client.get("/2/tweets", params={**POST_QUERY, "ids": ",".join(batch)}, land_as="posts")
+            body = client.get("/2/tweets", params={**POST_QUERY, "ids": ",".join(batch)}, land_as="posts")
+            errors = body.get("errors") if isinstance(body, dict) else None
+            missing += [
+                e["resource_id"] for e in (errors if isinstance(errors, list) else [])
+                if isinstance(e, dict) and e.get("resource_type") == "tweet" and e.get("resource_id") in batch
+                and str(e.get("type", "")).endswith("/resource-not-found")
+            ]
+    return gone_posts(missing, "Not Found Error in the X batch lookup (deleted)")
 
 
 @contextmanager

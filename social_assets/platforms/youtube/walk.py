@@ -21,6 +21,7 @@ from typing import Any, Iterator, Sequence
 from pydantic import ValidationError
 
 from social_assets.core.errors import ApiError, NotFoundError, QuotaExhaustedError
+from social_assets.core.records import Gone, gone_posts
 from social_assets.core.rest import QueryCursor, RestClient, batches
 from social_assets.core.timeutil import utc_now
 from social_assets.platforms.base import DayWindow, PostRef
@@ -183,9 +184,16 @@ def videos(client: RestClient, video_ids: Sequence[str]) -> list[dict[str, Any]]
     return found
 
 
-def refresh(client: RestClient, video_ids: Sequence[str]) -> None:
-    """Current statistics of known videos: videos.list, 50 ids (one unit) per call."""
-    videos(client, video_ids)
+def refresh(client: RestClient, video_ids: Sequence[str]) -> list[Gone]:
+    """Current statistics of known videos: videos.list, 50 ids (one unit) per call. A video the
+    list leaves out was deleted or made private: it is reported gone."""
+    missing: list[str] = []
+    for batch in batches(video_ids, LISTING_PAGE_SIZE):
+        body = client.get("/videos", params={"part": VIDEO_PARTS, "id": ",".join(batch)}, land_as="posts")
+        if isinstance(body, dict) and isinstance(body.get("items"), list):
+            returned = {item.get("id") for item in body["items"] if isinstance(item, dict)}
+            missing += [video_id for video_id in batch if video_id not in returned]
+    return gone_posts(missing, "missing from videos.list (deleted or private)")
 
 
 def _upload_of(item: Any) -> _Upload | None:

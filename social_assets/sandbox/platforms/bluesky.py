@@ -441,7 +441,7 @@ class BlueskyEmulation(Emulation):
 
     def _reply_view(self, comment: WorldComment, tree: CommentTree) -> dict[str, Any]:
         uri, root = self.comment_uri(comment), self.post_uri(comment.post)
-        parent = root if comment.parent_index is None else self.comment_uri(self.world.comments(comment.post)[comment.parent_index])
+        parent = root if comment.parent_index is None else self.comment_uri(self.world.comments(comment.post, include_deleted=True)[comment.parent_index])
         handle = commenter_handle(comment)
         record = {"$type": "app.bsky.feed.post", "createdAt": _iso(comment.published_at), "langs": ["en"],
                   "reply": {"parent": {"cid": _cid(parent), "uri": parent}, "root": {"cid": _cid(root), "uri": root}},
@@ -543,7 +543,7 @@ class BlueskyEmulation(Emulation):
         if anchor is None or (isinstance(anchor, WorldComment) and self._hidden(anchor)):
             raise _Problem(400, "NotFound", f"Post not found: {uri}")
         post = anchor if isinstance(anchor, WorldPost) else anchor.post
-        comments = self.world.comments(post)
+        comments = self.world.comments(post, include_deleted=True)  # deleted replies show as notFoundPost
         tree = CommentTree(comments)
         if isinstance(anchor, WorldPost):
             node = self._node(self._post_view(anchor), tree.top_level, tree, depth)
@@ -574,7 +574,7 @@ class BlueskyEmulation(Emulation):
         """A reply shown as deleted or blocked (its replies are hidden with it), else None."""
         share = _share(self.world.seed, "hidden", comment.uid)
         uri = self.comment_uri(comment)
-        if share < DELETED_SHARE:
+        if share < DELETED_SHARE or self.world.is_deleted(comment):
             return {"$type": f"{DEFS}#notFoundPost", "uri": uri, "notFound": True}
         if share < DELETED_SHARE + BLOCKED_SHARE:
             return {"$type": f"{DEFS}#blockedPost", "uri": uri, "blocked": True,

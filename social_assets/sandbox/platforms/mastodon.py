@@ -301,7 +301,7 @@ class MastodonEmulation(Emulation):
             day = _moment_of(min_id).date()
             while day <= now.date() and len(newer) < limit:
                 newer += [p for p in self.world.posts_on(account, day)
-                          if p.published_at <= now and int(post_id_for(p)) > min_id]
+                          if p.published_at <= now and int(post_id_for(p)) > min_id and not self.world.is_deleted(p)]
                 day += timedelta(days=1)
             return list(reversed(newer[:limit]))
         ceiling = max_id + (1 if request.overlap else 0) if max_id else None
@@ -311,7 +311,7 @@ class MastodonEmulation(Emulation):
         while day >= first and len(found) < limit:
             for post in reversed(self.world.posts_on(account, day)):
                 number = int(post_id_for(post))
-                if post.published_at > now or (ceiling and number >= ceiling):
+                if post.published_at > now or (ceiling and number >= ceiling) or self.world.is_deleted(post):
                     continue
                 if since_id and number <= since_id:
                     return found
@@ -373,9 +373,10 @@ class MastodonEmulation(Emulation):
         number = int(status_id)
         if (number >> _REPLY_SHIFT) >= 10**12:  # a reply: its post's ms sits above 20 bits
             post = self._post(host, ((number >> _REPLY_SHIFT) << _POST_SHIFT) | ((number >> 12) & 0xFF))
-            comments = self.world.comments(post) if post else []
+            comments = self.world.comments(post, include_deleted=True) if post else []
             index = number & 0xFFF
-            return comments[index] if index < len(comments) and reply_id_for(comments[index]) == status_id else None
+            found = comments[index] if index < len(comments) and reply_id_for(comments[index]) == status_id else None
+            return None if found is None or self.world.is_deleted(found) else found
         return self._post(host, number)
 
     def _post(self, host: str, number: int) -> WorldPost | None:
@@ -387,7 +388,7 @@ class MastodonEmulation(Emulation):
         post = posts[index] if index < len(posts) else None
         if post is None or post_id_for(post) != str(number) or post.published_at > self.world.now():
             return None
-        return post
+        return None if self.world.is_deleted(post) else post
 
     @staticmethod
     def _viewer(request: SandboxRequest) -> bool:

@@ -11,7 +11,9 @@ from its first comment; without `raw_json=1` every string is HTML-escaped.
 
 Faults: `field_missing` / `field_renamed` hit one post's or comment's `created_utc` (`createdUtc`);
 `duplicate_items` repeats the previous page's last post; the token endpoint only gets
-`429_burst` or `5xx`. Not emulated: listings past 1000 posts, `context`, deleted items.
+`429_burst` or `5xx`. Not emulated: listings past 1000 posts, `context`. Items deleted in the
+world (`World.delete`) leave the listings; /api/info and comment pages show them as Reddit does:
+author "[deleted]", text "[deleted]" or "[removed]", a post's `removed_by_category`.
 """
 
 from __future__ import annotations
@@ -49,6 +51,7 @@ SANDBOX_CLIENT_ID = "sandbox-reddit-client"
 SANDBOX_CLIENT_SECRET = "sandbox-reddit-secret"
 CREDENTIALS = {"REDDIT_CLIENT_ID": SANDBOX_CLIENT_ID, "REDDIT_CLIENT_SECRET": SANDBOX_CLIENT_SECRET}
 TOKEN_HOST = "www.reddit.com"
+DELETED = "[deleted]"  # the author Reddit shows for a gone post or comment
 
 USER_LISTING_SORTS = ("new", "hot", "top", "controversial")
 COMMENT_SORTS = ("confidence", "top", "new", "controversial", "old", "random", "qa", "live")
@@ -338,11 +341,12 @@ class RedditEmulation(Emulation):
 
     def _post(self, id36: str) -> WorldPost | None:
         uid = from_base36(id36)
-        return self.world.post_by_uid(PLATFORM, uid) if uid is not None else None
+        # Deleted posts and comments are still shown, as placeholders (`_gone`).
+        return self.world.post_by_uid(PLATFORM, uid, include_deleted=True) if uid is not None else None
 
     def _comment(self, id36: str) -> WorldComment | None:
         uid = from_base36(id36)
-        return self.world.comment_by_uid(PLATFORM, uid) if uid is not None else None
+        return self.world.comment_by_uid(PLATFORM, uid, include_deleted=True) if uid is not None else None
 
     _LINK = constant_fields(
         null="approved_at_utc mod_reason_title link_flair_css_class top_awarded_type link_flair_text_color "
@@ -383,6 +387,12 @@ class RedditEmulation(Emulation):
         data.update(media.extraconstant_fields())
         if on_comment_page:
             data["num_duplicates"] = 0  # only the comment page's copy of a post carries it
+        deletion = self.world.deletion(PLATFORM, post.uid)
+        if deletion is not None:
+            # As Reddit shows a gone post: the title stays, the author and text do not.
+            data.pop("author_fullname", None)
+            data.update(author=DELETED, selftext=f"[{deletion.how}]", selftext_html=None,
+                        removed_by_category="deleted" if deletion.how == "deleted" else "moderator")
         return {"kind": "t3", "data": data}
 
     def _comment_page(self, post_id: str, comment_id: str | None, request: SandboxRequest,
@@ -453,6 +463,10 @@ class RedditEmulation(Emulation):
         }
         if depth is not None:  # trees and /api/morechildren carry depth; /api/info does not
             data["depth"] = depth
+        deletion = self.world.deletion(PLATFORM, comment.uid)
+        if deletion is not None:  # a placeholder that keeps its place (and replies) in the tree
+            data.pop("author_fullname", None)
+            data.update(author=DELETED, body=f"[{deletion.how}]", body_html=_markdown_html(f"[{deletion.how}]", sc_markers=False))
         return {"kind": "t1", "data": data}
 
 
@@ -467,7 +481,7 @@ class _Thread(CommentTree):
 
     def __init__(self, world: World, post: WorldPost, sort: str):
         self.now, self.post, self.sort = world.now(), post, sort
-        super().__init__(world.comments(post), order=self._sort_key)
+        super().__init__(world.comments(post, include_deleted=True), order=self._sort_key)
 
     def _sort_key(self, comment: WorldComment) -> tuple:
         stamp = comment.published_at.timestamp()

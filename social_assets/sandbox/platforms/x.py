@@ -350,7 +350,7 @@ class XEmulation(Emulation):
             (c for c in self.world.comments(post) if c.published_at >= since), key=lambda c: c.published_at, reverse=True)
         token = request.param("next_token") or request.param("pagination_token")
         page = PageTokens(f"search|{query}|{since}").page(replies, token, size, request.overlap)
-        existing = self.world.comments(post) if post is not None else []
+        existing = self.world.comments(post, include_deleted=True) if post is not None else []
         items = [(self._reply(c, request, existing), c.author, None) for c in page.items]
         return self.ok(self._page(items, request, page.next, None), page)
 
@@ -432,10 +432,10 @@ class XEmulation(Emulation):
         return []
 
     def _reply(self, comment: WorldComment, request: SandboxRequest, existing: list[WorldComment] | None = None) -> dict[str, Any]:
-        """`existing`: the post's comments that exist now, oldest first (index order)."""
+        """`existing`: the post's comments that exist now, deleted ones too, oldest first (index order)."""
         fields, now = _fields(request, "tweet.fields"), self.world.now()
         post = comment.post
-        existing = self.world.comments(post) if existing is None else existing
+        existing = self.world.comments(post, include_deleted=True) if existing is None else existing
         siblings = _tree(existing)
         parent = existing[comment.parent_index] if comment.parent_index is not None else None
         parent_id = tweet_id(parent.uid, True) if parent else tweet_id(post.uid, False)

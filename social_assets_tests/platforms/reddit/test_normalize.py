@@ -12,7 +12,8 @@ import pytest
 
 from social_assets.core.records import ApiErrorBody, NotAResponse
 from social_assets.platforms.reddit import PLATFORM
-from social_assets.platforms.reddit.normalize import normalize_comments, normalize_posts, normalize_profiles
+from social_assets.platforms.reddit.models import Link
+from social_assets.platforms.reddit.normalize import normalize_comments, normalize_posts, normalize_profiles, post_record
 
 REALDATA = Path(__file__).resolve().parents[4] / "shared" / "realdata" / "reddit"
 
@@ -149,9 +150,10 @@ def test_user_overview_rejects_comments_as_not_posts():
 
 def test_api_info_with_mixed_kinds():
     result = normalize_posts(body("api_info_mixed_kinds"))
-    assert len(result.records) == 8
+    # 5dec01 is a deleted post (author and selftext "[deleted]"): reported gone, not a record.
+    assert len(result.records) == 7 and "5dec01" not in by_id(result.records, "post_id")
+    assert [(g.resource, g.item_id, g.reason) for g in result.gone] == [("posts", "5dec01", "[deleted] on Reddit")]
     assert Counter(r.item_id[:2] for r in result.rejected) == {"t1": 9, "t5": 8}
-    assert by_id(result.records, "post_id")["5dec01"].author_username is None
     comments = normalize_comments(body("api_info_mixed_kinds"))
     assert len(comments.records) == 9 and by_id(comments.records, "comment_id")["d7ltv08"].author_username is None
 
@@ -171,7 +173,10 @@ def test_comment_page_posts_by_content_type():
     assert crosspost.content_type == "link" and crosspost.author_id is None
     nsfw = normalize_posts(body("comments_asxv46_nsfw")).records[0]
     assert nsfw.text == "Test Title\n\nTest text."
-    link = normalize_posts(body("comments_1kh35wk_url_with_selftext_2025")).records[0]
+    # Removed by Reddit's filters (removed_by_category "reddit"; its author still sees it): gone.
+    removed = normalize_posts(body("comments_1kh35wk_url_with_selftext_2025"))
+    assert removed.records == [] and [(g.item_id, g.reason) for g in removed.gone] == [("1kh35wk", "removed_by_category reddit")]
+    link = post_record(Link.model_validate(body("comments_1kh35wk_url_with_selftext_2025")[0]["data"]["children"][0]["data"]))
     assert link.content_type == "link" and link.text == "Test Title\n\nTesting **PRAW** link submission *with markdown selftext*."
 
 
@@ -197,11 +202,14 @@ def test_html_escaped_media_urls_are_unescaped():
 
 def test_2016_full_tree_depths_come_from_nesting():
     result = normalize_comments(body("comments_3hahrw_full_tree"))
-    # 476 comments; the 18 `more` stubs are skipped; no depth field in 2016, so nesting decides.
-    assert len(result.records) == 476 and result.rejected == []
+    # 476 comments, 6 of them "[deleted]" (reported gone, their replies kept); the 18 `more`
+    # stubs are skipped; no depth field in 2016, so nesting decides.
+    assert len(result.records) == 470 and result.rejected == [] and len(result.gone) == 6
+    assert all(g.reason == "[deleted] on Reddit" for g in result.gone)
     assert max(c.depth for c in result.records) == 9
     assert sum(c.depth == 0 for c in result.records) == 137
-    assert sum(c.author_username is None for c in result.records) == 16
+    # Comments whose author deleted the account keep their text: 10 have no author.
+    assert sum(c.author_username is None for c in result.records) == 10
     assert {c.post_id for c in result.records} == {"3hahrw"}
     assert all((c.depth == 0) == (c.parent_id is None) for c in result.records)
     comments = by_id(result.records, "comment_id")
@@ -252,10 +260,10 @@ def test_comment_listings():
 
 
 def test_deleted_comment_and_empty_comment_listing():
-    [deleted] = normalize_comments(body("api_info_deleted_comment")).records
-    assert (deleted.comment_id, deleted.author_username, deleted.text, deleted.post_id, deleted.depth) == (
-        "d7ltvl0", None, "[deleted]", "52o2fl", 0,
-    )
+    # A deleted comment is no record: it is reported gone, for the pipeline to purge.
+    deleted = normalize_comments(body("api_info_deleted_comment"))
+    assert deleted.records == [] and deleted.rejected == []
+    assert [(g.resource, g.item_id, g.reason) for g in deleted.gone] == [("comments", "d7ltvl0", "[deleted] on Reddit")]
     # The post says 19 comments, yet the comment listing is empty: nothing to normalize.
     assert normalize_comments(body("comments_52o2fl_context_of_deleted")).records == []
     assert normalize_posts(body("comments_52o2fl_context_of_deleted")).records[0].comments == 19
