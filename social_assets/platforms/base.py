@@ -102,6 +102,9 @@ class Platform:
     normalizers: Mapping[Resource, Callable[..., Normalized]]
     # (client, post ids) -> None: land the current metrics of these posts as "posts".
     refresh: Callable[["RestClient", Sequence[str]], None] | None = None
+    # (source) -> why this source can have no comments (credentials it lacks), or None: the
+    # sources file then turns `collect_comments` off, or refuses it when a user turned it on.
+    comments_unavailable: Callable[[Any], str | None] | None = None
 
     @property
     def limits(self) -> Any:
@@ -109,5 +112,6 @@ class Platform:
 
     @property
     def credentials(self) -> tuple[str, ...]:
-        """Every default credential variable of the platform, over all its auth kinds."""
-        return tuple(dict.fromkeys(v for auth in self.api.auth for v in auth.variables))
+        """Every default credential variable of the platform, over all its auth kinds and APIs."""
+        specs = (self.api, *self.api.companions.values())
+        return tuple(dict.fromkeys(v for spec in specs for auth in spec.auth for v in auth.variables))
