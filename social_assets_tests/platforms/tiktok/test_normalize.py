@@ -191,3 +191,24 @@ def test_without_research_credentials_comments_are_off_and_turning_them_on_says_
     monkeypatch.setenv("SOCIAL_API_MODE", "sandbox")  # the sandbox issues its own
     monkeypatch.delenv("TIKTOK_RESEARCH_CLIENT_KEY")
     assert load_sources(path)["tiktok"][0].collect_comments is True
+
+
+def test_mutants_of_the_documented_shapes_never_break_the_normalize_contract():
+    """The reliability fuzzer's mutations (NaN, huge numbers, lone surrogates, deleted keys,
+    deep nesting, invalid UTF-8...) over TikTok's documented bodies: it reads only recordings."""
+    import random
+
+    from social_assets_tests.reliability.test_fuzz import contract_breaches, mutate, run_in_process
+
+    rng, now = random.Random(20261130), datetime.now(timezone.utc)
+    seeds = [(documented(name)["body"], resource) for name, resource in (
+        ("video_list", "posts"), ("video_query", "posts"), ("research_comment_list", "comments"),
+        ("research_comment_replies", "comments"), ("user_info", "profiles"), ("err_200_internal_error", "posts"))]
+    failures, exits = [], set()
+    for number in range(600):
+        body, resource = rng.choice(seeds)
+        data, done = mutate(rng, body)
+        outcome = run_in_process("tiktok", resource, data)
+        exits.add(outcome.code)
+        failures += [f"mutant {number} as {resource}, {done}: {p}" for p in contract_breaches(resource, outcome, now)]
+    assert exits == {0, 2} and failures == [], failures[:10]
