@@ -258,7 +258,9 @@ class SlidingWindow:
         if outcome is Outcome.NOT_SENT:
             newest = max(counts, key=int, default=None)
             if newest is not None:
-                counts[newest] = max(0, counts[newest] - cost)
+                counts[newest] -= cost
+                if counts[newest] <= 0:
+                    del counts[newest]
         # A 429 is left to the session's backoff: every process sharing the credential counts
         # here, so one means a client outside the store, and no header says for how long.
         return current

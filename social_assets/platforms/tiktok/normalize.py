@@ -23,9 +23,10 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Any, Callable, TypeVar
 
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel
 
 from social_assets.core.records import (
+    ITEM_ERRORS,
     ApiErrorBody,
     CommentRecord,
     Normalized,
@@ -92,7 +93,7 @@ def _each(items: list[Any], convert: Callable[[Any], Any]) -> Normalized:
         item_id = item.get("id", item.get("open_id")) if isinstance(item, dict) else None
         try:
             result.records.append(convert(item))
-        except (_Reject, ValidationError, ValueError, TypeError, OverflowError) as exc:
+        except (_Reject, *ITEM_ERRORS) as exc:
             reason = str(exc) if isinstance(exc, _Reject) else reason_of(exc)
             result.rejected.append(Rejected(item_id=None if item_id is None else str(item_id), reason=reason, payload=item))
     return result

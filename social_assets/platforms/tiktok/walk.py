@@ -89,6 +89,8 @@ class TikTokWalk:
 
     def profile(self) -> None:
         body = self.client.get(USER_INFO, params={"fields": USER_FIELDS}, land_as="profiles")
+        if body is None:
+            return  # asked already by this client
         user = (body.get("data") or {}).get("user") if isinstance(body, dict) else None
         user = user if isinstance(user, dict) else {}
         username = str(user.get("username") or "")

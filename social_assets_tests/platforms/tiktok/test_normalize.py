@@ -212,3 +212,30 @@ def test_mutants_of_the_documented_shapes_never_break_the_normalize_contract():
         exits.add(outcome.code)
         failures += [f"mutant {number} as {resource}, {done}: {p}" for p in contract_breaches(resource, outcome, now)]
     assert exits == {0, 2} and failures == [], failures[:10]
+
+
+def test_research_pages_resend_the_same_query_with_cursor_and_search_id():
+    import httpx
+
+    from social_assets.core.rest import PageRequest
+    from social_assets.platforms.tiktok.walk import RESEARCH_CURSOR
+
+    first = PageRequest("https://open.tiktokapis.com/v2/research/video/comment/list/", {"fields": "id"},
+                        {"comment_id": 7109178180292126422, "max_count": 100, "cursor": 0})
+    body = copy.deepcopy(documented("research_comment_replies")["body"])
+    assert RESEARCH_CURSOR.next_page(first, httpx.Response(200), body) is None  # has_more false
+    body["data"]["has_more"] = True
+    following = RESEARCH_CURSOR.next_page(first, httpx.Response(200), body)
+    assert following.json == {"comment_id": 7109178180292126422, "max_count": 100, "cursor": 2,
+                              "search_id": "7201388525814961198"} and following.params == first.params
+    del body["data"]["search_id"]  # SEARCH_ID: sent back only when the answer has one
+    assert "search_id" not in RESEARCH_CURSOR.next_page(first, httpx.Response(200), body).json
+
+
+def test_a_429_leaves_the_sliding_window_to_the_session_s_backoff():
+    from social_assets.core.errors import Outcome
+
+    window = SlidingWindow("w", limit=600, window=60)
+    state, _ = window.reserve(None, 100.0, 1)
+    assert window.observe(state, {}, 100.5, Outcome.THROTTLED, 1) == {"counts": {"100": 1}}
+    assert window.observe(state, {}, 100.5, Outcome.NOT_SENT, 1) == {"counts": {}}
