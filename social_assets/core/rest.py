@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field, replace
-from typing import Any, Iterable, Iterator, Mapping, Protocol, TypeVar
+from typing import Any, Callable, Iterable, Iterator, Mapping, Protocol, TypeVar
 
 import httpx
 
@@ -160,7 +160,7 @@ class RestClient:
         self._sent: set[tuple] = set()
         # Other APIs of the platform for the same source (`ApiSpec.companions`), opened on
         # first use by `companion`; set by whoever builds the client (`connections.py`).
-        self.companions: dict[str, Any] = {}
+        self.companions: dict[str, Callable[[], RestClient]] = {}
         self._opened: dict[str, RestClient] = {}
 
     @property

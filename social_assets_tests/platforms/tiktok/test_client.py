@@ -241,3 +241,24 @@ def _request(url: str, body: dict):
     parsed = httpx.URL(url)
     return SandboxRequest("POST", parsed.host, parsed.path, parse_qsl(parsed.query.decode()), {},
                           json.dumps(body).encode())
+
+
+def test_health_reports_a_spent_research_quota_of_a_live_tiktok(tmp_path, monkeypatch):
+    from social_assets.connections import connect
+    from social_assets.health import _live_limit
+
+    monkeypatch.setenv("SOCIAL_LIMIT_STORE", str(tmp_path / "limits.sqlite"))
+    monkeypatch.setenv("SOCIAL_API_MODE_TIKTOK", "live")
+    for name in TIKTOK.credentials:
+        monkeypatch.setenv(name, f"planted-{name.lower()}")
+    assert _live_limit("tiktok").remaining == 600  # nothing spent: the Display window, whole
+    connection = connect(TIKTOK)  # live: no request is sent to read or write the shared state
+    try:
+        research = connection.client(None).companion(RESEARCH).session.limiter
+        today = datetime.now(timezone.utc).date().isoformat()
+        research.state.store.transact(research.key, lambda doc: (
+            {"limits": {"research requests": {"day": today, "used": 1000}}, "breakers": {}}, None), STATE_TTL)
+    finally:
+        connection.close()
+    limit = _live_limit("tiktok")
+    assert limit.exhausted and "research requests" in limit.detail and "00:00 UTC" in limit.detail
