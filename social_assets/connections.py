@@ -22,7 +22,7 @@ from typing import Any, Callable, Mapping
 
 import httpx
 
-from social_assets.core.api import Auth, api_key_params, authenticator, describe_variables, resolve_values
+from social_assets.core.api import ApiSpec, Auth, api_key_params, authenticator, describe_variables, resolve_values
 from social_assets.core.errors import AuthError
 from social_assets.core.http import ApiSession, LandedResponse, json_problem
 from social_assets.core.limits import Limiter, shared_state
@@ -70,11 +70,21 @@ class Connection:
     def client(
         self, source: SourceConfig | None, sink: Callable[[LandedResponse], None] | None = None
     ) -> RestClient:
-        """The platform's API as `source` sees it (None: the platform-wide credentials)."""
-        platform, spec = self.platform, self.platform.api
+        """The platform's API as `source` sees it (None: the platform-wide credentials). Its
+        companion APIs (`ApiSpec.companions`) open on first use, with their own credentials,
+        sharing the client's sink, item check and call counts."""
+        client = self._client(self.platform.api, source, sink)
+        for name, spec in self.platform.api.companions.items():
+            client.companions[name] = lambda spec=spec: self._client(spec, source, sink)
+        return client
+
+    def _client(
+        self, spec: ApiSpec, source: SourceConfig | None, sink: Callable[[LandedResponse], None] | None
+    ) -> RestClient:
+        platform = self.platform
         names = source.credentials if source is not None else {}
         who = f"{platform.name} source {source.account_id}" if source is not None else platform.name
-        auth, variables, values = self._auth_for(names, who)
+        auth, variables, values = self._auth_for(spec, names, who)
         base_url = (source.base_url if source is not None else None) or auth.base_url or spec.base_url
         hint = f"{describe_variables(tuple(variables))} ({who})" if variables else who
         # Limits, breakers and tokens are shared by every user of this credential at this host.
@@ -89,8 +99,7 @@ class Connection:
         )
         return RestClient(session, base_url, spec.headers, api_key_params(auth, values))
 
-    def _auth_for(self, names: Mapping[str, str], who: str) -> tuple[Auth, list[str], tuple[str, ...]]:
-        spec = self.platform.api
+    def _auth_for(self, spec: ApiSpec, names: Mapping[str, str], who: str) -> tuple[Auth, list[str], tuple[str, ...]]:
         for auth in spec.auth:
             variables, values = resolve_values(auth, names, self.environ)
             if all(values):  # an auth needing no credentials qualifies at once

@@ -149,8 +149,13 @@ def _live_limit(platform_name: str) -> Limit | None:
     try:
         if not connection.is_live:
             return None
-        limiter = connection.client(None).session.limiter
-        rooms = limiter.headroom() if limiter is not None else []
+        client = connection.client(None)
+        rooms = client.session.limiter.headroom() if client.session.limiter is not None else []
+        for name in platform.api.companions:  # another API's quota (TikTok Research), when set up
+            try:
+                rooms += client.companion(name).session.limiter.headroom()
+            except AuthError:
+                pass
     except AuthError:
         return None  # no platform-wide credentials: the sources' own are not summed up here
     finally:

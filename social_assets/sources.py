@@ -110,8 +110,15 @@ def _load_section(where: str, platform: Platform, section: Any, problems: list[s
         if source.account_id in seen:
             problems.append(f"{entry_where}: {source.account_id} is already listed at sources[{seen[source.account_id]}]")
             continue
+        given = {**defaults, **entry}
+        no_comments = platform.comments_unavailable(source) if platform.comments_unavailable else None
+        if no_comments and given.get("collect_comments") is True:
+            problems.append(f"{entry_where} {_describe(entry)}: collect_comments: {no_comments}")
+            continue
         seen[source.account_id] = index
-        sources.append(_fit_to(platform, source, given={**defaults, **entry}))
+        if no_comments:
+            source = source.model_copy(update={"collect_comments": False})
+        sources.append(_fit_to(platform, source, given=given))
     return sources
 
 

@@ -21,8 +21,8 @@ class TestConnection(Connection):
         super().__init__(platform, "sandbox (test)", http, environ or {})
         self.clock = clock
 
-    def client(self, source: SourceConfig | None, sink: Callable | None = None) -> RestClient:
-        client = super().client(source, sink)
+    def _client(self, spec: Any, source: SourceConfig | None, sink: Callable | None) -> RestClient:
+        client = super()._client(spec, source, sink)  # the platform's API or a companion
         if self.clock is not None:
             client.session.sleep = self.clock.sleep
             client.session.limiter.clock, client.session.limiter.sleep = self.clock, self.clock.sleep

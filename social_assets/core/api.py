@@ -75,6 +75,10 @@ class ApiSpec:
     headers: Mapping[str, str] = field(default_factory=dict)  # sent with every request
     # Cleans a body before it is landed, after the known secrets are scrubbed.
     redact_body: Callable[[str], str] | None = None
+    # Other APIs of the platform, each reached with its own credentials, limits and errors
+    # (TikTok's Research API beside its Display API). A walk opens one with
+    # `client.companion(name)`; each source's credentials may rename their variables too.
+    companions: Mapping[str, "ApiSpec"] = field(default_factory=dict)
 
 
 Authenticate = Callable[[bool], dict[str, str]]

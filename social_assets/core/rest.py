@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field, replace
-from typing import Any, Iterable, Iterator, Mapping, Protocol, Sized, TypeVar
+from typing import Any, Callable, Iterable, Iterator, Mapping, Protocol, Sized, TypeVar
 
 import httpx
 
@@ -178,6 +178,10 @@ class RestClient:
         self.headers = dict(headers or {})
         self._auth_params = dict(params or {})  # an API key sent as a query parameter
         self._sent: set[tuple] = set()
+        # Other APIs of the platform for the same source (`ApiSpec.companions`), opened on
+        # first use by `companion`; set by whoever builds the client (`connections.py`).
+        self.companions: dict[str, Callable[[], RestClient]] = {}
+        self._opened: dict[str, RestClient] = {}
 
     @property
     def platform(self) -> str:
@@ -185,6 +189,17 @@ class RestClient:
 
     def url(self, path: str) -> str:
         return path if path.startswith(("http://", "https://")) else f"{self.base_url}{path}"
+
+    def companion(self, name: str) -> "RestClient":
+        """The platform's other API `name` for this source: its own credentials, limits and
+        errors, but this client's sink, item check and call counts. Raises `AuthError` (from
+        building it) when its credentials are missing."""
+        if name not in self._opened:
+            other = self.companions[name]()
+            other.session.check_items = self.session.check_items
+            other.session.stats = self.session.stats
+            self._opened[name] = other
+        return self._opened[name]
 
     def forget_requests(self) -> None:
         """Start a new walk: requests of an earlier one may be sent again."""

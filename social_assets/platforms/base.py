@@ -104,6 +104,9 @@ class Platform:
     # (client, post ids) -> the posts found gone (or None): land the current metrics of these
     # posts as "posts". Items a body marks as deleted are reported by the normalizers instead.
     refresh: Callable[["RestClient", Sequence[str]], Iterable[Gone] | None] | None = None
+    # (source) -> why this source can have no comments (credentials it lacks), or None: the
+    # sources file then turns `collect_comments` off, or refuses it when a user turned it on.
+    comments_unavailable: Callable[[Any], str | None] | None = None
 
     @property
     def limits(self) -> Any:
@@ -111,5 +114,6 @@ class Platform:
 
     @property
     def credentials(self) -> tuple[str, ...]:
-        """Every default credential variable of the platform, over all its auth kinds."""
-        return tuple(dict.fromkeys(v for auth in self.api.auth for v in auth.variables))
+        """Every default credential variable of the platform, over all its auth kinds and APIs."""
+        specs = (self.api, *self.api.companions.values())
+        return tuple(dict.fromkeys(v for spec in specs for auth in spec.auth for v in auth.variables))

@@ -37,7 +37,9 @@ def default_accounts(world: World) -> dict[str, list]:
             found[platform] = [world.account("bluesky", s.actor) for s in sources]
         elif platform == "mastodon":
             found[platform] = [world.account("mastodon", s.account_id.lstrip("@")) for s in sources]
-    assert found.keys() == {"reddit", "youtube", "bluesky", "mastodon"} and all(all(accounts) for accounts in found.values())
+        elif platform == "tiktok":
+            found[platform] = [world.account("tiktok", s.account) for s in sources]
+    assert found.keys() == {"reddit", "youtube", "bluesky", "mastodon", "tiktok"} and all(all(accounts) for accounts in found.values())
     return found
 
 

@@ -12,7 +12,7 @@
 """
 
 from social_assets.core.limits.breaker import BreakerRule
-from social_assets.core.limits.kinds import DailyQuota, MonthlyQuota, UsageShare, WindowHeaders, WindowLimit
+from social_assets.core.limits.kinds import DailyQuota, MonthlyQuota, SlidingWindow, UsageShare, WindowHeaders, WindowLimit
 from social_assets.core.limits.limiter import Headroom, Limiter, Permit, Settled
 from social_assets.core.limits.policy import LimitPolicy, path_endpoint
 from social_assets.core.limits.shared import SharedState, credential_hash, shared_state
@@ -34,6 +34,7 @@ __all__ = [
     "SQLiteStore",
     "Settled",
     "SharedState",
+    "SlidingWindow",
     "StateStore",
     "TokenCache",
     "TokenGrant",

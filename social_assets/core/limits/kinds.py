@@ -11,7 +11,8 @@ and processes on one clock agree:
 Platforms declare their limits with these kinds in their own folder (`LimitPolicy`); the
 `Limiter` keeps the states in a shared store. The kinds:
 
-- `WindowLimit`: N calls per window (Reddit, X, TikTok), learned from count/reset headers;
+- `WindowLimit`: N calls per window (Reddit, X, Mastodon), learned from count/reset headers;
+- `SlidingWindow`: N calls in any span of the window's length (TikTok), without headers;
 - `DailyQuota`: units or calls per day, reset at midnight in a time zone (YouTube, TikTok
   Research, LinkedIn); `MonthlyQuota` the same per calendar month (X's post-read cap);
 - `UsageShare`: percentages of an unpublished limit (Facebook/Instagram Graph).
@@ -213,6 +214,84 @@ class WindowLimit:
         return current
 
 
+# -- N calls in any span of a window's length --------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SlidingWindow:
+    """At most `limit` calls in any `window` seconds (TikTok: 600 a minute per endpoint, a
+    one-minute sliding window, no rate-limit headers). A fixed window does not keep to this: it
+    lets a full window's calls go on either side of its reset.
+
+    State: `counts`, calls per whole second (`"<epoch second>": n`). A call is admitted when
+    the seconds from `window` ago to now hold fewer than `limit - cost + 1`; the oldest second
+    is counted whole, which can only overcount, so no span of `window` seconds ever holds more
+    than `limit` calls. The state keeps at most `window + 1` entries; `window` is whole seconds.
+    """
+
+    name: str
+    limit: int
+    window: float
+    per_endpoint: bool = False
+
+    def state_name(self, endpoint: str) -> str:
+        return f"{self.name} {endpoint}" if self.per_endpoint else self.name
+
+    def reserve(self, state: State | None, now: float, cost: int) -> tuple[State, Decision]:
+        current = self._current(state, now)
+        counts = current["counts"]
+        excess = sum(counts.values()) + cost - self.limit
+        if excess > 0:
+            # Wait until enough of the oldest seconds have left the window.
+            dropped = 0
+            for second in sorted(counts, key=int):
+                dropped += counts[second]
+                if dropped >= excess:
+                    return current, Wait(int(second) + self.window + 1, f"sliding window '{self.name}' of {self.limit} calls spent")
+        second = str(math.floor(now))
+        counts[second] = counts.get(second, 0) + cost
+        return current, Admit(now)
+
+    def observe(self, state: State | None, headers: Mapping[str, str], now: float, outcome: Outcome, cost: int) -> State:
+        current = self._current(state, now)
+        counts = current["counts"]
+        if outcome is Outcome.NOT_SENT:
+            newest = max(counts, key=int, default=None)
+            if newest is not None:
+                counts[newest] -= cost
+                if counts[newest] <= 0:
+                    del counts[newest]
+        # A 429 is left to the session's backoff: every process sharing the credential counts
+        # here, so one means a client outside the store, and no header says for how long.
+        return current
+
+    def count_unreserved(self, state: State | None, now: float, cost: int) -> State:
+        current = self._current(state, now)
+        second = str(math.floor(now))
+        current["counts"][second] = current["counts"].get(second, 0) + cost
+        return current
+
+    def blocked_until(self, state: State | None, now: float) -> float | None:
+        if state is None:
+            return None
+        counts = self._current(state, now)["counts"]
+        if sum(counts.values()) < self.limit:
+            return None
+        return min(int(second) for second in counts) + self.window + 1
+
+    def headroom(self, state: State | None, now: float) -> tuple[float, float, float | None]:
+        """(calls that may go now, the limit, when the oldest counted second leaves the window)."""
+        counts = self._current(state, now)["counts"]
+        oldest = min((int(second) for second in counts), default=None)
+        return max(0.0, self.limit - sum(counts.values())), float(self.limit), None if oldest is None else oldest + self.window + 1
+
+    def _current(self, state: State | None, now: float) -> State:
+        """A copy of the state without the seconds that have left the window."""
+        earliest = math.floor(now) - self.window
+        counts = {s: n for s, n in ((state or {}).get("counts") or {}).items() if int(s) >= earliest and n > 0}
+        return {"counts": counts}
+
+
 # -- units or calls per day -------------------------------------------------------------------
 
 
@@ -381,4 +460,4 @@ def _usage_entries(value: str | None) -> list[dict[str, Any]]:
     return [entry for entries in parsed.values() if isinstance(entries, list) for entry in entries if isinstance(entry, dict)]
 
 
-Kind = Union[WindowLimit, DailyQuota, MonthlyQuota, UsageShare]
+Kind = Union[WindowLimit, SlidingWindow, DailyQuota, MonthlyQuota, UsageShare]
