@@ -385,7 +385,7 @@ class UsageShare:
     Below `slow_at` percent calls go at once. From there the calls left, estimated as
     `calls_per_window` times the share left, are spread over the window. At 100 %, or when the
     platform names a time to regain access, nothing goes until then (`throttled_pause` when it
-    names none).
+    names none, or when a throttle comes with no usage reported).
 
     State: `used_pct`, `next_at` (the paced slot), `blocked_until`.
     """
@@ -425,7 +425,9 @@ class UsageShare:
         regain_minutes = max((float(e.get("estimated_time_to_regain_access") or 0) for e in entries), default=0.0)
         if regain_minutes > 0:
             current["blocked_until"] = max(current["blocked_until"], now + regain_minutes * 60)
-        elif current["used_pct"] >= 100 or outcome is Outcome.THROTTLED:
+        # A throttle answered with usage below 100 % and no time to regain access is a short
+        # throttle: backing off is enough. Without usage headers the pause is a guess.
+        elif current["used_pct"] >= 100 or (outcome is Outcome.THROTTLED and not entries):
             current["blocked_until"] = max(current["blocked_until"], now + self.throttled_pause)
         return current
 
