@@ -10,7 +10,6 @@ from datetime import datetime, timedelta, timezone
 import httpx
 import pytest
 
-from social_assets.collection import walk_source
 from social_assets.core.errors import AuthError, QuotaExhaustedError
 from social_assets.core.limits import LimitPolicy, SlidingWindow
 from social_assets.core.limits.limiter import STATE_TTL
