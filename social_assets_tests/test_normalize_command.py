@@ -16,10 +16,10 @@ COMMAND = str(Path(sys.executable).parent / "social-assets")
 FIELDS = {
     "posts": {"platform", "post_id", "author_id", "author_username", "text", "content_type", "media_urls",
               "published_at", "likes", "comments", "shares", "views", "permalink",
-              "saves", "impressions", "reach", "clicks", "watch_time_seconds"},
+              "saves", "impressions", "reach", "clicks", "watch_time_seconds", "duration_seconds"},
     "comments": {"platform", "comment_id", "post_id", "parent_id", "author_username", "text", "published_at",
                  "likes", "depth"},
-    "profiles": {"platform", "account_id", "username", "followers", "following", "posts_count", "observed_at"},
+    "profiles": {"platform", "account_id", "username", "followers", "following", "posts_count", "observed_at", "likes_received"},
 }
 
 

@@ -139,6 +139,8 @@ class PostRecord(_Record):
     reach: int | None = None
     clicks: int | None = None
     watch_time_seconds: float | None = None
+    # A video's length in seconds (TikTok); None where the platform does not give it.
+    duration_seconds: float | None = None
 
 
 class CommentRecord(_Record):
@@ -160,6 +162,8 @@ class ProfileRecord(_Record):
     followers: int | None
     following: int | None
     posts_count: int | None
+    # Likes the account's posts received in all (TikTok's likes_count); None where not given.
+    likes_received: int | None = None
     # Set on a past count a platform's history endpoint gives (LinkedIn's daily follower gains):
     # the moment it describes. Such a record is a derived follower snapshot, not the profile.
     observed_at: datetime | None = None

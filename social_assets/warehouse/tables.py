@@ -91,6 +91,7 @@ NORMALIZED_TABLES = {
             ("permalink", "VARCHAR"),
             ("collected_at", "TIMESTAMP NOT NULL"),
             ("deleted_at", "TIMESTAMP"),  # set when the platform said it is gone: a tombstone
+            ("duration_seconds", "DOUBLE"),  # a video's length (TikTok)
         ),
     ),
     "comments": Table(
@@ -122,6 +123,7 @@ NORMALIZED_TABLES = {
             ("following", "BIGINT"),
             ("posts_count", "BIGINT"),
             ("collected_at", "TIMESTAMP NOT NULL"),
+            ("likes_received", "BIGINT"),  # likes of all the account's posts (TikTok)
         ),
     ),
 }

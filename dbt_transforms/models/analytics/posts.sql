@@ -42,7 +42,8 @@ select
     case when f.followers > 0
          then 100.0 * (coalesce(m.likes, 0) + coalesce(m.comments, 0) + coalesce(m.shares, 0)) / f.followers
     end as engagement_rate,
-    p.deleted_at
+    p.deleted_at,
+    p.duration_seconds
 from latest_collection p
 join latest_metrics m using (platform, post_id)
 left join {{ ref('profiles') }} a on p.platform = a.platform and p.account_id = a.account_id

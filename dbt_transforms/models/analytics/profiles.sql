@@ -10,7 +10,7 @@ with named as (
 
 select distinct on (p.platform, p.account_id)
     p.platform, p.account_id, coalesce(n.account_name, p.account_id) as account_name,
-    p.username, p.followers, p.following, p.posts_count, p.collected_at
+    p.username, p.followers, p.following, p.posts_count, p.collected_at, p.likes_received
 from {{ source('normalized', 'profiles') }} p
 left join named n using (platform, account_id)
 order by p.platform, p.account_id, p.collected_at desc

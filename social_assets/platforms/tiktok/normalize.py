@@ -14,8 +14,8 @@ OAuth endpoint's `{"error": "<code>", "error_description"}`. What counts as whic
   strings. A comment whose `parent_comment_id` is its video (TOP_LEVEL_PARENT, ⚠ as in TikTok's
   examples) or absent is top-level; any other parent makes it a reply (depth 1: TikTok
   threads have two levels). Comments carry no author;
-- profiles: `data.user` of Display `user/info`: followers, following and videos (`likes_count`
-  is the likes received: no column holds it, raw.profiles keeps it).
+- profiles: `data.user` of Display `user/info`: followers, following, videos and `likes_count`
+  (the likes all its videos received: `likes_received`).
 """
 
 from __future__ import annotations
@@ -138,6 +138,7 @@ def _post(item: Any, username: str | None, open_id: str | None) -> PostRecord:
         shares=video.share_count,
         views=video.view_count,
         permalink=video.share_url,
+        duration_seconds=video.duration,
     )
 
 
@@ -178,4 +179,5 @@ def _profile(item: Any) -> ProfileRecord:
         followers=user.follower_count,
         following=user.following_count,
         posts_count=user.video_count,
+        likes_received=user.likes_count,
     )

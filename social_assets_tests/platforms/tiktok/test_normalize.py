@@ -38,6 +38,7 @@ def test_a_video_page_gives_posts_whose_cover_url_is_never_the_only_media():
     first = result.records[0]
     assert (first.post_id, first.published_at) == ("7080217258529732882", datetime(2022, 3, 30, 20, 26, 40, tzinfo=timezone.utc))
     assert (first.views, first.likes, first.comments, first.shares, first.saves) == (5210, 120, 14, 3, None)
+    assert first.duration_seconds == 15
     assert first.text == "Spring in the park. #nature" and first.content_type == "video"
     assert first.permalink == "https://www.tiktok.com/@example_user/video/7080217258529732882"
     # The cover expires after 6 hours: the stable player link comes first, the cover second.
@@ -87,6 +88,7 @@ def test_a_comment_without_its_video_id_takes_the_video_of_the_request():
 def test_a_profile_has_followers_following_and_videos():
     (profile,) = normalize_profiles(documented("user_info")["body"]).records
     assert (profile.account_id, profile.followers, profile.following, profile.posts_count) == ("@example_user", 1520, 86, 57)
+    assert profile.likes_received == 40123
     body = copy.deepcopy(documented("user_info")["body"])
     del body["data"]["user"]["username"]
     assert "user.info.profile" in normalize_profiles(body).rejected[0].reason

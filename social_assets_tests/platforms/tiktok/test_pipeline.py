@@ -51,16 +51,18 @@ def test_a_tiktok_day_and_its_refresh_reach_the_analytics_tables(pipeline_env, t
         assert all("video_id" in json.loads(b) or "comment_id" in json.loads(b) for (b,) in comments) and comments
         refreshed = con.execute("SELECT request_body FROM raw.metric_refreshes WHERE platform = 'tiktok'").fetchall()
         assert [len(json.loads(b)["filters"]["video_ids"]) <= 20 for (b,) in refreshed] == [True] * len(refreshed)
-        posts = con.execute("SELECT count(*), count(views), min(media_urls[1]) FROM analytics.posts "
-                            "WHERE platform = 'tiktok'").fetchone()
-        assert posts[0] == posts[1] > 0 and posts[2].startswith("https://www.tiktok.com/player/v1/")
+        posts = con.execute("SELECT count(*), count(views), min(media_urls[1]), count(duration_seconds) "
+                            "FROM analytics.posts WHERE platform = 'tiktok'").fetchone()
+        assert posts[0] == posts[1] == posts[3] > 0 and posts[2].startswith("https://www.tiktok.com/player/v1/")
         rollup = con.execute("SELECT posts, views, followers_end FROM analytics.rollups_daily "
                              "WHERE platform = 'tiktok' AND period_start = ?", [DAY]).fetchone()
         assert rollup[0] == posts[0] and rollup[1] > 0
         refreshed_posts = con.execute("SELECT count(DISTINCT post_id) FROM normalized.post_metrics "
                                       "WHERE platform = 'tiktok'").fetchone()[0]
         assert refreshed_posts == posts[0]  # every post of the day, by video/query
-        assert con.execute("SELECT followers FROM analytics.profiles WHERE platform = 'tiktok'").fetchone()[0] > 0
+        followers, likes_received = con.execute(
+            "SELECT followers, likes_received FROM analytics.profiles WHERE platform = 'tiktok'").fetchone()
+        assert followers > 0 and likes_received > 0
     finally:
         con.close()
     assert not any(r["injected_fault"] or r["refused_for_overuse"] for r in served)
