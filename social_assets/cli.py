@@ -327,6 +327,7 @@ def run_command(days: list[date]) -> int:
     prepare_dbt_project()
     from dagster import DagsterInstance
 
+    from social_assets.brands import load_brands
     from social_assets.connections import api_mode
     from social_assets.definitions import defs
     from social_assets.defs.partitions import platform_day_key
@@ -336,6 +337,9 @@ def run_command(days: list[date]) -> int:
 
     try:
         sources = load_sources(sources_path())
+        # Brand mistakes stop the run here, with the other mistakes of the file, not after
+        # every day was collected, when the analytics build reads them.
+        load_brands(sources_path(), sources)
         pool_wait = pool_wait_seconds()
     except (SourcesConfigError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)

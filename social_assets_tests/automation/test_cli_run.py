@@ -58,6 +58,14 @@ def test_days_are_checked_before_anything_starts(environment, capsys, args, prob
     assert not (environment / "warehouse.duckdb").exists() and not (environment / "dagster_home").exists()
 
 
+def test_a_brand_mistake_stops_the_run_before_anything_is_collected(environment, capsys):
+    (environment / "sources.yaml").write_text(REDDIT_ONLY + "brands:\n  acme: [r/duckdb, r/not_a_source]\n")
+    code, out, err = run(capsys, "--date", "2026-11-18")
+    assert code == 2 and "Traceback" not in err
+    assert "brands.acme[1]" in err and "r/not_a_source" in err, err
+    assert not (environment / "warehouse.duckdb").exists()
+
+
 def test_a_date_that_is_not_a_date_is_refused_by_name(capsys):
     with pytest.raises(SystemExit) as exit_:
         main(["run", "--from", "2026-11-31"])
