@@ -297,7 +297,8 @@ def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
     Every step of every run calls this, so a complete warehouse costs one catalog query."""
     present = _present_columns(con)
     if all((t.schema, t.name, name.strip('"')) in present for t in ALL_TABLES for name, _ in t.columns) and (
-        con.execute("SELECT count(*) FROM duckdb_schemas() WHERE schema_name = 'analytics'").fetchone()[0]
+        # fetchall: a result left half-read blocks the connection's next register()
+        con.execute("SELECT count(*) FROM duckdb_schemas() WHERE schema_name = 'analytics'").fetchall()[0][0]
     ):
         return
     for schema in sorted({t.schema for t in ALL_TABLES} | {"analytics"}):
