@@ -125,7 +125,7 @@ ERRORS = ErrorTable(
 )
 
 # ANALYTICS_NO_PUBLISHED_QUOTA: no limit of ours; Google's answers still pace it (errors table).
-ANALYTICS_LIMITS = LimitPolicy(platform=PLATFORM, limits=())
+ANALYTICS_LIMITS = LimitPolicy(platform=PLATFORM, limits=(), cost=lambda endpoint: 0)  # no Data API units
 
 ANALYTICS_API = ApiSpec(
     base_url=ANALYTICS_BASE_URL,
