@@ -160,7 +160,8 @@ class ProfileRecord(_Record):
     followers: int | None
     following: int | None
     posts_count: int | None
-    # Set on a past count a platform's history endpoint gives (LinkedIn's daily follower gains):
+    # Set on a past count a platform's history endpoint gives (LinkedIn's daily follower gains,
+    # YouTube Analytics' subscribers gained and lost):
     # the moment it describes. Such a record is a derived follower snapshot, not the profile.
     observed_at: datetime | None = None
 
