@@ -17,6 +17,7 @@ The refresh is `videos.list` by 50 ids.
 
 from __future__ import annotations
 
+import logging
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -42,6 +43,7 @@ from social_assets.platforms.youtube.spec import (
     next_quota_reset,
 )
 
+log = logging.getLogger(__name__)
 COMMENT_PAGE_SIZE = 100  # the most commentThreads and comments one call returns
 PAGE_TOKEN = QueryCursor("pageToken", ("nextPageToken",))
 VIDEO_PARTS = "snippet,statistics,contentDetails"
@@ -122,9 +124,12 @@ class YouTubeWalk:
                   "startDate": (today - timedelta(days=FOLLOWER_HISTORY_DAYS)).isoformat(),
                   "endDate": (today - timedelta(days=1)).isoformat(),
                   "metrics": "subscribersGained,subscribersLost", "dimensions": "day", "sort": "day"}
-        analytics.call("GET", "/reports", params=params, land_as="profiles",
-                       context={"channel_id": self.source.channel, "subscribers": str(subscribers),
-                                "counted_on": today.isoformat()})
+        try:
+            analytics.call("GET", "/reports", params=params, land_as="profiles",
+                           context={"channel_id": self.source.channel, "subscribers": str(subscribers),
+                                    "counted_on": today.isoformat()})
+        except ApiError as error:  # a refused history costs the day's history, not its videos
+            log.warning("youtube %s: no follower history from YouTube Analytics: %s", self.source.channel, error)
 
     def posts(self, window: DayWindow) -> list[PostRef]:
         if self.uploads_playlist is None:

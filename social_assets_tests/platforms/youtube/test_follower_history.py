@@ -7,13 +7,22 @@ import json
 from datetime import date, datetime, time, timedelta, timezone
 from zoneinfo import ZoneInfo
 
+import httpx
 import pytest
 
 from social_assets.cli import main
+from social_assets.connections import Connection
+from social_assets.core.http import LandedResponse
+from social_assets.platforms import PLATFORMS
+from social_assets.platforms.youtube.spec import YouTubeSource
+from social_assets.sandbox.app import Sandbox, SandboxTransport, sandbox_credentials
+from social_assets.sandbox.platforms.youtube import SANDBOX_API_KEY, channel_id_for
+from social_assets.sandbox.world import SandboxClock
 from social_assets.core.records import NotAResponse
 from social_assets.platforms.youtube.normalize import normalize_profiles
 
 CHANNEL = "UCmzSW9Don0eAA8yBCT-TUpg"
+SOCIALPULSE = channel_id_for("@socialpulse")
 PACIFIC = ZoneInfo("America/Los_Angeles")
 HEADERS = [{"name": "day", "columnType": "DIMENSION", "dataType": "STRING"},
            {"name": "subscribersGained", "columnType": "METRIC", "dataType": "INTEGER"},
@@ -106,3 +115,75 @@ def test_the_normalize_command_exits_2_on_an_analytics_error_body(tmp_path, caps
     assert main(["normalize", "youtube", "profiles", str(tmp_path / "report.json")]) == 0
     out, err = capsys.readouterr()
     assert out == "" and json.loads(err)["id"] == "2026-11-01"
+
+
+# -- the walk and the sandbox's Analytics -------------------------------------------------------
+
+NOW = datetime(2026, 11, 20, 3, tzinfo=timezone.utc)
+
+
+def profile_calls(channel: str, mode: str = "sandbox (test)", environ: dict | None = None,
+                  sandbox: Sandbox | None = None) -> list[LandedResponse]:
+    """What the walk's profile step lands for `channel`, over the in-process sandbox."""
+    sandbox = sandbox or Sandbox(clock=SandboxClock(NOW))
+    landed: list[LandedResponse] = []
+    environ = {"YOUTUBE_API_KEY": SANDBOX_API_KEY} if environ is None else environ
+    connection = Connection(PLATFORMS["youtube"], mode, httpx.Client(transport=SandboxTransport(sandbox)), environ)
+    source = YouTubeSource(channel=channel)
+    PLATFORMS["youtube"].walk(connection.client(source, landed.append), source).profile()
+    return landed
+
+
+def test_without_analytics_credentials_in_live_mode_nothing_is_asked():
+    landed = profile_calls(SOCIALPULSE, mode="live")
+    assert [l.endpoint.rsplit("/", 1)[-1] for l in landed] == ["channels"]
+
+
+def test_a_hidden_subscriber_count_asks_no_history():
+    landed = profile_calls(channel_id_for("@brandstudio"))
+    assert [l.endpoint.rsplit("/", 1)[-1] for l in landed] == ["channels"]
+
+
+def test_the_sandbox_report_is_the_worlds_daily_change_in_gains_and_losses():
+    sandbox = Sandbox(clock=SandboxClock(NOW))
+    [_, history] = profile_calls(SOCIALPULSE, sandbox=sandbox)
+    assert history.params["ids"] == f"channel=={SOCIALPULSE}"
+    assert (history.params["startDate"], history.params["endDate"]) == ("2026-10-20", "2026-11-18")
+    assert history.context["counted_on"] == "2026-11-19"  # 03:00 UTC is still the 19th in Los Angeles
+    rows = json.loads(history.body)["rows"]
+    assert [r[0] for r in rows][:2] == ["2026-10-20", "2026-10-21"] and rows[-1][0] == "2026-11-18"
+    followers = sandbox.world.account("youtube", "@socialpulse").followers
+    for day, gained, lost in rows:
+        start = datetime.combine(date.fromisoformat(day), time.min, PACIFIC)
+        assert gained - lost == followers(start + timedelta(days=1)) - followers(start) and lost >= 0
+    assert any(lost for _, _, lost in rows)
+
+
+def test_a_refused_history_costs_the_history_only(caplog):
+    # Credentials the sandbox does not know: Google's token endpoint refuses them (invalid_client).
+    environ = {"YOUTUBE_API_KEY": SANDBOX_API_KEY, "YOUTUBE_ANALYTICS_CLIENT_ID": "someone-else",
+               "YOUTUBE_ANALYTICS_CLIENT_SECRET": "secret-of-someone-else", "YOUTUBE_ANALYTICS_REFRESH_TOKEN": "1//x"}
+    landed = profile_calls(SOCIALPULSE, environ=environ)
+    assert [l.endpoint.rsplit("/", 1)[-1] for l in landed] == ["channels"]
+    assert "no follower history from YouTube Analytics" in caplog.text and "secret-of-someone-else" not in caplog.text
+
+
+def test_the_sandbox_refuses_another_channel_a_bad_token_and_a_bad_grant():
+    sandbox = Sandbox(clock=SandboxClock(NOW))
+    http = httpx.Client(transport=SandboxTransport(sandbox))
+    credentials = sandbox_credentials("youtube")
+    form = {"grant_type": "refresh_token", "client_id": credentials["YOUTUBE_ANALYTICS_CLIENT_ID"],
+            "client_secret": credentials["YOUTUBE_ANALYTICS_CLIENT_SECRET"],
+            "refresh_token": credentials["YOUTUBE_ANALYTICS_REFRESH_TOKEN"]}
+    granted = http.post("https://oauth2.googleapis.com/token", data=form)
+    assert granted.status_code == 200 and "refresh_token" not in granted.json()  # Google does not rotate it
+    refused = http.post("https://oauth2.googleapis.com/token", data=form | {"refresh_token": "1//revoked"})
+    assert (refused.status_code, refused.json()["error"]) == (400, "invalid_grant")
+    query = {"ids": "channel==UC" + "x" * 22, "startDate": "2026-11-01", "endDate": "2026-11-02",
+             "metrics": "subscribersGained,subscribersLost", "dimensions": "day", "sort": "day"}
+    headers = {"Authorization": f"Bearer {granted.json()['access_token']}"}
+    reports = "https://youtubeanalytics.googleapis.com/v2/reports"
+    assert http.get(reports, params=query, headers=headers).status_code == 403
+    assert http.get(reports, params=query, headers={"Authorization": "Bearer sbx.forged.token"}).status_code == 401
+    mine = http.get(reports, params=query | {"ids": "channel==MINE"}, headers=headers)
+    assert mine.status_code == 200 and [r[0] for r in mine.json()["rows"]] == ["2026-11-01", "2026-11-02"]
