@@ -36,7 +36,6 @@ from social_assets.core.records import (
     attempt,
     reason_of,
 )
-from social_assets.platforms.youtube.spec import QUOTA_TIME_ZONE
 from social_assets.platforms.youtube.models import (
     Activity,
     Channel,
@@ -49,6 +48,7 @@ from social_assets.platforms.youtube.models import (
     Thumbnails,
     Video,
 )
+from social_assets.platforms.youtube.spec import QUOTA_TIME_ZONE
 
 PLATFORM = "youtube"
 WATCH_URL = "https://www.youtube.com/watch?v={video_id}"

@@ -13,13 +13,13 @@ import pytest
 from social_assets.cli import main
 from social_assets.connections import Connection
 from social_assets.core.http import LandedResponse
+from social_assets.core.records import NotAResponse
 from social_assets.platforms import PLATFORMS
+from social_assets.platforms.youtube.normalize import normalize_profiles
 from social_assets.platforms.youtube.spec import YouTubeSource
 from social_assets.sandbox.app import Sandbox, SandboxTransport, sandbox_credentials
 from social_assets.sandbox.platforms.youtube import SANDBOX_API_KEY, channel_id_for
 from social_assets.sandbox.world import SandboxClock
-from social_assets.core.records import NotAResponse
-from social_assets.platforms.youtube.normalize import normalize_profiles
 
 CHANNEL = "UCmzSW9Don0eAA8yBCT-TUpg"
 SOCIALPULSE = channel_id_for("@socialpulse")
@@ -78,8 +78,8 @@ def test_a_day_missing_in_between_stops_the_chain_and_older_days_are_rejected_no
     result = normalize_profiles(report(["2026-11-03", 10, 4], ["2026-11-01", 5, 1], ["2026-11-01", 5, 1]), **CONTEXT)
     assert counts(result) == {end_of("2026-11-03"): 12300, end_of("2026-11-02"): 12294}
     reasons = [r.reason for r in result.rejected]
-    assert reasons == ["day 2026-11-01 is reported twice", "not contiguous with the days after it (a day missing "
-                       "or rejected): cannot count back to it"]
+    gap = "not contiguous with the days after it (a day missing or rejected): cannot count back to it"
+    assert reasons == ["day 2026-11-01 is reported twice", gap]
 
 
 def test_a_count_that_would_go_negative_ends_the_chain_with_a_reason():

@@ -13,7 +13,10 @@ from dagster import instance_for_test
 
 from social_assets.platforms.youtube.spec import FOLLOWER_HISTORY_DAYS
 from social_assets.sandbox.app import Sandbox
-from social_assets.sandbox.platforms.youtube import _three_significant_figures, channel_id_for
+from social_assets.sandbox.platforms.youtube import (
+    _three_significant_figures,
+    channel_id_for,
+)
 from social_assets.sandbox.world import SandboxClock
 from social_assets_tests.conftest import TEST_CHANNEL
 from social_assets_tests.pipeline import build_analytics, collect_partition
@@ -38,7 +41,7 @@ def test_a_youtube_day_derives_past_follower_snapshots_from_analytics(pipeline_e
         con.close()
     followers = Sandbox(clock=SandboxClock(READ_AT)).world.account("youtube", TEST_CHANNEL).followers
     read = _three_significant_figures(followers(READ_AT))  # what channels.list showed
-    naive = lambda moment: moment.astimezone(timezone.utc).replace(tzinfo=None)  # noqa: E731
+    naive = lambda moment: moment.astimezone(timezone.utc).replace(tzinfo=None)
     collected = [(moment, count) for moment, count, source in snapshots if source == "collected"]
     assert collected == [(naive(READ_AT), read)]
     # Pacific today is 11-19: the newest day reported is 11-18, whose end carries the count read.
