@@ -5,7 +5,6 @@
   or the logs, in plain or URL-encoded form;
 - Instagram's follower history from account insights reaches `analytics.follower_snapshots`
   (marked `derived`) and `analytics.rollups_daily`, days the pipeline never collected;
-- a day collected under a storm of injected faults ends with the tables of a calm run.
 """
 
 from __future__ import annotations
@@ -122,32 +121,3 @@ def test_instagram_follower_history_fills_days_never_collected_in_rollups_daily(
     account = world.account("instagram", "sandbox_studio")
     truth = account.followers(datetime(2026, 11, 10, 7, tzinfo=timezone.utc))
     assert truth <= by_day[date(2026, 11, 10)] <= truth * 1.005
-
-
-# -- a storm ------------------------------------------------------------------------------------
-
-TABLES = ("normalized.posts", "normalized.comments", "normalized.profiles")
-
-
-def run(tmp_path, monkeypatch, profile: str) -> tuple[dict, list[dict]]:
-    warehouse, log = tmp_path / f"{profile}.duckdb", tmp_path / f"{profile}.jsonl"
-    monkeypatch.setenv("SOCIAL_WAREHOUSE", str(warehouse))
-    monkeypatch.setenv("SOCIAL_SOURCES", str(graph_sources(tmp_path / "graph.yaml")))
-    monkeypatch.setenv("SOCIAL_SANDBOX_FAULTS", profile)
-    monkeypatch.setenv("SOCIAL_SANDBOX_LOG", str(log))
-    monkeypatch.setattr(connections, "_SANDBOX", None)
-    with instance_for_test() as instance:
-        for platform in GRAPH:
-            collect_partition(instance, platform, DAY)
-    served = [json.loads(line) for line in log.read_text().splitlines()]
-    return {t: rows for t, rows in table_contents(warehouse, ("normalized",)).items() if t in TABLES}, served
-
-
-def test_a_graph_storm_ends_with_the_tables_of_a_calm_run(pipeline_env, tmp_path, monkeypatch):
-    calm, calm_log = run(tmp_path, monkeypatch, "none")
-    stormy, storm_log = run(tmp_path, monkeypatch, "storm")
-    assert all(calm[t] for t in TABLES), "the calm run must collect something"
-    assert sorted(row[0] for row in calm["normalized.profiles"]) == ["facebook", "instagram"]
-    assert stormy == calm
-    assert any(r["injected_fault"] for r in storm_log), "the storm injected nothing"
-    assert [r for r in storm_log if r["refused_for_overuse"] and not r["injected_fault"]] == []

@@ -1,6 +1,6 @@
 """A TikTok day and an hourly refresh through the real pipeline (Dagster instance, DuckDB file,
-in-process sandbox): calm, then under a storm of injected faults, which must end with the same
-tables; the calm run is built on into the analytics tables."""
+in-process sandbox), built on into the analytics tables. (A storm ending with the tables of a
+calm run is test_storm.py's, over every platform of the project's sources.)"""
 
 from __future__ import annotations
 
@@ -66,13 +66,3 @@ def test_a_tiktok_day_and_its_refresh_reach_the_analytics_tables(pipeline_env, t
     finally:
         con.close()
     assert not any(r["injected_fault"] or r["refused_for_overuse"] for r in served)
-
-
-def test_a_tiktok_storm_ends_with_the_tables_of_a_calm_run(pipeline_env, tmp_path, monkeypatch):
-    calm, _, _ = run(tmp_path, monkeypatch, "none")
-    stormy, storm_log, _ = run(tmp_path, monkeypatch, "storm")
-    assert all(calm[t] for t in TABLES)
-    assert stormy == calm
-    kinds = {r["injected_fault"] for r in storm_log if r["injected_fault"]}
-    assert kinds, "the storm injected nothing"  # every kind in TikTok's shapes: test_client.py
-    assert [r for r in storm_log if r["refused_for_overuse"] and not r["injected_fault"]] == []
