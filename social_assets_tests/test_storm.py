@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from datetime import date
 
+import pytest
 from dagster import instance_for_test
 
 from social_assets import connections
@@ -35,6 +36,8 @@ def run_pipeline(tmp_path, monkeypatch, profile: str) -> tuple[dict, list[dict]]
     return {t: rows for t, rows in table_contents(warehouse, ("analytics",)).items() if t in ANALYST_TABLES}, served
 
 
+# Two days of all nine platforms, calm then under a storm (whose backoffs wait in real time).
+@pytest.mark.timeout(1500)
 def test_a_storm_ends_with_the_tables_of_a_calm_run(pipeline_env, tmp_path, monkeypatch):
     calm, calm_log = run_pipeline(tmp_path, monkeypatch, "none")
     stormy, storm_log = run_pipeline(tmp_path, monkeypatch, "storm")
