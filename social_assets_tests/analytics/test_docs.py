@@ -100,17 +100,11 @@ def test_follower_snapshots_are_taken_when_the_platform_answered(warehouse):
         ).fetchall())
     finally:
         con.close()
-    collected = [s for s in snapshots if s[3] == "collected"]
-    derived = [s for s in snapshots if s[3] == "derived"]
-    assert len(collected) + len(derived) == len(snapshots)
     # Each collection (the sandbox clock pinned to 02:00 the morning after each day) gave one
     # snapshot per account, dated when the profile request was answered.
-    assert {moment for *_, moment, _ in collected} == {datetime.combine(d + timedelta(days=1), datetime.min.time()) + timedelta(hours=2) for d in DAYS}
-    assert all((p, a, moment) in answered for p, a, moment, _ in collected)
-    # Past counts from a history endpoint (YouTube Analytics, which the sandbox authorizes) are
-    # marked derived and dated at the end of the day they describe: midnight in Los Angeles.
-    assert derived and {p for p, *_ in derived} == {"youtube"}
-    assert all(moment.hour in (7, 8) and moment.minute == 0 for _, _, moment, _ in derived)
+    assert {moment for *_, moment, _ in snapshots} == {datetime.combine(d + timedelta(days=1), datetime.min.time()) + timedelta(hours=2) for d in DAYS}
+    assert all((p, a, moment) in answered for p, a, moment, _ in snapshots)
+    assert {source for *_, source in snapshots} == {"collected"}
 
 
 def test_rollup_materializations_carry_per_platform_figures(built):
