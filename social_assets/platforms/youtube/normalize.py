@@ -4,8 +4,7 @@
   upload activities); items that are not videos are rejected, not errors;
 - comments: `commentThreadListResponse`, one `commentThread`, `commentListResponse`; two levels:
   top-level comments (depth 0) and replies to them (depth 1, `parentId` = the top-level comment);
-- profiles: `channelListResponse`; and the Analytics API's `youtubeAnalytics#resultTable` of daily
-  `subscribersGained`/`subscribersLost` (see `_follower_history`): derived past follower counts.
+- profiles: `channelListResponse`.
 Google's error envelope raises `ApiErrorBody`, other bodies `NotAResponse`; a bad item is
 rejected alone.
 
@@ -18,7 +17,7 @@ from __future__ import annotations
 
 import html
 from collections.abc import Callable, Iterator
-from datetime import date, datetime, time, timedelta
+from datetime import datetime
 from functools import partial
 from typing import Any
 
@@ -48,7 +47,6 @@ from social_assets.platforms.youtube.models import (
     Thumbnails,
     Video,
 )
-from social_assets.platforms.youtube.spec import QUOTA_TIME_ZONE
 
 PLATFORM = "youtube"
 WATCH_URL = "https://www.youtube.com/watch?v={video_id}"
@@ -71,12 +69,7 @@ def normalize_comments(body: Any, *, video_id: str | None = None) -> Normalized[
                                          "youtube#commentListResponse": listed, "youtube#comment": listed})
 
 
-def normalize_profiles(body: Any, *, channel_id: str | None = None, subscribers: str | None = None,
-                       counted_on: str | None = None) -> Normalized[ProfileRecord]:
-    """A channel list; or an Analytics report, with what the walk records beside it: the
-    channel, the subscriber count it read just before, and the Pacific day it read it on."""
-    if isinstance(body, dict) and body.get("kind") == ANALYTICS_KIND:
-        return _follower_history(body, channel_id, subscribers, counted_on)
+def normalize_profiles(body: Any) -> Normalized[ProfileRecord]:
     return _normalize(body, "profiles", {"youtube#channelListResponse": _profile_from_channel,
                                          "youtube#channel": _profile_from_channel})
 
@@ -312,104 +305,3 @@ def _profile_from_channel(item: dict[str, Any]) -> ProfileRecord:
         following=None,  # channels.list does not say how many channels one subscribes to
         posts_count=stats.video_count if stats else None,
     )
-
-
-# -- follower history (YouTube Analytics) ------------------------------------------------------
-
-ANALYTICS_KIND = "youtubeAnalytics#resultTable"
-_HISTORY_COLUMNS = ("day", "subscribersGained", "subscribersLost")
-
-
-def _follower_history(body: dict[str, Any], channel_id: str | None, subscribers: str | None,
-                      counted_on: str | None) -> Normalized[ProfileRecord]:
-    """Past follower counts, counted back from the count read (`subscribers`, on the Pacific day
-    `counted_on`): the followers at the end of a day = the count read - the gains after that day
-    + the losses after that day. One record per reported day's end (midnight America/Los_Angeles
-    after it, ANALYTICS_DAYS_PACIFIC) and one for the start of the oldest.
-
-    ⚠ Decisions: YouTube rounds `subscriberCount` down to 3 significant figures, and every
-    derived count inherits that rounding (the offset is the same for all of them: the day-to-day
-    changes are exact); today's gains so far and days the report has not reached yet (Analytics
-    lags a day or two) are taken as 0, so the newest reported day ends with the count read; the
-    chain stops at a bad or missing day (older days are rejected, not guessed)."""
-    columns = _columns(body)
-    rows = body.get("rows", [])  # a report with no activity has no `rows`
-    if not isinstance(rows, list):
-        raise NotAResponse(f"malformed YouTube Analytics report: rows is a JSON {type(rows).__name__}, not an array")
-    try:
-        count, today = int(subscribers or ""), date.fromisoformat(counted_on or "")
-    except ValueError:
-        count, today = None, None
-    if not channel_id or count is None or today is None:
-        reason = ("past follower counts need the channel and the subscriber count read with the report "
-                  "(the walk records `channel_id`, `subscribers` and `counted_on` beside the body)")
-        return Normalized(rejected=[Rejected(item_id=_row_day(row), reason=reason, payload=row) for row in rows])
-    result: Normalized = Normalized()
-    by_day: dict[date, tuple[int, int]] = {}
-    for row in rows:
-        try:
-            day, gained, lost = _history_row(row, columns)
-            if day in by_day:
-                raise Unusable(f"day {day} is reported twice")
-            if day >= today:
-                raise Unusable(f"day {day} is not over on {today} (the day the count was read)")
-            by_day[day] = (gained, lost)
-        except Unusable as exc:
-            result.rejected.append(Rejected(item_id=_row_day(row), reason=str(exc), payload=row))
-    day = max(by_day, default=None)
-    while day in by_day:
-        gained, lost = by_day.pop(day)
-        try:
-            result.records.append(_derived(channel_id, count, day))
-        except ValidationError as exc:
-            result.rejected.append(Rejected(item_id=day.isoformat(), reason=reason_of(exc), payload=[str(day), gained, lost]))
-            return result
-        count, day = count - gained + lost, day - timedelta(days=1)
-    if result.records:  # the start of the oldest day counted: the end of the day before
-        try:
-            result.records.append(_derived(channel_id, count, day))
-        except ValidationError as exc:
-            result.rejected.append(Rejected(item_id=day.isoformat(), reason=reason_of(exc)))
-    result.rejected += [Rejected(item_id=d.isoformat(), reason="not contiguous with the days after it (a day "
-                                 "missing or rejected): cannot count back to it", payload=[d.isoformat(), *v])
-                        for d, v in sorted(by_day.items())]
-    return result
-
-
-def _columns(body: dict[str, Any]) -> dict[str, int]:
-    headers = body.get("columnHeaders")
-    names = [h.get("name") if isinstance(h, dict) else None for h in headers] if isinstance(headers, list) else []
-    missing = [name for name in _HISTORY_COLUMNS if name not in names]
-    if missing:
-        raise NotAResponse(f"expected a YouTube Analytics report with columns {', '.join(_HISTORY_COLUMNS)}, "
-                           f"found columnHeaders without {', '.join(missing)}")
-    return {name: names.index(name) for name in _HISTORY_COLUMNS}
-
-
-def _history_row(row: Any, columns: dict[str, int]) -> tuple[date, int, int]:
-    if not isinstance(row, list) or len(row) <= max(columns.values()):
-        raise Unusable(f"row is not an array of {max(columns.values()) + 1} cells: {row!r}"[:200])
-    day = row[columns["day"]]
-    try:
-        parsed = date.fromisoformat(day) if isinstance(day, str) and len(day) == 10 else None
-    except ValueError:
-        parsed = None
-    if parsed is None:
-        raise Unusable(f"day: expected YYYY-MM-DD, found {day!r}"[:200])
-    gained, lost = row[columns["subscribersGained"]], row[columns["subscribersLost"]]
-    for name, value in (("subscribersGained", gained), ("subscribersLost", lost)):
-        if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < 2**53:
-            raise Unusable(f"{name}: expected a count, found {value!r}"[:200])
-    return parsed, gained, lost
-
-
-def _derived(channel_id: str, followers: int, day: date) -> ProfileRecord:
-    """The followers at the end of a Pacific `day` (the next midnight America/Los_Angeles)."""
-    end = datetime.combine(day + timedelta(days=1), time.min, QUOTA_TIME_ZONE)
-    return ProfileRecord(platform=PLATFORM, account_id=channel_id, username=None, followers=followers,
-                         following=None, posts_count=None, observed_at=end)
-
-
-def _row_day(row: Any) -> str | None:
-    first = row[0] if isinstance(row, list) and row else None
-    return first if isinstance(first, str) and len(first) <= 40 else None

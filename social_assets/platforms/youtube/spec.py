@@ -4,22 +4,6 @@ a daily quota of units, Google's error envelope, and channels as sources.
 The quota (10,000 units a project a day; 1 a list call, failed ones included; search 100) is
 counted in the limiter's shared store per key; once spent, calls fail fast until midnight Pacific.
 `rateLimitExceeded` is short-term throttling, retried with backoff.
-
-**YouTube Analytics API v2** (`ANALYTICS_API`, the companion `analytics`), only where the channel
-owner authorized it: daily `subscribersGained`/`subscribersLost`, from which the walk derives past
-follower counts. Google OAuth2 with a refresh token (`YOUTUBE_ANALYTICS_CLIENT_ID`,
-`YOUTUBE_ANALYTICS_CLIENT_SECRET`, `YOUTUBE_ANALYTICS_REFRESH_TOKEN`, scope
-`yt-analytics.readonly`); Google does not rotate it (a refresh answer has no new one, and the old
-one stays). Without these variables in live mode nothing is asked; the sandbox issues its own.
-Decisions:
-- `ANALYTICS_CHANNEL_BY_ID`: the report asks `ids=channel==<the source's channel id>` rather
-  than `channel==MINE`: a token authorized by another channel is refused (403) instead of
-  lending its history to this source.
-- `ANALYTICS_DAYS_PACIFIC`: report days are Pacific-time days (like the quota), so a day ends at
-  the next midnight America/Los_Angeles.
-- `ANALYTICS_NO_PUBLISHED_QUOTA`: PLATFORMS.md gives the Analytics API no quota ("n/a"); one
-  report a channel a walk is counted against no limit here, and its errors are Google's envelope
-  (the Data API's table).
 """
 
 from __future__ import annotations
@@ -40,11 +24,6 @@ from social_assets.platforms.base import SourceConfig
 PLATFORM = "youtube"
 BASE_URL = "https://www.googleapis.com/youtube/v3"
 API_KEY_VARIABLE = "YOUTUBE_API_KEY"
-ANALYTICS = "analytics"  # the companion API's name
-ANALYTICS_BASE_URL = "https://youtubeanalytics.googleapis.com/v2"
-GOOGLE_TOKEN_URL = "https://oauth2.googleapis.com/token"
-ANALYTICS_VARIABLES = ("YOUTUBE_ANALYTICS_CLIENT_ID", "YOUTUBE_ANALYTICS_CLIENT_SECRET", "YOUTUBE_ANALYTICS_REFRESH_TOKEN")
-FOLLOWER_HISTORY_DAYS = 30  # days of subscriber gains and losses the walk asks for
 CHANNEL_ID_PATTERN = re.compile(r"^UC[0-9A-Za-z_-]{22}$")
 DAILY_QUOTA_UNITS = 10_000
 QUOTA_TIME_ZONE = ZoneInfo("America/Los_Angeles")  # the quota resets at midnight Pacific
@@ -124,22 +103,11 @@ ERRORS = ErrorTable(
     ),
 )
 
-# ANALYTICS_NO_PUBLISHED_QUOTA: no limit of ours; Google's answers still pace it (errors table).
-ANALYTICS_LIMITS = LimitPolicy(platform=PLATFORM, limits=(), cost=lambda endpoint: 0)  # no Data API units
-
-ANALYTICS_API = ApiSpec(
-    base_url=ANALYTICS_BASE_URL,
-    auth=(Auth(AuthKind.REFRESH_TOKEN, ANALYTICS_VARIABLES, token_url=GOOGLE_TOKEN_URL, client_auth="form"),),
-    limits=ANALYTICS_LIMITS,
-    errors=ERRORS,
-)
-
 API = ApiSpec(
     base_url=BASE_URL,
     auth=(Auth(AuthKind.API_KEY, (API_KEY_VARIABLE,), param="key"),),
     limits=LIMITS,
     errors=ERRORS,
-    companions={ANALYTICS: ANALYTICS_API},
 )
 
 CAPABILITIES = Capabilities(comments=True, max_depth=1, sorts=COMMENT_ORDERS, batch_lookup=LISTING_PAGE_SIZE)

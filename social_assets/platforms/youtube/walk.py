@@ -1,10 +1,6 @@
 """Reading one YouTube channel's day with the fewest quota units (1 per list call):
 
-1. `channels` by id -> the profile and the uploads playlist ("profiles"); where the channel
-   owner authorized the Analytics API (the companion `analytics`), its daily subscribers gained
-   and lost over the `FOLLOWER_HISTORY_DAYS` Pacific days before today, landed as "profiles"
-   with the channel and the subscriber count just read beside it: derived past follower
-   counts (see `normalize`);
+1. `channels` by id -> the profile and the uploads playlist ("profiles");
 2. `playlistItems` of the uploads playlist, 50 a page, newest first, until an upload older than the
    day or `post_limit` videos of the day (landed as "posts" with `normalize=False`: an index only;
    `search.list` would cost 100 units a call);
@@ -17,33 +13,27 @@ The refresh is `videos.list` by 50 ids.
 
 from __future__ import annotations
 
-import logging
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any, Iterator, Sequence
 
 from pydantic import ValidationError
 
-from social_assets.core.errors import ApiError, AuthError, NotFoundError, QuotaExhaustedError
-from social_assets.core.http import server_time
+from social_assets.core.errors import ApiError, NotFoundError, QuotaExhaustedError
 from social_assets.core.records import Gone, gone_posts
 from social_assets.core.rest import QueryCursor, RestClient, batches
 from social_assets.core.timeutil import utc_now
 from social_assets.platforms.base import DayWindow, PostRef
 from social_assets.platforms.youtube.models import Channel, CommentThread, PlaylistItem, Video
 from social_assets.platforms.youtube.spec import (
-    ANALYTICS,
     DAILY_QUOTA_UNITS,
-    FOLLOWER_HISTORY_DAYS,
     LISTING_PAGE_SIZE,
     PLATFORM,
-    QUOTA_TIME_ZONE,
     YouTubeSource,
     next_quota_reset,
 )
 
-log = logging.getLogger(__name__)
 COMMENT_PAGE_SIZE = 100  # the most commentThreads and comments one call returns
 PAGE_TOKEN = QueryCursor("pageToken", ("nextPageToken",))
 VIDEO_PARTS = "snippet,statistics,contentDetails"
@@ -87,13 +77,8 @@ class YouTubeWalk:
 
     def profile(self) -> None:
         channel_id = self.source.channel
-        params = {"part": VIDEO_PARTS, "id": channel_id}
-        with self._quota_explained():
-            response = self.client.call("GET", "/channels", params=params, land_as="profiles")
-        if response is None:  # a logic error here would burn quota on repeats
-            raise RuntimeError(f"youtube walk would send channels {params} twice")
-        body = self.client.parse("GET", "/channels", response)
-        for item in body.get("items") or [] if isinstance(body, dict) else []:
+        body = self._list("channels", {"part": VIDEO_PARTS, "id": channel_id}, land_as="profiles")
+        for item in body.get("items") or []:
             try:
                 channel = Channel.model_validate(item)
             except ValidationError:
@@ -101,35 +86,11 @@ class YouTubeWalk:
             uploads = channel.content_details.related_playlists.uploads if channel.content_details else None
             if channel.id == channel_id and uploads:
                 self.uploads_playlist = uploads
-                stats = channel.statistics
-                if stats and stats.subscriber_count is not None and not stats.hidden_subscriber_count:
-                    self._follower_history(stats.subscriber_count, server_time(response))
                 return
         raise ChannelNotFoundError(
             PLATFORM, "GET", self.client.url("/channels"), 404,
             f"channel {channel_id} does not exist or has no uploads playlist (channels.list returned no such item)",
         )
-
-    def _follower_history(self, subscribers: int, read_at: datetime) -> None:
-        """The Analytics report of the Pacific days before today, where the owner authorized it.
-        Without the companion's credentials (live mode), nothing is asked. A hidden subscriber
-        count leaves no count to count back from, so the walk does not ask then either.
-        The count read is rounded by YouTube (3 significant figures), and so are the derived."""
-        try:
-            analytics = self.client.companion(ANALYTICS)
-        except AuthError:
-            return  # not authorized: the Data API's count is all there is
-        today = read_at.astimezone(QUOTA_TIME_ZONE).date()  # ANALYTICS_DAYS_PACIFIC
-        params = {"ids": f"channel=={self.source.channel}",  # ANALYTICS_CHANNEL_BY_ID
-                  "startDate": (today - timedelta(days=FOLLOWER_HISTORY_DAYS)).isoformat(),
-                  "endDate": (today - timedelta(days=1)).isoformat(),
-                  "metrics": "subscribersGained,subscribersLost", "dimensions": "day", "sort": "day"}
-        try:
-            analytics.call("GET", "/reports", params=params, land_as="profiles",
-                           context={"channel_id": self.source.channel, "subscribers": str(subscribers),
-                                    "counted_on": today.isoformat()})
-        except ApiError as error:  # a refused history costs the day's history, not its videos
-            log.warning("youtube %s: no follower history from YouTube Analytics: %s", self.source.channel, error)
 
     def posts(self, window: DayWindow) -> list[PostRef]:
         if self.uploads_playlist is None:
@@ -191,6 +152,17 @@ class YouTubeWalk:
     def _pages(self, resource: str, params: dict[str, str], **kwargs: Any):
         with self._quota_explained():
             yield from self.client.pages("GET", f"/{resource}", PAGE_TOKEN, params=params, **kwargs)
+
+    def _list(self, resource: str, params: dict[str, str], **kwargs: Any) -> dict[str, Any]:
+        """One list call (1 quota unit per HTTP request, retries included), landed."""
+        with self._quota_explained():
+            body = self.client.get(f"/{resource}", params=params, **kwargs)
+        if body is None:  # a logic error here would burn quota on repeats
+            raise RuntimeError(f"youtube walk would send {resource} {params} twice")
+        if not isinstance(body, dict):
+            raise ApiError(PLATFORM, "GET", self.client.url(f"/{resource}"), 200,
+                           f"expected a JSON object, got {type(body).__name__}")
+        return body
 
     @contextmanager
     def _quota_explained(self) -> Iterator[None]:

@@ -12,14 +12,6 @@ most five replies inline, `comments?parentId=` lists them all, newest first.
 Faults: `429_burst` is 403 `rateLimitExceeded` or 429 `RESOURCE_EXHAUSTED` (never
 `quotaExceeded`, which only the real quota gives); `5xx` is 500 or 503; `field_missing` /
 `field_renamed` hit one item's `publishedAt` (`publishTime`). An API key does not expire.
-
-The Analytics API (host youtubeanalytics.googleapis.com) serves `GET /v2/reports` with
-`metrics=subscribersGained,subscribersLost&dimensions=day`: the world's true follower change of
-each Pacific day that is over, split into gains and a few losses (by a hash); Google's token
-endpoint (oauth2.googleapis.com `POST /token`) refreshes the sandbox's Analytics credentials,
-which stand for an owner of every sandbox channel (a brand account managing them all).
-`channel==MINE` is the first channel. Not emulated: other metrics, dimensions and filters,
-Analytics' own quota, and the data lag (a day is reported as soon as it is over).
 """
 
 from __future__ import annotations
@@ -31,10 +23,10 @@ import json
 from dataclasses import dataclass
 from functools import lru_cache
 from itertools import islice
-from datetime import date, datetime, time, timedelta
+from datetime import datetime
 from typing import Any, Callable, ClassVar, Mapping
 
-from social_assets.platforms.youtube.spec import ANALYTICS_VARIABLES, API_KEY_VARIABLE, LIMITS, QUOTA_TIME_ZONE
+from social_assets.platforms.youtube.spec import API_KEY_VARIABLE, LIMITS
 from social_assets.sandbox.engine import (
     QUOTA,
     THROTTLED,
@@ -45,7 +37,6 @@ from social_assets.sandbox.engine import (
     InvalidCursor,
     PageTokens,
     b64,
-    bearer,
     decode_uid,
     encode_uid,
     share,
@@ -53,23 +44,12 @@ from social_assets.sandbox.engine import (
     uid_token,
     unb64,
 )
-from social_assets.sandbox.faults import RATE_LIMITED, SERVER_ERROR
 from social_assets.sandbox.http import SandboxRequest, SandboxResponse
 from social_assets.sandbox.world import CommentTree, World, WorldAccount, WorldComment, WorldPost
 
 PLATFORM = "youtube"
 SANDBOX_API_KEY = "AIzaSy-sandbox-youtube-data-api-v3-key"
-ANALYTICS_CLIENT_ID, ANALYTICS_CLIENT_SECRET, ANALYTICS_REFRESH_TOKEN = ANALYTICS_VARIABLES
-CREDENTIALS = {
-    API_KEY_VARIABLE: SANDBOX_API_KEY,
-    ANALYTICS_CLIENT_ID: "000000000000-sandbox.apps.googleusercontent.com",
-    ANALYTICS_CLIENT_SECRET: "GOCSPX-sandbox-youtube-analytics",
-    ANALYTICS_REFRESH_TOKEN: "1//0sandbox-youtube-analytics-refresh-token",
-}
-ANALYTICS_HOST = "youtubeanalytics.googleapis.com"
-TOKEN_HOST = "oauth2.googleapis.com"
-ANALYTICS_TOKEN_SECONDS = 3599  # Google's access tokens (PLATFORMS.md §2)
-UNSUBSCRIBE_SHARE = 0.2  # losses of a day, as a share of its gains at most (a hash picks how many)
+CREDENTIALS = {API_KEY_VARIABLE: SANDBOX_API_KEY}
 API_PREFIX = "/youtube/v3/"
 INLINE_REPLIES = 5  # commentThreads carry at most this many replies; the rest via comments.list
 
@@ -298,7 +278,7 @@ class YouTubeEmulation(Emulation):
     """The YouTube Data API v3 over the synthetic world (see the module docstring)."""
 
     platform = PLATFORM
-    hosts: ClassVar[tuple[str, ...]] = ("www.googleapis.com", "youtube.googleapis.com", ANALYTICS_HOST, TOKEN_HOST)
+    hosts: ClassVar[tuple[str, ...]] = ("www.googleapis.com", "youtube.googleapis.com")
     catalog: ClassVar[tuple[tuple[str, str], ...]] = tuple(
         ("channel", handle) for handle in ("@dagsterio", "@duckdblabs", "@datatalksclub", "@socialpulse", "@brandstudio")
     ) + tuple(("channel", f"@sandbox_channel_{n:02d}") for n in range(1, 46))  # for scaling tests
@@ -327,15 +307,7 @@ class YouTubeEmulation(Emulation):
             "channels": self._list_channels, "playlistItems": self._list_playlist_items, "videos": self._list_videos,
             "commentThreads": self._list_comment_threads, "comments": self._list_comments}
 
-    def authenticate(self, request: SandboxRequest) -> str | None | SandboxResponse:
-        if request.host == TOKEN_HOST:
-            return None  # the token endpoint is not metered
-        if request.host == ANALYTICS_HOST:
-            if self.tokens.subject(bearer(request)) is None:
-                return google_error(401, "authError", "Request had invalid authentication credentials. Expected "
-                                    "OAuth 2 access token, login cookie or other valid authentication credential.",
-                                    "global", location="Authorization", locationType="header")
-            return None  # Analytics' own quota is not emulated
+    def authenticate(self, request: SandboxRequest) -> str | SandboxResponse:
         key = request.param("key")
         if not key:
             return google_error(403, "forbidden", "The request is missing a valid API key.", "global")
@@ -346,23 +318,7 @@ class YouTubeEmulation(Emulation):
     def resource_of(self, request: SandboxRequest) -> str | None:
         return request.path.removeprefix(API_PREFIX) if request.path.startswith(API_PREFIX) else None
 
-    def fault_kinds(self, request: SandboxRequest) -> frozenset[str]:
-        if request.host == TOKEN_HOST:
-            return frozenset({RATE_LIMITED, SERVER_ERROR})
-        return super().fault_kinds(request)
-
     def route(self, request: SandboxRequest) -> SandboxResponse:
-        if request.host == TOKEN_HOST:
-            if request.method == "POST" and request.path == "/token":
-                return self._token(request.form())
-            return google_error(404, "notFound", "Not Found", "global")
-        if request.host == ANALYTICS_HOST:
-            if request.method != "GET" or request.path != "/v2/reports":
-                return google_error(404, "notFound", "Not Found", "global")
-            try:
-                return self._report(request)
-            except _ApiProblem as problem:
-                return problem.response
         handler = self._routes.get(self.resource_of(request) or "")
         if handler is None or request.method != "GET":
             return google_error(404, "notFound", "Not Found", "global")
@@ -373,60 +329,6 @@ class YouTubeEmulation(Emulation):
         except InvalidCursor:
             return google_error(400, "invalidPageToken", "The request specifies an invalid page token.",
                                 location="pageToken", locationType="parameter")
-
-    # -- Analytics ---------------------------------------------------------------------------
-
-    def _token(self, form: dict[str, str]) -> SandboxResponse:
-        client_id, secret = form.get("client_id", ""), form.get("client_secret", "")
-        if not self.accepted.accepts(**{ANALYTICS_CLIENT_ID: client_id, ANALYTICS_CLIENT_SECRET: secret}):
-            return SandboxResponse(401, {"error": "invalid_client", "error_description": "The OAuth client was not found."})
-        if form.get("grant_type") != "refresh_token" or not self.accepted.accepts(
-                **{ANALYTICS_CLIENT_ID: client_id, ANALYTICS_REFRESH_TOKEN: form.get("refresh_token", "")}):
-            return SandboxResponse(400, {"error": "invalid_grant", "error_description": "Token has been expired or revoked."})
-        # Google keeps the refresh token: its answer carries no new one.
-        return self.ok({"access_token": self.tokens.issue(f"analytics|{client_id}", ANALYTICS_TOKEN_SECONDS),
-                        "expires_in": ANALYTICS_TOKEN_SECONDS, "token_type": "Bearer",
-                        "scope": "https://www.googleapis.com/auth/yt-analytics.readonly"})
-
-    def _report(self, request: SandboxRequest) -> SandboxResponse:
-        ids = request.param("ids") or ""
-        if not ids.startswith("channel=="):
-            raise _ApiProblem(400, "badRequest", "Required parameter: ids (channel==MINE or channel==CHANNEL_ID).")
-        wanted = ids.removeprefix("channel==")
-        accounts = list(self._channels.values())
-        account = accounts[0] if wanted == "MINE" and accounts else self._channels.get(wanted)
-        if account is None:
-            raise _ApiProblem(403, "forbidden", "Forbidden")
-        metrics = (request.param("metrics") or "").split(",")
-        if not metrics or not set(metrics) <= {"subscribersGained", "subscribersLost"}:
-            raise _ApiProblem(400, "badRequest", "Unknown identifier (the sandbox serves only subscribersGained "
-                                                 "and subscribersLost).")
-        if request.param("dimensions") != "day" or request.param("sort", "day") != "day":
-            raise _ApiProblem(400, "badRequest", "The sandbox serves only dimensions=day, sort=day.")
-        try:
-            start, end = (date.fromisoformat(request.param(name) or "") for name in ("startDate", "endDate"))
-        except ValueError:
-            raise _ApiProblem(400, "badRequest", "startDate and endDate: expected YYYY-MM-DD.") from None
-        if start > end:
-            raise _ApiProblem(400, "badRequest", "The start date must be before or on the end date.")
-        today = self.world.now().astimezone(QUOTA_TIME_ZONE).date()
-        rows, day = [], max(start, account.created_at.astimezone(QUOTA_TIME_ZONE).date())
-        while day <= end and day < today:  # only days that are over
-            changes = {"subscribersGained": 0, "subscribersLost": 0} | self.subscriber_changes(account, day)
-            rows.append([day.isoformat(), *(changes[m] for m in metrics)])
-            day += timedelta(days=1)
-        headers = [{"name": "day", "columnType": "DIMENSION", "dataType": "STRING"}] + [
-            {"name": m, "columnType": "METRIC", "dataType": "INTEGER"} for m in metrics]
-        return self.ok({"kind": "youtubeAnalytics#resultTable", "columnHeaders": headers, "rows": rows})
-
-    def subscriber_changes(self, account: WorldAccount, day: date) -> dict[str, int]:
-        """A Pacific day's gains and losses: their difference is the world's follower change."""
-        start, end = (datetime.combine(d, time.min, QUOTA_TIME_ZONE) for d in (day, day + timedelta(days=1)))
-        net = account.followers(end) - account.followers(start)
-        lost = int(share(self.world.seed, f"unsubscribes|{account.handle}", day.toordinal())
-                   * (UNSUBSCRIBE_SHARE * abs(net) + 4))  # a few unsubscribe even on a quiet day
-        lost = max(lost, -net)
-        return {"subscribersGained": net + lost, "subscribersLost": lost}
 
     def _video(self, video_id: str) -> WorldPost | None:
         uid = uid_from_video_id(video_id)
