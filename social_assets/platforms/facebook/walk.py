@@ -18,14 +18,14 @@ The refresh: `GET /?ids=` (50 posts a call) with the same fields (insights only 
 
 from __future__ import annotations
 
-from typing import Any, Iterator, Sequence
+from typing import Sequence
 
 from social_assets.core.errors import InvalidRequestError, NotFoundError, PermissionDeniedError
 from social_assets.core.rest import RestClient, batches
 from social_assets.platforms.base import DayWindow, PostRef
 from social_assets.platforms.facebook.spec import PLATFORM, FacebookSource
-from social_assets.platforms.graph.api import BATCH_IDS, GraphNext
-from social_assets.platforms.graph.bodies import Reject, summary_total, timestamp
+from social_assets.platforms.graph.api import BATCH_IDS, GraphNext, data_items, posts_of_day
+from social_assets.platforms.graph.bodies import summary_total, timestamp
 
 PAGE_FIELDS = "id,name,username,link,followers_count,fan_count"
 POST_FIELDS = ("id,message,created_time,permalink_url,full_picture,from,attachments{media_type,type,media,url,subattachments},"
@@ -64,26 +64,9 @@ class FacebookWalk:
         fields = f"{POST_FIELDS},{POST_INSIGHTS}" if self.insights else POST_FIELDS
         params = {"fields": fields, "limit": PAGE_SIZE, "since": str(int(window.start.timestamp())),
                   "until": str(int(window.end.timestamp()))}
-        found: dict[str, PostRef] = {}
-        for page in self.client.pages("GET", f"/{self.page_id}/posts", GraphNext(), params=params, land_as="posts"):
-            older = False
-            for item in _data(page):
-                try:
-                    published = timestamp(item, "created_time")
-                    comments = summary_total(item, "comments")
-                except Reject:
-                    continue  # the normalizer reports it
-                if published >= window.end:
-                    continue
-                if published < window.start:
-                    older = True  # newest first
-                    continue
-                found.setdefault(str(item.get("id")), PostRef(str(item.get("id")), comments))
-                if len(found) >= self.source.post_limit:
-                    return list(found.values())
-            if older:
-                break
-        return list(found.values())
+        pages = self.client.pages("GET", f"/{self.page_id}/posts", GraphNext(), params=params, land_as="posts")
+        return posts_of_day(pages, window, self.source.post_limit, lambda item: timestamp(item, "created_time"),
+                            lambda item: summary_total(item, "comments"))
 
     def comments(self, post: PostRef) -> None:
         params = {"fields": COMMENT_FIELDS, "filter": "toplevel", "order": "chronological", "summary": "true",
@@ -91,7 +74,7 @@ class FacebookWalk:
         try:
             for page in self.client.pages("GET", f"/{post.post_id}/comments", GraphNext(), params=params,
                                           land_as="comments", context={"post_id": post.post_id}):
-                for comment in _data(page):
+                for comment in data_items(page):
                     replies = comment.get("comment_count")
                     if self.source.comment_depth >= 1 and isinstance(replies, int) and replies > 0 and comment.get("id"):
                         context = {"post_id": post.post_id, "parent_id": str(comment["id"])}
@@ -113,8 +96,3 @@ def refresh(client: RestClient, post_ids: Sequence[str]) -> None:
                 raise
             fields = POST_FIELDS  # the token may not read insights
             client.get("/", params={"ids": ",".join(batch), "fields": fields}, land_as="posts")
-
-
-def _data(page: Any) -> Iterator[dict]:
-    data = page.get("data") if isinstance(page, dict) else None
-    return (item for item in (data if isinstance(data, list) else []) if isinstance(item, dict))

@@ -26,13 +26,16 @@ from __future__ import annotations
 import logging
 import re
 from dataclasses import dataclass, field
-from typing import Any
+from datetime import datetime
+from typing import Any, Callable, Iterable, Iterator
 
 import httpx
 
 from social_assets.core.errors import Envelope, ErrorKind, ErrorTable, rule
 from social_assets.core.limits import LimitPolicy, UsageShare
 from social_assets.core.rest import PageRequest
+from social_assets.platforms.base import DayWindow, PostRef
+from social_assets.platforms.graph.bodies import Reject
 
 VERSION = "v24.0"
 FACEBOOK_GRAPH = f"https://graph.facebook.com/{VERSION}"
@@ -120,6 +123,40 @@ class GraphNext:
             return None
         self.seen.add(cursor)
         return PageRequest(str(next_url.copy_remove_param("access_token")))
+
+
+def data_items(page: Any) -> Iterator[dict]:
+    """The objects of a list page's `data`; anything else is left to the normalizer."""
+    data = page.get("data") if isinstance(page, dict) else None
+    return (item for item in (data if isinstance(data, list) else []) if isinstance(item, dict))
+
+
+def posts_of_day(
+    pages: Iterable[Any], window: DayWindow, limit: int,
+    published: Callable[[dict], datetime], comments: Callable[[dict], int | None],
+) -> list[PostRef]:
+    """The posts of a newest-first listing that fall in the day, at most `limit`, each once.
+    Pages are read until one reaches past the day's start. An item whose time or comment count
+    is unreadable (`Reject`) is skipped here: the normalizer reports it."""
+    found: dict[str, PostRef] = {}
+    for page in pages:
+        older = False
+        for item in data_items(page):
+            try:
+                moment, replies = published(item), comments(item)
+            except Reject:
+                continue
+            if moment >= window.end:
+                continue
+            if moment < window.start:
+                older = True
+                continue
+            found.setdefault(str(item.get("id")), PostRef(str(item.get("id")), replies))
+            if len(found) >= limit:
+                return list(found.values())
+        if older:
+            break
+    return list(found.values())
 
 
 class _NoTokensInLogs(logging.Filter):

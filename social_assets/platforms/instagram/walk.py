@@ -21,7 +21,7 @@ late (up to 48 h), so the hourly refresh brings them up to date.
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Any, Iterator, Sequence
+from typing import Sequence
 
 import httpx
 
@@ -29,8 +29,8 @@ from social_assets.core.errors import AuthError, InvalidRequestError, NotFoundEr
 from social_assets.core.rest import RestClient, batches
 from social_assets.core.timeutil import utc_now
 from social_assets.platforms.base import DayWindow, PostRef
-from social_assets.platforms.graph.api import BATCH_IDS, GraphNext
-from social_assets.platforms.graph.bodies import Reject, timestamp
+from social_assets.platforms.graph.api import BATCH_IDS, GraphNext, data_items, posts_of_day
+from social_assets.platforms.graph.bodies import timestamp
 from social_assets.platforms.instagram.spec import PLATFORM, TOKEN_VARIABLE, InstagramSource
 
 PROFILE_FIELDS = "id,username,name,followers_count,follows_count,media_count"
@@ -79,28 +79,9 @@ class InstagramWalk:
 
     def _posts(self, window: DayWindow) -> list[PostRef]:
         fields = f"{MEDIA_FIELDS},{MEDIA_INSIGHTS}" if self.insights else MEDIA_FIELDS
-        found: dict[str, PostRef] = {}
         pages = self.client.pages("GET", f"/{self.user_id}/media", GraphNext(), params={"fields": fields, "limit": PAGE_SIZE},
                                   land_as="posts")
-        for page in pages:
-            older = False
-            for item in _data(page):
-                try:
-                    published = timestamp(item, "timestamp")
-                except Reject:
-                    continue  # the normalizer reports it
-                if published >= window.end:
-                    continue
-                if published < window.start:
-                    older = True  # newest first
-                    continue
-                comments = item.get("comments_count")
-                found.setdefault(str(item.get("id")), PostRef(str(item.get("id")), comments if isinstance(comments, int) else None))
-                if len(found) >= self.source.post_limit:
-                    return list(found.values())
-            if older:
-                break
-        return list(found.values())
+        return posts_of_day(pages, window, self.source.post_limit, lambda item: timestamp(item, "timestamp"), _comments_count)
 
     def comments(self, post: PostRef) -> None:
         fields = COMMENT_FIELDS + (f",replies{{{COMMENT_FIELDS}}}" if self.source.comment_depth >= 1 else "")
@@ -108,7 +89,7 @@ class InstagramWalk:
         try:
             for page in self.client.pages("GET", f"/{post.post_id}/comments", GraphNext(),
                                           params={"fields": fields, "limit": PAGE_SIZE}, land_as="comments", context=context):
-                for comment in _data(page):
+                for comment in data_items(page):
                     self._more_replies(comment, post)
         except NotFoundError:
             pass  # deleted since it was listed: no comments, not a failure
@@ -130,6 +111,6 @@ def refresh(client: RestClient, media_ids: Sequence[str]) -> None:
         client.get("/", params={"ids": ",".join(batch), "fields": f"{MEDIA_FIELDS},{MEDIA_INSIGHTS}"}, land_as="posts")
 
 
-def _data(page: Any) -> Iterator[dict]:
-    data = page.get("data") if isinstance(page, dict) else None
-    return (item for item in (data if isinstance(data, list) else []) if isinstance(item, dict))
+def _comments_count(item: dict) -> int | None:
+    comments = item.get("comments_count")
+    return comments if isinstance(comments, int) else None
