@@ -80,6 +80,11 @@ class FaultInjector:
         self.rate = PROFILES[self.profile]
         self.rng = random.Random(f"faults|{seed}")
         self._burst_left: dict[str, int] = {}  # platform -> injected 429s still to come
+        # Platforms whose burst just ended: their next request gets no 429, so a burst is at
+        # most 1 + max(EXTRA_BURST_REFUSALS) refusals in a row, as documented. Without the
+        # gap, a fresh draw could extend it, and LinkedIn reads that many 429s in a row as its
+        # daily limit spent (platforms/linkedin/spec.py, PAUSE_AFTER_429S).
+        self._cooling: set[str] = set()
         self._in_a_row: dict[tuple, int] = {}  # request identity -> faults it met in a row
 
     def draw(self, platform: str, request_key: tuple, kinds: Collection[str]) -> str | None:
@@ -94,7 +99,8 @@ class FaultInjector:
         if self.rng.random() >= self.rate:
             return None
         # A token does not expire twice in a row: a refreshed token gets through.
-        choices = sorted(set(kinds) - ({EXPIRED_TOKEN} if in_a_row else set()))
+        excluded = ({EXPIRED_TOKEN} if in_a_row else set()) | ({RATE_LIMITED} if platform in self._cooling else set())
+        choices = sorted(set(kinds) - excluded)
         return self.rng.choice(choices) if choices else None
 
     def settle(self, platform: str, request_key: tuple, injected: str | None) -> None:
@@ -105,12 +111,14 @@ class FaultInjector:
             self._in_a_row[request_key] = self._in_a_row.get(request_key, 0) + 1
         if injected != RATE_LIMITED:
             self._burst_left.pop(platform, None)  # anything else ends a burst
+            self._cooling.discard(platform)  # and is the gap after one
         elif platform not in self._burst_left:
             self._burst_left[platform] = self.rng.randint(*EXTRA_BURST_REFUSALS)  # a burst starts
         elif self._burst_left[platform] > 1:
             self._burst_left[platform] -= 1
         else:
             del self._burst_left[platform]
+            self._cooling.add(platform)
 
     def cut(self, length: int) -> int:
         """Where to cut a body of `length` bytes: always short of the end, so JSON breaks."""

@@ -178,6 +178,20 @@ def test_a_429_burst_refuses_a_short_run_of_requests():
     assert injector.draw("youtube", key, kinds) in (None, "429_burst", "5xx")  # other platforms: their own bursts
 
 
+def test_a_burst_is_never_extended_by_the_next_draw():
+    """However the draws fall, a platform never sees more than three injected 429s in a row
+    (LinkedIn would read a longer run as its daily limit spent)."""
+    injector = FaultInjector("storm", seed=7)
+    kinds = frozenset({"429_burst", "5xx"})  # half the faults drawn are 429s
+    longest = current = 0
+    for n in range(20_000):
+        fault = injector.draw("linkedin", ("GET", n), kinds)
+        injector.settle("linkedin", ("GET", n), fault)
+        current = current + 1 if fault == "429_burst" else 0
+        longest = max(longest, current)
+    assert longest == 3
+
+
 # -- genuine overuse is still refused, and told apart -----------------------------------------
 
 
