@@ -16,8 +16,9 @@ from urllib.parse import parse_qsl
 import httpx
 import pytest
 
-from social_assets.core.errors import AuthError
+from social_assets.core.errors import AuthError, TransientApiError
 from social_assets.core.limits import OAuthClient, SharedState, SQLiteStore, TokenCache
+from social_assets.core.limits.tokens import TOKEN_ATTEMPTS
 from social_assets.platforms.reddit import PLATFORM as REDDIT
 from social_assets.sandbox.app import LoopbackSandboxTransport
 from social_assets_tests.clients import sandbox_client
@@ -35,8 +36,15 @@ class TokenEndpoint:
         self.valid_refresh_tokens = {FIRST_REFRESH_TOKEN}
         self.grants: list[str] = []  # the refresh tokens spent, in order
         self.lock = threading.Lock()
+        self.throttle_next = 0  # this many requests get a 429 first
+        self.requests = 0
 
     def answer(self, authorization: str, form: dict[str, str]) -> tuple[int, dict]:
+        with self.lock:
+            self.requests += 1
+            if self.throttle_next:
+                self.throttle_next -= 1
+                return 429, {"error": "too_many_requests"}
         expected = "Basic " + base64.b64encode(f"{CLIENT_ID}:{CLIENT_SECRET}".encode()).decode()
         if authorization != expected:
             return 401, {"error": "invalid_client"}
@@ -163,6 +171,18 @@ def test_a_newer_configured_refresh_token_replaces_a_kept_one_that_was_revoked(e
     assert tokens.get() == "access-2" and endpoint.grants[-1] == "refresh-reauthorized"
     clock.now += 7200  # and from then on the token it rotated to
     assert tokens.get() == "access-3" and endpoint.grants[-1] == "refresh-2"
+
+
+def test_a_throttled_token_endpoint_is_retried_on_its_own_budget(endpoint):
+    client = OAuthClient("example", endpoint.url, CLIENT_ID, CLIENT_SECRET, variables=("EXAMPLE_CLIENT_SECRET",))
+    endpoint.throttle_next = TOKEN_ATTEMPTS - 1
+    grant = client.refresh(httpx.Client(), FIRST_REFRESH_TOKEN)
+    assert (grant.access_token, endpoint.requests, endpoint.grants) == ("access-1", TOKEN_ATTEMPTS, [FIRST_REFRESH_TOKEN])
+
+    endpoint.throttle_next = TOKEN_ATTEMPTS  # throttled throughout: a transient error for the caller to retry
+    with pytest.raises(TransientApiError, match="token endpoint unavailable"):
+        client.refresh(httpx.Client(), "refresh-1")
+    assert endpoint.requests == 2 * TOKEN_ATTEMPTS and endpoint.valid_refresh_tokens == {"refresh-1"}
 
 
 def test_reddit_processes_share_one_app_token_through_the_store(tmp_path, monkeypatch):

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Literal, Mapping
 
 import httpx
+from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_random_exponential
 from cryptography.fernet import Fernet, InvalidToken
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
@@ -173,6 +174,11 @@ def _derive_key(secret: str, scope: str) -> bytes:
     return base64.urlsafe_b64encode(key)
 
 
+# The token endpoint retries its own throttling and server errors, on a budget of its own:
+# otherwise a 429 burst there would spend the retries of the API request that needed the token.
+TOKEN_ATTEMPTS = 4
+
+
 @dataclass(frozen=True)
 class OAuthClient:
     """A standard (RFC 6749) token endpoint: client credentials and refresh-token grants, the
@@ -197,6 +203,17 @@ class OAuthClient:
         return self._grant(http, {"grant_type": "refresh_token", "refresh_token": refresh_token})
 
     def _grant(self, http: httpx.Client, form: dict[str, str]) -> TokenGrant:
+        for attempt in Retrying(
+            stop=stop_after_attempt(TOKEN_ATTEMPTS),
+            wait=wait_random_exponential(multiplier=0.25, max=4),
+            retry=retry_if_exception_type(TransientApiError),
+            reraise=True,
+        ):
+            with attempt:
+                return self._grant_once(http, form)
+        raise AssertionError("unreachable: tenacity re-raises the last error")
+
+    def _grant_once(self, http: httpx.Client, form: dict[str, str]) -> TokenGrant:
         auth: tuple[str, str] | None = None
         if self.client_auth == "basic":
             auth = (self.client_id, self.client_secret)
