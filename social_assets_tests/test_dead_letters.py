@@ -8,20 +8,19 @@ from datetime import date
 
 import duckdb
 import pytest
-from dagster import instance_for_test
 
 from social_assets import connections
 from social_assets.core.records import Normalized, Rejected
 from social_assets.platforms import PLATFORMS
 from social_assets.sandbox.http import SandboxResponse
-from social_assets_tests.pipeline import collect_partition
+from social_assets_tests.pipeline import collect_partition, memory_instance
 
 DAY = date(2026, 11, 19)
 
 
 @pytest.fixture
 def instance():
-    with instance_for_test() as dagster_instance:
+    with memory_instance() as dagster_instance:
         yield dagster_instance
 
 

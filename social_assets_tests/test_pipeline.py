@@ -8,13 +8,12 @@ from datetime import date, datetime, timedelta, timezone
 
 import duckdb
 import pytest
-from dagster import instance_for_test
 
 from social_assets.sandbox.platforms.youtube import channel_id_for
 from social_assets.sandbox.app import Sandbox
 from social_assets.sandbox.world import SandboxClock
 from social_assets_tests.conftest import TEST_CHANNEL
-from social_assets_tests.pipeline import build_analytics, collect_partition, table_contents
+from social_assets_tests.pipeline import build_analytics, collect_partition, memory_instance, table_contents
 
 DAY = date(2026, 11, 19)
 NOW = datetime(2026, 11, 20, 3, tzinfo=timezone.utc)
@@ -23,7 +22,7 @@ WINDOW = (datetime(2026, 11, 19, tzinfo=timezone.utc), datetime(2026, 11, 20, tz
 
 @pytest.fixture
 def instance():
-    with instance_for_test() as dagster_instance:
+    with memory_instance() as dagster_instance:
         yield dagster_instance
 
 

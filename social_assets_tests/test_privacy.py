@@ -9,7 +9,7 @@ from datetime import date, datetime, timezone
 import duckdb
 import pandas as pd
 import pytest
-from dagster import instance_for_test, materialize
+from dagster import materialize
 
 from social_assets.defs.normalized import NORMALIZED_ASSETS
 from social_assets.defs.partitions import platform_day_key
@@ -22,6 +22,7 @@ from social_assets.privacy.scrub import GoneContent, scrub
 from social_assets.sources import load_sources
 from social_assets.warehouse.tables import ensure_schema
 from social_assets_tests.conftest import realdata_body, realdata_files
+from social_assets_tests.pipeline import memory_instance
 
 DAY = date(2026, 11, 19)
 
@@ -105,7 +106,7 @@ def test_the_privacy_section_is_checked_and_does_not_disturb_the_sources(tmp_pat
 def test_commenters_and_community_authors_are_pseudonymized_in_the_pipeline(pipeline_env, sources_file, monkeypatch):
     sources_file.write_text(sources_file.read_text() + "privacy:\n  pseudonymize_usernames: true\n")
     key = "a-long-random-key-for-the-test"
-    with instance_for_test() as instance:
+    with memory_instance() as instance:
         # Without the key, the normalized step refuses and says which variable to set.
         monkeypatch.delenv("SOCIAL_PSEUDONYM_KEY", raising=False)
         refused = materialize([collect, *NORMALIZED_ASSETS], instance=instance, resources=build_resources(),

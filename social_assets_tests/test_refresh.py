@@ -8,11 +8,10 @@ from datetime import date, datetime, timezone
 
 import duckdb
 import pytest
-from dagster import instance_for_test
 
 from social_assets.sandbox.app import Sandbox
 from social_assets.sandbox.world import SandboxClock
-from social_assets_tests.pipeline import build_analytics, collect_partition, refresh_hour, table_contents
+from social_assets_tests.pipeline import build_analytics, collect_partition, memory_instance, refresh_hour, table_contents
 
 DAY = date(2026, 11, 19)
 LATER = datetime(2026, 11, 20, 9, tzinfo=timezone.utc)
@@ -32,7 +31,7 @@ def query(warehouse, sql, params=()):
 
 @pytest.fixture
 def instance():
-    with instance_for_test() as dagster_instance:
+    with memory_instance() as dagster_instance:
         yield dagster_instance
 
 

@@ -7,12 +7,11 @@ import json
 from datetime import date
 
 import pytest
-from dagster import instance_for_test
 
 from social_assets import connections
 from social_assets.sources import load_sources
 from social_assets_tests.conftest import PROJECT_ROOT
-from social_assets_tests.pipeline import build_analytics, collect_partition, table_contents
+from social_assets_tests.pipeline import build_analytics, collect_partition, memory_instance, table_contents
 
 DAYS = (date(2026, 11, 18), date(2026, 11, 19))
 ANALYST_TABLES = ("analytics.posts", "analytics.comments", "analytics.profiles")
@@ -27,7 +26,7 @@ def run_pipeline(tmp_path, monkeypatch, profile: str) -> tuple[dict, list[dict]]
     monkeypatch.setenv("SOCIAL_SANDBOX_FAULTS", profile)
     monkeypatch.setenv("SOCIAL_SANDBOX_LOG", str(log))
     monkeypatch.setattr(connections, "_SANDBOX", None)  # a new sandbox reads the profile
-    with instance_for_test() as instance:
+    with memory_instance() as instance:
         for day in DAYS:
             for platform in sorted(load_sources(PROJECT_ROOT / "sources.yaml")):  # every platform with sources
                 collect_partition(instance, platform, day)

@@ -6,9 +6,8 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 import pytest
-from dagster import instance_for_test
 
-from social_assets_tests.pipeline import build_analytics, collect_partition, refresh_hour
+from social_assets_tests.pipeline import build_analytics, collect_partition, memory_instance, refresh_hour
 
 # Collected the morning after each day. Snapshots then end periods of every grain: October and
 # November, the weeks starting Mon 26 Oct, 9 Nov and 16 Nov, and consecutive days.
@@ -54,7 +53,7 @@ def built(tmp_path_factory, youtube_channel):
     patch.delenv("SOCIAL_SANDBOX_FAULTS", raising=False)
     patch.setattr(connections, "_SANDBOX", None)
     try:
-        with instance_for_test() as instance:
+        with memory_instance() as instance:
             for day in DAYS:
                 patch.setenv("SOCIAL_SANDBOX_NOW", f"{day + timedelta(days=1)}T02:00:00+00:00")
                 for platform in ("reddit", "youtube"):

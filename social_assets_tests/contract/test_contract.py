@@ -25,7 +25,6 @@ from typing import Any
 import duckdb
 import httpx
 import pytest
-from dagster import instance_for_test
 
 from social_assets import connections
 from social_assets.cli import main
@@ -36,7 +35,7 @@ from social_assets.platforms import PLATFORMS
 from social_assets.sources import load_sources
 from social_assets_tests.conftest import PROJECT_ROOT
 from social_assets_tests.contract.spec import Recorded, contract_of, recorded_responses
-from social_assets_tests.pipeline import collect_partition
+from social_assets_tests.pipeline import collect_partition, memory_instance
 
 NAMES = sorted(PLATFORMS)
 RECORDED = [r for name in NAMES for r in recorded_responses(name)]
@@ -195,7 +194,7 @@ def rows(warehouse: Path, name: str) -> dict[str, int]:
 @pytest.mark.parametrize("name", NAMES)
 def test_a_day_collects_end_to_end(name: str, pipeline_env: Path, tmp_path: Path, monkeypatch):
     monkeypatch.setenv("SOCIAL_SOURCES", str(write_sources(tmp_path, name)))
-    with instance_for_test() as instance:
+    with memory_instance() as instance:
         collect_partition(instance, name, DAY)
     counts = rows(pipeline_env, name)
     assert counts["posts"] > 0 and counts["profiles"] == 1, counts
@@ -210,7 +209,7 @@ def test_limits_are_obeyed_under_a_storm(name: str, pipeline_env: Path, tmp_path
     monkeypatch.setenv("SOCIAL_SANDBOX_FAULTS", "storm")
     monkeypatch.setenv("SOCIAL_SANDBOX_LOG", str(log))
     monkeypatch.setattr(connections, "_SANDBOX", None)
-    with instance_for_test() as instance:
+    with memory_instance() as instance:
         collect_partition(instance, name, DAY)
     served = [json.loads(line) for line in log.read_text().splitlines()]
     assert any(r["injected_fault"] for r in served), "the storm injected nothing"

@@ -16,7 +16,6 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 import pytest
-from dagster import instance_for_test
 from pydantic import BaseModel, ValidationError
 
 from social_assets import collection, connections
@@ -29,7 +28,7 @@ from social_assets.platforms.youtube.normalize import normalize_posts as youtube
 from social_assets.platforms.youtube.normalize import normalize_profiles as youtube_profiles
 from social_assets.warehouse.tables import DEAD_LETTERS, ensure_schema, replace_partition
 from social_assets_tests.conftest import realdata_body, realdata_files
-from social_assets_tests.pipeline import collect_partition
+from social_assets_tests.pipeline import collect_partition, memory_instance
 
 COMMAND = str(Path(sys.executable).parent / "social-assets")
 DAY = date(2026, 11, 19)
@@ -299,7 +298,7 @@ def test_a_warehouse_already_holding_a_letter_twice_is_repaired_by_the_next_run(
 
 @pytest.fixture
 def instance():
-    with instance_for_test() as dagster_instance:
+    with memory_instance() as dagster_instance:
         yield dagster_instance
 
 

@@ -13,13 +13,12 @@ from datetime import date, datetime, timedelta, timezone
 import duckdb
 import pytest
 import yaml
-from dagster import instance_for_test
 
 from social_assets import connections
 from social_assets.platforms import PLATFORMS
 from social_assets.sandbox.app import emulation_modules
 from social_assets_tests.conftest import PROJECT_ROOT
-from social_assets_tests.pipeline import build_analytics, collect_partition, refresh_hour
+from social_assets_tests.pipeline import build_analytics, collect_partition, memory_instance, refresh_hour
 from social_assets_tests.reliability.search import found_in_database
 
 DAY = date(2026, 11, 19)
@@ -75,7 +74,7 @@ def test_deleted_posts_and_comments_leave_only_tombstones(pipeline_env, monkeypa
     sources.write_text(text)
     monkeypatch.setenv("SOCIAL_SOURCES", str(sources))
     snapshot = pipeline_env.parent / "analytics.duckdb"
-    with instance_for_test() as instance:
+    with memory_instance() as instance:
         for platform in platforms:
             collect_partition(instance, platform, DAY)
         build_analytics(instance)

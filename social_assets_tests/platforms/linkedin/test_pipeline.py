@@ -8,12 +8,11 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta, timezone
 
 import duckdb
-from dagster import instance_for_test
 
 from social_assets.sandbox.app import Sandbox
 from social_assets.sandbox.world import SandboxClock
 from social_assets_tests.conftest import PROJECT_ROOT
-from social_assets_tests.pipeline import build_analytics, collect_partition, refresh_hour
+from social_assets_tests.pipeline import build_analytics, collect_partition, memory_instance, refresh_hour
 
 DAY = date(2026, 11, 19)
 ORGANIZATION = "urn:li:organization:2414183"
@@ -22,7 +21,7 @@ ORGANIZATION = "urn:li:organization:2414183"
 def test_a_linkedin_day_reaches_the_rollups_with_impressions_clicks_and_derived_follower_history(
         pipeline_env, monkeypatch):
     monkeypatch.setenv("SOCIAL_SOURCES", str(PROJECT_ROOT / "sources.yaml"))
-    with instance_for_test() as instance:
+    with memory_instance() as instance:
         collect_partition(instance, "linkedin", DAY)
         refresh_hour(instance, "linkedin", "2026-11-20-02:00")
         build_analytics(instance)

@@ -9,11 +9,10 @@ from datetime import date
 
 import duckdb
 import yaml
-from dagster import instance_for_test
 
 from social_assets import connections
 from social_assets_tests.conftest import PROJECT_ROOT
-from social_assets_tests.pipeline import build_analytics, collect_partition, refresh_hour, table_contents
+from social_assets_tests.pipeline import build_analytics, collect_partition, memory_instance, refresh_hour, table_contents
 
 DAY = date(2026, 11, 19)
 HOUR = "2026-11-20-02:00"
@@ -29,7 +28,7 @@ def run(tmp_path, monkeypatch, profile: str, analytics: bool = False) -> tuple[d
     monkeypatch.setenv("SOCIAL_SANDBOX_FAULTS", profile)
     monkeypatch.setenv("SOCIAL_SANDBOX_LOG", str(log))
     monkeypatch.setattr(connections, "_SANDBOX", None)
-    with instance_for_test() as instance:
+    with memory_instance() as instance:
         collect_partition(instance, "tiktok", DAY)
         refresh_hour(instance, "tiktok", HOUR)
         if analytics:
