@@ -22,10 +22,11 @@ run: install
 	$(BIN)/social-assets run $(if $(DATE),--date $(DATE)) $(if $(FROM),--from $(FROM)) $(if $(TO),--to $(TO))
 
 # The suite runs on both cores (pytest-xdist); PYTEST_WORKERS=0 runs it in one process.
+# loadgroup: tests sharing an expensive fixture stay on one worker (social_assets_tests/conftest.py).
 PYTEST_WORKERS ?= 2
 
 test: install
-	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadgroup $(PYTEST_ARGS)
 
 dev: install
 	$(BIN)/social-assets dev $(if $(PORT),--port $(PORT))

@@ -33,15 +33,32 @@ def pytest_configure(config):
     prepare_dbt_project()
 
 
-# Tests that take minutes, longest first. They start first, one per worker, and the short
-# tests fill in around them, so both workers finish at about the same time (pytest-xdist
-# hands tests out in collection order).
+# Tests that share an expensive session or package fixture run on one worker, so it is built
+# once rather than once per worker (pytest-xdist's `--dist loadgroup`, which `make test` uses).
+SHARED_FIXTURE_GROUPS = {
+    "calm_run": (  # reliability/conftest.py: `make run` on a fresh project
+        "social_assets_tests/reliability/test_concurrent_runs.py",
+        "social_assets_tests/reliability/test_killed_run.py",
+        "social_assets_tests/reliability/test_no_network.py",
+    ),
+    "automation_warehouse": ("social_assets_tests/automation/",),  # automation/conftest.py
+    "analytics_warehouse": ("social_assets_tests/analytics/",),  # analytics/conftest.py
+}
+
+# Tests that take minutes (alone or as a group), longest first. They start first, one per
+# worker, and the short tests fill in around them, so both workers finish at about the same
+# time (pytest-xdist hands tests out in collection order).
 SLOW_FIRST = (
     "social_assets_tests/reliability/test_concurrent_runs.py",
-    "social_assets_tests/ui/",
     "social_assets_tests/reliability/test_killed_run.py",
-    "social_assets_tests/reliability/test_dead_runs.py",
+    "social_assets_tests/reliability/test_no_network.py",
+    "social_assets_tests/ui/",
+    "social_assets_tests/automation/",
     "social_assets_tests/test_storm.py",
+    "social_assets_tests/analytics/",
+    "social_assets_tests/reliability/test_planted_secrets.py",
+    "social_assets_tests/reliability/test_deletions.py",
+    "social_assets_tests/reliability/test_dead_runs.py",
     "social_assets_tests/contract/test_contract.py::test_limits_are_obeyed_under_a_storm",
     "social_assets_tests/contract/test_contract.py::test_a_day_collects_end_to_end",
 )
@@ -52,6 +69,10 @@ def pytest_collection_modifyitems(config, items):
         return next((i for i, prefix in enumerate(SLOW_FIRST) if item.nodeid.startswith(prefix)), len(SLOW_FIRST))
 
     items.sort(key=rank)  # stable: the rest keep their order
+    for item in items:
+        group = next((g for g, prefixes in SHARED_FIXTURE_GROUPS.items() if item.nodeid.startswith(prefixes)), None)
+        if group:
+            item.add_marker(pytest.mark.xdist_group(group))
 
 
 def realdata_files(platform: str) -> list[Path]:

@@ -17,6 +17,7 @@ import pytest
 from dagster import DagsterInstance, Definitions, instance_for_test
 
 from social_assets_tests.conftest import TEST_CHANNEL, TEST_SOURCES
+from social_assets_tests.pipeline import memory_instance
 
 NOW = "2026-11-20T03:00:00+00:00"
 # 2026-11-13 is a busy reddit day of the test sources (3 posts, 91 comments); 2026-11-19 a plain one.
@@ -102,7 +103,7 @@ def base_warehouse(tmp_path_factory) -> Path:
     patch = pytest.MonkeyPatch()
     use_environment(patch, warehouse, sources)
     try:
-        with instance_for_test() as instance:
+        with memory_instance() as instance:
             for platform, days in DAYS.items():
                 for day in days:
                     run_job(instance, "collect_platform_day", str(platform_day_key(platform, day)))
