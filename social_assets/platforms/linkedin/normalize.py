@@ -39,7 +39,7 @@ from __future__ import annotations
 import json
 import re
 from datetime import datetime
-from typing import Any, Callable, Iterable, TypeVar
+from typing import Any, Callable, TypeVar
 from urllib.parse import unquote
 
 from pydantic import ValidationError
@@ -53,6 +53,9 @@ from social_assets.core.records import (
     PostRecord,
     ProfileRecord,
     Rejected,
+    Unusable,
+    attempt_each,
+    reason_of,
 )
 from social_assets.platforms.linkedin.models import Comment, Post, from_ms
 
@@ -61,11 +64,6 @@ PERMALINK = "https://www.linkedin.com/feed/update/{urn}"
 METRICS = ("likes", "comments", "shares", "impressions", "reach", "clicks")
 
 R = TypeVar("R")
-
-
-class _Reject(Exception):
-    pass
-
 
 # -- "little text" ------------------------------------------------------------------------------
 
@@ -92,12 +90,12 @@ def normalize_posts(body: Any, metrics: str | None = None) -> Normalized[PostRec
     items, rejected = _collection(body, "posts", lambda b: "author" in b and "id" in b)
     counts = _metrics(metrics)
     published = [i for i in items if not (isinstance(i, dict) and i.get("lifecycleState") not in (None, "PUBLISHED"))]
-    return _each(published, lambda item: _post(item, counts), rejected)
+    return attempt_each(published, lambda item: _post(item, counts), item_id=_item_id, rejected=rejected)
 
 
 def normalize_comments(body: Any, post: str | None = None) -> Normalized[CommentRecord]:
     items, rejected = _collection(body, "comments", lambda b: "created" in b and "message" in b)
-    return _each(items, lambda item: _comment(item, post), rejected)
+    return attempt_each(items, lambda item: _comment(item, post), item_id=_item_id, rejected=rejected)
 
 
 def normalize_profiles(body: Any, organization: str | None = None, followers: str | None = None,
@@ -110,15 +108,15 @@ def normalize_profiles(body: Any, organization: str | None = None, followers: st
 
     def profile(item: dict) -> ProfileRecord:
         if not organization:
-            raise _Reject("the organization is unknown: networkSizes does not name it (the walk records it "
+            raise Unusable("the organization is unknown: networkSizes does not name it (the walk records it "
                           "beside the body as `organization`)")
         followers = item["firstDegreeSize"]
         if isinstance(followers, bool) or not isinstance(followers, int):
-            raise _Reject(f"firstDegreeSize: expected a count, found {followers!r}")
+            raise Unusable(f"firstDegreeSize: expected a count, found {followers!r}")
         return ProfileRecord(platform=PLATFORM, account_id=organization, username=None, followers=followers,
                              following=None, posts_count=None)
 
-    return _each([body], profile, [])
+    return attempt_each([body], profile, item_id=_item_id)
 
 
 def _follower_history(elements: list[Any], organization: str | None, followers: str | None,
@@ -152,10 +150,10 @@ def _follower_history(elements: list[Any], organization: str | None, followers: 
             result.records.append(ProfileRecord(platform=PLATFORM, account_id=organization, username=None,
                                                 followers=count, following=None, posts_count=None, observed_at=moment))
             if not all(isinstance(g, int) and not isinstance(g, bool) for g in gain):
-                raise _Reject(f"followerGains: expected counts, found {gain}")
+                raise Unusable(f"followerGains: expected counts, found {gain}")
             count, moment = count - sum(gain), from_ms(day["timeRange"]["start"])
-        except (_Reject, ValidationError, KeyError, TypeError, ValueError) as exc:
-            reason = str(exc) if isinstance(exc, _Reject) else f"cannot count back through this day: {exc}"
+        except (KeyError, TypeError, ValueError) as exc:  # Unusable and ValidationError are ValueErrors
+            reason = str(exc) if isinstance(exc, Unusable) else f"cannot count back through this day: {exc}"
             result.rejected.append(Rejected(item_id=_day_of(day), reason=reason, payload=day))
             return result
     if result.records:  # the start of the oldest day counted
@@ -163,7 +161,7 @@ def _follower_history(elements: list[Any], organization: str | None, followers: 
             result.records.append(ProfileRecord(platform=PLATFORM, account_id=organization, username=None,
                                                 followers=count, following=None, posts_count=None, observed_at=moment))
         except ValidationError as exc:
-            result.rejected.append(Rejected(item_id=moment.isoformat(), reason=_validation_reason(exc)))
+            result.rejected.append(Rejected(item_id=moment.isoformat(), reason=reason_of(exc)))
     result.rejected += [Rejected(item_id=_day_of(d), reason="not contiguous with the days before the count was read",
                                  payload=d) for d in by_end.values()]
     return result
@@ -226,7 +224,7 @@ def _post(item: Any, counts: dict[str, dict]) -> PostRecord:
     post = _model(Post, item)
     published = post.publishedAt or post.createdAt
     if published is None:
-        raise _Reject("neither publishedAt nor createdAt")
+        raise Unusable("neither publishedAt nor createdAt")
     metrics = counts.get(post.id, {})
     article = post.content.article if post.content else None
     return PostRecord(
@@ -257,7 +255,7 @@ def _comment(item: Any, post: str | None) -> CommentRecord:
     comment = _model(Comment, item)
     subject = post or comment.object
     if not subject:
-        raise _Reject("no post: the comment has no `object` and the walk recorded none")
+        raise Unusable("no post: the comment has no `object` and the walk recorded none")
     likes = comment.likesSummary.totalLikes if comment.likesSummary else None
     return CommentRecord(
         platform=PLATFORM, comment_id=comment.urn, post_id=subject, parent_id=comment.parentComment,
@@ -332,27 +330,15 @@ def _error_text(error: Any) -> str:
     return f"{error.get('message') or 'error'}" + (f" (serviceErrorCode {code})" if code is not None else "")
 
 
-def _each(items: Iterable[Any], convert: Callable[[Any], R], rejected: list[Rejected]) -> Normalized:
-    result: Normalized = Normalized(rejected=list(rejected))
-    for item in items:
-        try:
-            result.records.append(convert(item))
-        except (_Reject, ValidationError) as exc:
-            reason = str(exc) if isinstance(exc, _Reject) else _validation_reason(exc)
-            item_id = item.get("commentUrn") or item.get("id") if isinstance(item, dict) else None
-            result.rejected.append(Rejected(item_id=str(item_id) if item_id is not None else None, reason=reason, payload=item))
-    return result
+def _item_id(item: Any) -> str | None:
+    found = item.get("commentUrn") or item.get("id") if isinstance(item, dict) else None
+    return None if found is None else str(found)
 
 
 def _model(model: type[R], item: Any) -> R:
     if not isinstance(item, dict):
-        raise _Reject(f"expected a JSON object, found {_kind(item)}")
+        raise Unusable(f"expected a JSON object, found {_kind(item)}")
     return model.model_validate(item)
-
-
-def _validation_reason(error: ValidationError) -> str:
-    first = error.errors()[0]
-    return f"{'.'.join(str(p) for p in first['loc']) or 'item'}: {first['msg']}"
 
 
 def _kind(value: Any) -> str:
