@@ -1,35 +1,23 @@
 """LinkedIn REST response bodies -> the cross-platform records.
 
-- posts: a finder page (`{"elements": [...], "paging": {...}}`), a batch get (`{"results":
-  {urn: post}, "statuses", "errors"}`: each entry of `errors` rejects its URN) or one post.
-  Text is `commentary` in LinkedIn's "little text" format, made plain (`plain_text`). Posts not
-  `PUBLISHED` (drafts, processing) are left out, neither records nor rejects. A post body has no
-  counts: the walk reads them from `socialMetadata` and `organizationalEntityShareStatistics`
-  (`engagement_of`, `statistics_of`) and records them beside the post batch as `metrics`.
-  ⚠ Decisions: likes = every reaction type of `socialMetadata.reactionSummaries` (LinkedIn's
-  "like" is one of six reactions), else the statistics' `likeCount`; comments =
-  `commentSummary.count` (replies included), else `commentCount`; shares, impressions and
-  clicks from the statistics; reach = `uniqueImpressionsCount`; views stay None (no video views
-  here); the statistics' `engagement` is a rate, which the analytics compute themselves.
-  Media are URNs (`urn:li:image:...`): they give the content type, but are not resolved to
-  download URLs (a call each, out of the daily budget), so `media_urls` holds only an article's
-  link.
-- comments: a `socialActions/{urn}/comments` page. The post is the one the walk asked about
-  (`post`, recorded beside the body); without it, the comment's `object` (⚠ which may be the
-  post's `urn:li:activity:` rather than its share URN). A reply has `parentComment`; LinkedIn
-  shows one level of replies (a reply to a reply is filed under the same comment), so depth is
-  0 or 1. Comment ids are comment URNs (`urn:li:comment:(urn:li:activity:...,<id>)`); authors
-  are their actor URNs (names need a lookup per member, which the API restricts).
-- profiles: a `networkSizes/{organization}` answer, `{"firstDegreeSize": N}`: the follower
-  count. It does not name the organization: the walk records it beside the body
-  (`organization`). And an `organizationalEntityFollowerStatistics` answer with daily
-  `timeIntervals`: follower history. Its gains (organic + paid) become past follower counts
-  (`observed_at`, derived snapshots), counted back from the follower count the walk read just
-  before and records beside it (`followers`, `counted_at` = the start of the API's day): the
-  count at the start of a day is the count at its end minus its gain. ⚠ Decisions: the gains
-  of days not reported yet (today's, and any day LinkedIn is late with) are taken as 0, so the
-  newest reported day ends with the count read; the chain stops at a day missing in between
-  (the older days are rejected, not guessed).
+- posts: a finder page (`elements`), a batch get (`results`; each entry of `errors` rejects its
+  URN) or one post; only `PUBLISHED` ones (drafts are neither records nor rejects). Text is
+  `commentary`'s "little text" made plain (`plain_text`). A post body has no counts: the walk
+  reads `socialMetadata` and the share statistics (`engagement_of`, `statistics_of`) and records
+  them beside the batch as `metrics`. ⚠ Decisions: likes = every reaction type (LinkedIn's
+  "like" is one of six), else the statistics' `likeCount`; comments = `commentSummary.count`
+  (replies included), else `commentCount`; reach = `uniqueImpressionsCount`; no views; the
+  statistics' `engagement` rate is left to the analytics. Media URNs give the content type but
+  are not resolved (a call each, out of the daily budget): `media_urls` holds only an article.
+- comments: a `socialActions/{urn}/comments` page, of the `post` the walk records beside it,
+  else the comment's `object` (⚠ maybe the post's `urn:li:activity:`). LinkedIn shows one level
+  of replies (`parentComment`): depth 0 or 1. Authors are actor URNs (names need a restricted
+  lookup per member).
+- profiles: `networkSizes`' `firstDegreeSize` (the followers of the `organization` the walk
+  records beside it); and daily follower statistics, whose gains (organic + paid) become past
+  follower counts (`observed_at`) counted back from the `followers` read at `counted_at` (the
+  start of the API's day): a day starts with its end's count minus its gain. ⚠ Days not
+  reported yet count 0; the chain stops at a missing day (older days are rejected, not guessed).
 
 Errors: `{"message", "serviceErrorCode", "status"}` raises `ApiErrorBody`.
 """
@@ -109,12 +97,11 @@ def normalize_profiles(body: Any, organization: str | None = None, followers: st
     def profile(item: dict) -> ProfileRecord:
         if not organization:
             raise Unusable("the organization is unknown: networkSizes does not name it (the walk records it "
-                          "beside the body as `organization`)")
+                           "beside the body as `organization`)")
         followers = item["firstDegreeSize"]
         if isinstance(followers, bool) or not isinstance(followers, int):
             raise Unusable(f"firstDegreeSize: expected a count, found {followers!r}")
-        return ProfileRecord(platform=PLATFORM, account_id=organization, username=None, followers=followers,
-                             following=None, posts_count=None)
+        return _followers(organization, followers)
 
     return attempt_each([body], profile, item_id=_item_id)
 
@@ -147,8 +134,7 @@ def _follower_history(elements: list[Any], organization: str | None, followers: 
         gains = day["followerGains"] if isinstance(day["followerGains"], dict) else {}
         gain = [gains.get("organicFollowerGain", 0), gains.get("paidFollowerGain", 0)]
         try:
-            result.records.append(ProfileRecord(platform=PLATFORM, account_id=organization, username=None,
-                                                followers=count, following=None, posts_count=None, observed_at=moment))
+            result.records.append(_followers(organization, count, moment))
             if not all(isinstance(g, int) and not isinstance(g, bool) for g in gain):
                 raise Unusable(f"followerGains: expected counts, found {gain}")
             count, moment = count - sum(gain), from_ms(day["timeRange"]["start"])
@@ -158,13 +144,17 @@ def _follower_history(elements: list[Any], organization: str | None, followers: 
             return result
     if result.records:  # the start of the oldest day counted
         try:
-            result.records.append(ProfileRecord(platform=PLATFORM, account_id=organization, username=None,
-                                                followers=count, following=None, posts_count=None, observed_at=moment))
+            result.records.append(_followers(organization, count, moment))
         except ValidationError as exc:
             result.rejected.append(Rejected(item_id=moment.isoformat(), reason=reason_of(exc)))
     result.rejected += [Rejected(item_id=_day_of(d), reason="not contiguous with the days before the count was read",
                                  payload=d) for d in by_end.values()]
     return result
+
+
+def _followers(organization: str, count: int, observed_at: datetime | None = None) -> ProfileRecord:
+    return ProfileRecord(platform=PLATFORM, account_id=organization, username=None, followers=count, following=None,
+                         posts_count=None, observed_at=observed_at)
 
 
 def _day_of(day: Any) -> str | None:
