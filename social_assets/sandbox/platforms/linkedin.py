@@ -15,11 +15,10 @@ their top-level comment). Posts are `urn:li:share:` (videos `urn:li:ugcPost:`) w
 reversibly encoded from the world's uids; comments name their post's `urn:li:activity:` (the
 same number). Unknown URNs answer 404 `{"message", "status"}`.
 
-Limits: the client's `LIMITS` daily budget per credential; past it, LinkedIn's bare 429. Faults:
-`429_burst` the same 429; `5xx` a JSON 500 or a 504; `expired_token` (issued tokens only) 401
-65601; `duplicate_items` on paged posts and comments; field faults hit a looked-up post's
-`author` or a comment's `created`. Not emulated: member names, media download URLs, edits and
-deletions, reshares, sponsored content, follower demographics, writes.
+Limits: the client's `LIMITS` daily budget per credential; past it, LinkedIn's bare 429, as for
+`429_burst`. Field faults hit a looked-up post's `author` or a comment's `created`. Not emulated:
+member names, media download URLs, edits and deletions, reshares, sponsored content, follower
+demographics, writes.
 """
 
 from __future__ import annotations
@@ -29,6 +28,7 @@ import re
 from datetime import datetime, timedelta, timezone
 from typing import Any, ClassVar, Mapping
 
+from social_assets.platforms.linkedin.models import from_ms, to_ms
 from social_assets.platforms.linkedin.spec import (
     ACCESS_TOKEN_DAYS,
     ACCESS_TOKEN_VARIABLE,
@@ -86,10 +86,6 @@ _EXPIRED = ErrorAnswer(401, _error(401, "The token used in the request has expir
 _INVALID_TOKEN = ErrorAnswer(401, _error(401, "Invalid access token", 65600, "INVALID_ACCESS_TOKEN"))
 
 
-def _ms(moment: datetime) -> int:
-    return int(moment.timestamp() * 1000)
-
-
 def post_number(post: WorldPost) -> int:
     return int.from_bytes(encode_uid(post.uid, 8, "linkedin-post"), "big")
 
@@ -134,11 +130,10 @@ def restli_list(value: str | None) -> list[str] | None:
     items, depth, current = [], 0, ""
     for char in value[5:-1]:
         if char == "," and depth == 0:
-            items.append(current)
-            current = ""
-            continue
-        depth += {"(": 1, ")": -1}.get(char, 0)
-        current += char
+            items, current = [*items, current], ""
+        else:
+            depth += {"(": 1, ")": -1}.get(char, 0)
+            current += char
     return [*items, current] if current else items
 
 
@@ -281,12 +276,12 @@ class LinkedInEmulation(Emulation):
                                "organizationalEntity": urn}])
         if interval is None:
             return _bad_request("Invalid timeIntervals")
-        start, end = (datetime.fromtimestamp(int(v) / 1000, timezone.utc) for v in interval.groups())
+        start, end = (from_ms(int(v)) for v in interval.groups())
         today = now.replace(hour=0, minute=0, second=0, microsecond=0)
         elements, day = [], start
         while day + timedelta(days=1) <= min(end, today):  # only whole days that are over
             gain = account.followers(day + timedelta(days=1)) - account.followers(day)
-            elements.append({"timeRange": {"start": _ms(day), "end": _ms(day + timedelta(days=1))},
+            elements.append({"timeRange": {"start": to_ms(day), "end": to_ms(day + timedelta(days=1))},
                              "followerGains": {"organicFollowerGain": gain, "paidFollowerGain": 0},
                              "organizationalEntity": urn})
             day += timedelta(days=1)
@@ -296,13 +291,10 @@ class LinkedInEmulation(Emulation):
 
     def _post(self, urn: str) -> WorldPost | None:
         match = _NUMBER.match(urn)
-        if match is None:
+        if match is None or int(match[2]) >= 2**64:
             return None
-        uid = decode_uid(int(match[2]).to_bytes(8, "big"), "linkedin-post") if int(match[2]) < 2**64 else -1
-        post = self.world.post_by_uid(PLATFORM, uid) if uid >= 0 else None
-        if post is None or (match[1] != "activity" and post_urn(post) != urn):
-            return None
-        return post
+        post = self.world.post_by_uid(PLATFORM, decode_uid(int(match[2]).to_bytes(8, "big"), "linkedin-post"))
+        return post if post is not None and (match[1] == "activity" or post_urn(post) == urn) else None
 
     def _posts(self, request: SandboxRequest) -> SandboxResponse:
         ids = restli_list(request.param("ids"))
@@ -321,7 +313,7 @@ class LinkedInEmulation(Emulation):
         return self.ok(body, Page(page, overlapped=overlapped))
 
     def _post_json(self, post: WorldPost) -> dict[str, Any]:
-        published = _ms(post.published_at)
+        published = to_ms(post.published_at)
         body: dict[str, Any] = {
             "isReshareDisabledByAuthor": False, "createdAt": published - 1000 * (digest(post.uid, "draft") % 600),
             "lifecycleState": "PUBLISHED", "lastModifiedAt": published, "visibility": "PUBLIC",
@@ -434,7 +426,7 @@ class LinkedInEmulation(Emulation):
     def _comment_json(self, comment: WorldComment, tree: CommentTree, parent: WorldComment | None) -> dict[str, Any]:
         urn, actor, now = comment_urn(comment), person_urn(comment.author), self.world.now()
         replies = len(tree.descendants(comment)) if parent is None else 0
-        stamp = {"actor": actor, "time": _ms(comment.published_at)}
+        stamp = {"actor": actor, "time": to_ms(comment.published_at)}
         body: dict[str, Any] = {
             "actor": actor, "commentUrn": urn, "created": stamp, "id": urn.rsplit(",", 1)[1].rstrip(")"),
             "lastModified": stamp, "message": {"attributes": [], "text": comment.text},
