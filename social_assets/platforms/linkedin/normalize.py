@@ -53,9 +53,7 @@ METRICS = ("likes", "comments", "shares", "impressions", "reach", "clicks")
 
 R = TypeVar("R")
 
-# -- "little text" ------------------------------------------------------------------------------
-
-# `@[Name](urn:li:organization:1)` mentions and `{hashtag|\#|word}` hashtags; every other
+# "Little text": `@[Name](urn:li:organization:1)` mentions and `{hashtag|\#|word}` hashtags; every other
 # reserved character is escaped with a backslash: | { } @ [ ] ( ) < > # \ * _ ~
 _MENTION = re.compile(r"@\[((?:\\.|[^\]\\])*)\]\((urn:li:[^)]*)\)")
 _HASHTAG = re.compile(r"\{hashtag\|\\?#\|((?:\\.|[^}\\])*)\}")
@@ -68,9 +66,6 @@ def plain_text(little: str) -> str:
     text = _MENTION.sub(lambda m: m[1], little)
     text = _HASHTAG.sub(lambda m: "#" + m[1], text)
     return _ESCAPED.sub(r"\1", text)
-
-
-# -- entry points -------------------------------------------------------------------------------
 
 
 def normalize_posts(body: Any, metrics: str | None = None) -> Normalized[PostRecord]:
@@ -171,7 +166,10 @@ def _day_of(day: Any) -> str | None:
 def engagement_of(body: Any) -> dict[str, dict[str, int]]:
     """From a `socialMetadata` batch: {post urn: {likes: all reactions, comments}}."""
     found: dict[str, dict[str, int]] = {}
-    for urn, meta in _results(body).items():
+    results = body.get("results") if isinstance(body, dict) else None
+    for urn, meta in results.items() if isinstance(results, dict) else ():
+        if not isinstance(meta, dict):
+            continue
         reactions = meta.get("reactionSummaries")
         counts = [r.get("count") for r in reactions.values() if isinstance(r, dict)] if isinstance(reactions, dict) else None
         summary = meta.get("commentSummary") if isinstance(meta.get("commentSummary"), dict) else {}
@@ -180,7 +178,7 @@ def engagement_of(body: Any) -> dict[str, dict[str, int]]:
             entry["likes"] = sum(counts)
         if _is_count(summary.get("count")):
             entry["comments"] = summary["count"]
-        found[urn] = entry
+        found[unquote(str(urn))] = entry
     return found
 
 
@@ -207,9 +205,6 @@ def merged_metrics(statistics: dict[str, dict[str, int]], engagement: dict[str, 
     return {urn: {**statistics.get(urn, {}), **engagement.get(urn, {})} for urn in {*statistics, *engagement}}
 
 
-# -- records ------------------------------------------------------------------------------------
-
-
 def _post(item: Any, counts: dict[str, dict]) -> PostRecord:
     post = _model(Post, item)
     published = post.publishedAt or post.createdAt
@@ -220,10 +215,8 @@ def _post(item: Any, counts: dict[str, dict]) -> PostRecord:
     return PostRecord(
         platform=PLATFORM, post_id=post.id, author_id=post.author, author_username=None,
         text=plain_text(post.commentary), content_type=_content_type(post),
-        media_urls=[article.source] if article and article.source else [], published_at=published,
-        likes=metrics.get("likes"), comments=metrics.get("comments"), shares=metrics.get("shares"), views=None,
-        impressions=metrics.get("impressions"), reach=metrics.get("reach"), clicks=metrics.get("clicks"),
-        permalink=PERMALINK.format(urn=post.id),
+        media_urls=[article.source] if article and article.source else [], published_at=published, views=None,
+        permalink=PERMALINK.format(urn=post.id), **{name: metrics.get(name) for name in METRICS},
     )
 
 
@@ -254,9 +247,6 @@ def _comment(item: Any, post: str | None) -> CommentRecord:
     )
 
 
-# -- plumbing -----------------------------------------------------------------------------------
-
-
 def _collection(body: Any, resource: str, looks_like_one: Callable[[dict], bool]) -> tuple[list[Any], list[Rejected]]:
     """The items of a finder page, a batch get, or one object; batch `errors` as rejects. A
     collection of other objects (counts, statistics) is not a response of `resource`."""
@@ -280,18 +270,10 @@ def _collection(body: Any, resource: str, looks_like_one: Callable[[dict], bool]
 
 
 def _other(item: Any) -> str:
-    if isinstance(item, dict) and "reactionSummaries" in item:
-        return "socialMetadata counts (the walk records them beside the posts they count)"
-    if isinstance(item, dict) and "totalShareStatistics" in item:
-        return "share statistics (the walk records them beside the posts they count)"
+    for key, what in (("reactionSummaries", "socialMetadata counts"), ("totalShareStatistics", "share statistics")):
+        if isinstance(item, dict) and key in item:
+            return f"{what} (the walk records them beside the posts they count)"
     return f"a collection of other objects ({_kind(item)})"
-
-
-def _results(body: Any) -> dict[str, dict]:
-    results = body.get("results") if isinstance(body, dict) else None
-    if not isinstance(results, dict):
-        return {}
-    return {unquote(str(urn)): value for urn, value in results.items() if isinstance(value, dict)}
 
 
 def _metrics(metrics: str | None) -> dict[str, dict]:
