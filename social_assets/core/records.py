@@ -25,6 +25,7 @@ from __future__ import annotations
 import math
 import re
 from datetime import date, datetime, timedelta, timezone
+from functools import partial
 from typing import Any, Callable, Generic, Iterable, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
@@ -279,6 +280,18 @@ def attempt(
         return build()
     except ITEM_ERRORS as exc:
         return Rejected(item_id=item_id, reason=explain(exc), payload=payload)
+
+
+def attempt_each(
+    items: Iterable[Any], build: Callable[[Any], Any], *, item_id: Callable[[Any], str | None],
+    explain: Callable[[Exception], str] = reason_of, rejected: Iterable[Rejected] = (),
+) -> Normalized:
+    """`attempt` for each item, into one `Normalized` that starts with the `rejected` already
+    known (a batch's per-item errors). `item_id(item)` names an item it rejects."""
+    result: Normalized = Normalized(rejected=list(rejected))
+    for item in items:
+        result.add(attempt(partial(build, item), item_id=item_id(item), payload=item, explain=explain))
+    return result
 
 
 class NotAResponse(ValueError):

@@ -24,7 +24,7 @@ An XRPC error body (`{"error": "...", "message": "..."}`) raises `ApiErrorBody`.
 
 from __future__ import annotations
 
-from typing import Any, Callable, Iterable, TypeVar
+from typing import Any, Iterable
 
 from pydantic import ValidationError
 
@@ -37,7 +37,9 @@ from social_assets.core.records import (
     NotAResponse,
     PostRecord,
     ProfileRecord,
-    Rejected,
+    Unusable,
+    attempt,
+    attempt_each,
 )
 from social_assets.core.timeutil import from_iso
 from social_assets.platforms.bluesky.models import PostView, ProfileView
@@ -49,13 +51,6 @@ BLOCKED = "app.bsky.feed.defs#blockedPost"
 REPOST = "app.bsky.feed.defs#reasonRepost"
 POST_URL = "https://bsky.app/profile/{actor}/post/{rkey}"
 
-T = TypeVar("T")
-
-
-class _Reject(Exception):
-    pass
-
-
 # -- entry points -----------------------------------------------------------------------------
 
 
@@ -63,9 +58,10 @@ def normalize_posts(body: Any) -> Normalized[PostRecord]:
     _refuse_errors(body, "posts")
     if isinstance(body, dict) and isinstance(body.get("feed"), list):
         items = [item for item in body["feed"] if not _is_repost(item)]
-        return _each(items, lambda item: _post(item.get("post") if isinstance(item, dict) else None))
+        return attempt_each(items, lambda item: _post(item.get("post") if isinstance(item, dict) else None),
+                            item_id=_item_id)
     if isinstance(body, dict) and isinstance(body.get("posts"), list):
-        return _each(body["posts"], _post)
+        return attempt_each(body["posts"], _post, item_id=_item_id)
     raise NotAResponse(f"expected a Bluesky feed (feed[]) or post list (posts[]), found {_describe(body)}")
 
 
@@ -101,9 +97,9 @@ def normalize_comments(body: Any) -> Normalized[CommentRecord]:
 def normalize_profiles(body: Any) -> Normalized[ProfileRecord]:
     _refuse_errors(body, "profiles")
     if isinstance(body, dict) and isinstance(body.get("profiles"), list):
-        return _each(body["profiles"], _profile)
+        return attempt_each(body["profiles"], _profile, item_id=_item_id)
     if isinstance(body, dict) and "did" in body and "handle" in body and "accessJwt" not in body:
-        return _each([body], _profile)
+        return attempt_each([body], _profile, item_id=_item_id)
     raise NotAResponse(f"expected a Bluesky profile (getProfile) or profiles[] (getProfiles), found {_describe(body)}")
 
 
@@ -133,35 +129,34 @@ def _post(item: Any) -> PostRecord:
 def _add_comment(result: Normalized, node: dict, depth: int | None) -> None:
     post = node.get("post")
     uri = post.get("uri") if isinstance(post, dict) else None
-    try:
+
+    def comment() -> CommentRecord:
         if depth is None:
-            raise _Reject("its parent chain stops (a deleted or blocked post, or parentHeight) before the root post: depth unknown")
+            raise Unusable("its parent chain stops (a deleted or blocked post, or parentHeight) before the root post: depth unknown")
         view = _view(post)
         reply = view.record.reply
         if reply is None:
-            raise _Reject("a reply without record.reply (root and parent)")
-        result.records.append(
-            CommentRecord(
-                platform=PLATFORM,
-                comment_id=view.uri,
-                post_id=reply.root.uri,
-                parent_id=None if reply.parent.uri == reply.root.uri else reply.parent.uri,
-                author_username=view.author.handle,
-                text=view.record.text,
-                published_at=_time(view),
-                likes=view.like_count,
-                depth=depth,
-            )
+            raise Unusable("a reply without record.reply (root and parent)")
+        return CommentRecord(
+            platform=PLATFORM,
+            comment_id=view.uri,
+            post_id=reply.root.uri,
+            parent_id=None if reply.parent.uri == reply.root.uri else reply.parent.uri,
+            author_username=view.author.handle,
+            text=view.record.text,
+            published_at=_time(view),
+            likes=view.like_count,
+            depth=depth,
         )
-    except _Reject as problem:
-        result.rejected.append(Rejected(item_id=uri if isinstance(uri, str) else None, reason=str(problem), payload=post))
+
+    result.add(attempt(comment, item_id=uri if isinstance(uri, str) else None, payload=post))
 
 
 def _profile(item: Any) -> ProfileRecord:
     try:
         view = ProfileView.model_validate(item)
     except ValidationError as exc:
-        raise _Reject(f"malformed profile: {_first_problem(exc)}") from None
+        raise Unusable(f"malformed profile: {_first_problem(exc)}") from None
     return ProfileRecord(
         platform=PLATFORM, account_id=view.did, username=view.handle,
         followers=view.followers_count, following=view.follows_count, posts_count=view.posts_count,
@@ -175,14 +170,14 @@ def _view(item: Any) -> PostView:
     try:
         return PostView.model_validate(item)
     except ValidationError as exc:
-        raise _Reject(f"malformed post view: {_first_problem(exc)}") from None
+        raise Unusable(f"malformed post view: {_first_problem(exc)}") from None
 
 
 def _time(view: PostView):
     try:
         return from_iso(view.record.created_at)
     except ValueError:
-        raise _Reject(f"record.createdAt {view.record.created_at!r} is not a timestamp") from None
+        raise Unusable(f"record.createdAt {view.record.created_at!r} is not a timestamp") from None
 
 
 def _content(embed: dict[str, Any] | None) -> tuple[ContentType, list[str]]:
@@ -245,7 +240,7 @@ def _anchor_depth(thread: dict) -> int | None:
     steps below the root post, or None when the parent chain stops short of the root."""
     try:
         reply = _view(thread.get("post")).record.reply
-    except _Reject:
+    except Unusable:
         return None
     if reply is None:
         return -1
@@ -266,17 +261,11 @@ def _refuse_errors(body: Any, resource: str) -> None:
         raise ApiErrorBody(PLATFORM, error.code, error.message or error.code or "error")
 
 
-def _each(items: list[Any], convert: Callable[[Any], T]) -> Normalized:
-    result: Normalized = Normalized()
-    for item in items:
-        try:
-            result.records.append(convert(item))
-        except _Reject as problem:
-            uri = item.get("uri") or item.get("did") if isinstance(item, dict) else None
-            if uri is None and isinstance(item, dict) and isinstance(item.get("post"), dict):
-                uri = item["post"].get("uri")
-            result.rejected.append(Rejected(item_id=uri if isinstance(uri, str) else None, reason=str(problem), payload=item))
-    return result
+def _item_id(item: Any) -> str | None:
+    uri = item.get("uri") or item.get("did") if isinstance(item, dict) else None
+    if uri is None and isinstance(item, dict) and isinstance(item.get("post"), dict):
+        uri = item["post"].get("uri")
+    return uri if isinstance(uri, str) else None
 
 
 def _describe(body: Any) -> str:

@@ -22,11 +22,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from social_assets.core.records import CommentRecord, ContentType, Normalized, PostRecord, ProfileRecord
+from social_assets.core.records import (
+    CommentRecord,
+    ContentType,
+    Normalized,
+    PostRecord,
+    ProfileRecord,
+    Unusable,
+    attempt_each,
+)
 from social_assets.platforms.graph.bodies import (
-    Reject,
     count,
-    each,
+    item_id,
     insight_totals,
     obj,
     objects,
@@ -45,17 +52,17 @@ _CONTENT_TYPES: dict[str, ContentType] = {
 
 def normalize_posts(body: Any) -> Normalized[PostRecord]:
     looks = lambda i: any(k in i for k in ("created_time", "message", "permalink_url", "attachments", "creation_time"))  # noqa: E731
-    return each(objects(PLATFORM, body, looks, "Facebook posts"), _post)
+    return attempt_each(objects(PLATFORM, body, looks, "Facebook posts"), _post, item_id=item_id)
 
 
 def normalize_comments(body: Any, post_id: str | None = None, parent_id: str | None = None) -> Normalized[CommentRecord]:
     looks = lambda i: "message" in i or ("created_time" in i and "attachments" not in i)  # noqa: E731
-    return each(objects(PLATFORM, body, looks, "Facebook comments"), lambda i: _comment(i, post_id, parent_id))
+    return attempt_each(objects(PLATFORM, body, looks, "Facebook comments"), lambda i: _comment(i, post_id, parent_id), item_id=item_id)
 
 
 def normalize_profiles(body: Any) -> Normalized[ProfileRecord]:
     looks = lambda i: any(k in i for k in ("followers_count", "fan_count", "category", "username"))  # noqa: E731
-    return each(objects(PLATFORM, body, looks, "a Facebook Page"), _profile)
+    return attempt_each(objects(PLATFORM, body, looks, "a Facebook Page"), _profile, item_id=item_id)
 
 
 def _post(item: Any) -> PostRecord:
@@ -117,7 +124,7 @@ def _comment(item: Any, post_id: str | None, parent_id: str | None) -> CommentRe
     item = obj(item)
     comment_id = required_id(item, "comment")
     if not post_id:
-        raise Reject("the post it belongs to is unknown: a comments body does not name it (the collector records it)")
+        raise Unusable("the post it belongs to is unknown: a comments body does not name it (the collector records it)")
     parent = item.get("parent")
     parent = parent_id or (str(parent["id"]) if isinstance(parent, dict) and parent.get("id") else None)
     sender = item.get("from")

@@ -33,9 +33,9 @@ import httpx
 
 from social_assets.core.errors import Envelope, ErrorKind, ErrorTable, rule
 from social_assets.core.limits import LimitPolicy, UsageShare
+from social_assets.core.records import Unusable
 from social_assets.core.rest import PageRequest
 from social_assets.platforms.base import DayWindow, PostRef
-from social_assets.platforms.graph.bodies import Reject
 
 VERSION = "v24.0"
 FACEBOOK_GRAPH = f"https://graph.facebook.com/{VERSION}"
@@ -137,14 +137,14 @@ def posts_of_day(
 ) -> list[PostRef]:
     """The posts of a newest-first listing that fall in the day, at most `limit`, each once.
     Pages are read until one reaches past the day's start. An item whose time or comment count
-    is unreadable (`Reject`) is skipped here: the normalizer reports it."""
+    is unreadable (`Unusable`) is skipped here: the normalizer reports it."""
     found: dict[str, PostRef] = {}
     for page in pages:
         older = False
         for item in data_items(page):
             try:
                 moment, replies = published(item), comments(item)
-            except Reject:
+            except Unusable:
                 continue
             if moment >= window.end:
                 continue

@@ -8,16 +8,9 @@ A Graph answer holds its objects in one of three ways: a list page `{"data": [..
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Callable, Iterable, TypeVar
+from typing import Any, Callable
 
-from social_assets.core.records import ITEM_ERRORS, ApiErrorBody, Normalized, NotAResponse, Rejected, reason_of
-
-R = TypeVar("R")
-
-
-class Reject(Exception):
-    """One item cannot be normalized; the message says why."""
-
+from social_assets.core.records import ApiErrorBody, NotAResponse, Unusable
 
 def raise_error(platform: str, body: Any) -> None:
     """`ApiErrorBody` naming the Graph error (type, code, subcode) for an error envelope."""
@@ -53,40 +46,27 @@ def objects(platform: str, body: Any, looks_right: Callable[[dict], bool], what:
     raise NotAResponse(f"expected {what}, found an object with keys {keys_of(body)}")
 
 
-def each(items: Iterable[Any], convert: Callable[[Any], R]) -> Normalized:
-    """`convert` applied item by item: a bad item is a rejection, never the response's end."""
-    result: Normalized = Normalized()
-    for item in items:
-        try:
-            result.records.append(convert(item))
-        except Reject as reason:
-            result.rejected.append(Rejected(item_id=item_id(item), reason=str(reason), payload=item))
-        except ITEM_ERRORS as error:
-            result.rejected.append(Rejected(item_id=item_id(item), reason=reason_of(error), payload=item))
-    return result
-
-
 def obj(item: Any) -> dict:
     if not isinstance(item, dict):
-        raise Reject(f"expected a JSON object, found {kind_of(item)}")
+        raise Unusable(f"expected a JSON object, found {kind_of(item)}")
     return item
 
 
 def required_id(item: dict, what: str) -> str:
     value = item.get("id")
     if not isinstance(value, (str, int)) or isinstance(value, bool) or not str(value).strip():
-        raise Reject(f"{what} has no id (ask for fields=id; Graph withholds some ids from tokens without access)")
+        raise Unusable(f"{what} has no id (ask for fields=id; Graph withholds some ids from tokens without access)")
     return str(value)
 
 
 def timestamp(item: dict, name: str) -> datetime:
     value = item.get(name)
     if not isinstance(value, str):
-        raise Reject(f"{name} is missing (ask for fields={name})" if value is None else f"{name} is not a string")
+        raise Unusable(f"{name} is missing (ask for fields={name})" if value is None else f"{name} is not a string")
     try:
         moment = datetime.strptime(value, "%Y-%m-%dT%H:%M:%S%z")
     except ValueError:
-        raise Reject(f"{name} {value[:40]!r} is not a Graph time (2019-04-05T07:56:32+0000)") from None
+        raise Unusable(f"{name} {value[:40]!r} is not a Graph time (2019-04-05T07:56:32+0000)") from None
     return moment
 
 
@@ -95,7 +75,7 @@ def count(value: Any, name: str) -> int | None:
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, int):
-        raise Reject(f"{name} is not a whole number: {str(value)[:40]!r}")
+        raise Unusable(f"{name} is not a whole number: {str(value)[:40]!r}")
     return value
 
 
@@ -103,7 +83,7 @@ def text(value: Any, name: str) -> str:
     if value is None:
         return ""
     if not isinstance(value, str):
-        raise Reject(f"{name} is not a string")
+        raise Unusable(f"{name} is not a string")
     return value
 
 

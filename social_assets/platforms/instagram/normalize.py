@@ -22,11 +22,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from social_assets.core.records import CommentRecord, ContentType, Normalized, PostRecord, ProfileRecord
+from social_assets.core.records import (
+    CommentRecord,
+    ContentType,
+    Normalized,
+    PostRecord,
+    ProfileRecord,
+    Unusable,
+    attempt_each,
+)
 from social_assets.platforms.graph.bodies import (
-    Reject,
     count,
-    each,
+    item_id,
     insight_totals,
     obj,
     objects,
@@ -43,20 +50,20 @@ _MEDIA_KEYS = ("media_type", "timestamp", "caption", "permalink", "like_count", 
 def normalize_posts(body: Any) -> Normalized[PostRecord]:
     if isinstance(body, dict) and isinstance(body.get("business_discovery"), dict):
         body = body["business_discovery"].get("media") or {"data": []}
-    return each(objects(PLATFORM, body, _is_media, "Instagram media"), _post)
+    return attempt_each(objects(PLATFORM, body, _is_media, "Instagram media"), _post, item_id=item_id)
 
 
 def normalize_comments(body: Any, post_id: str | None = None, parent_id: str | None = None) -> Normalized[CommentRecord]:
     items = objects(PLATFORM, body, lambda i: "text" in i or ("timestamp" in i and "media_type" not in i), "Instagram comments")
     result: Normalized = Normalized()
     for item in items:
-        top = each([item], lambda i: _comment(i, post_id, parent_id))
+        top = attempt_each([item], lambda i: _comment(i, post_id, parent_id), item_id=item_id)
         result.records += top.records
         result.rejected += top.rejected
         replies = item.get("replies") if isinstance(item, dict) else None
         if top.records and isinstance(replies, dict) and isinstance(replies.get("data"), list):
             parent = top.records[0]
-            nested = each(replies["data"], lambda i: _comment(i, parent.post_id, parent.comment_id))
+            nested = attempt_each(replies["data"], lambda i: _comment(i, parent.post_id, parent.comment_id), item_id=item_id)
             result.records += nested.records
             result.rejected += nested.rejected
     return result
@@ -67,7 +74,7 @@ def normalize_profiles(body: Any) -> Normalized[ProfileRecord]:
         body = {k: v for k, v in body["business_discovery"].items() if k != "media"}
     result: Normalized = Normalized()
     for item in objects(PLATFORM, body, _is_account, "an Instagram account"):
-        profile = each([item], _profile)
+        profile = attempt_each([item], _profile, item_id=item_id)
         result.records += profile.records
         result.rejected += profile.rejected
         for record in profile.records:
@@ -117,7 +124,7 @@ def _comment(item: Any, post_id: str | None, parent_id: str | None) -> CommentRe
     media = item.get("media")
     post = post_id or (str(media["id"]) if isinstance(media, dict) and media.get("id") else None)
     if not post:
-        raise Reject("the media it belongs to is unknown: a comments body does not name it (the collector records it)")
+        raise Unusable("the media it belongs to is unknown: a comments body does not name it (the collector records it)")
     comment_id = required_id(item, "comment")
     parent = parent_id or (str(item["parent_id"]) if item.get("parent_id") not in (None, comment_id) else None)
     sender = item.get("from")
@@ -153,7 +160,7 @@ def _follower_history(item: dict, profile: ProfileRecord) -> list[ProfileRecord]
         try:
             gained = count(obj(value).get("value"), "follower_count value")
             gains.append((timestamp(value, "end_time"), gained or 0))
-        except Reject:
+        except Unusable:
             continue  # one unreadable day is left out, not the profile
     history = []
     later = 0  # new followers after the day being counted back to

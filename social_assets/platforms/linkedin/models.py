@@ -4,9 +4,9 @@
 from __future__ import annotations
 
 from datetime import datetime, timezone
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 
 class LinkedInModel(BaseModel):
@@ -18,6 +18,14 @@ def from_ms(value: Any) -> datetime:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or value != int(value):
         raise ValueError(f"expected epoch milliseconds, found {value!r}")
     return datetime.fromtimestamp(int(value) / 1000, timezone.utc)
+
+
+def to_ms(moment: datetime) -> int:
+    return int(moment.timestamp() * 1000)
+
+
+Milliseconds = Annotated[datetime, BeforeValidator(from_ms)]
+MaybeMilliseconds = Annotated[datetime | None, BeforeValidator(lambda value: None if value is None else from_ms(value))]
 
 
 class Media(LinkedInModel):
@@ -44,25 +52,15 @@ class Post(LinkedInModel):
     id: str  # urn:li:share:... or urn:li:ugcPost:...
     author: str
     commentary: str = ""  # "little text" format
-    createdAt: datetime | None = None
-    publishedAt: datetime | None = None
+    createdAt: MaybeMilliseconds = None
+    publishedAt: MaybeMilliseconds = None
     lifecycleState: str | None = None
     content: Content | None = None
 
-    @field_validator("createdAt", "publishedAt", mode="before")
-    @classmethod
-    def _milliseconds(cls, value: Any) -> datetime | None:
-        return None if value is None else from_ms(value)
-
 
 class Stamp(LinkedInModel):
-    time: datetime
+    time: Milliseconds
     actor: str | None = None
-
-    @field_validator("time", mode="before")
-    @classmethod
-    def _milliseconds(cls, value: Any) -> datetime:
-        return from_ms(value)
 
 
 class Message(LinkedInModel):
@@ -92,8 +90,3 @@ class Comment(LinkedInModel):
     @property
     def urn(self) -> str:
         return self.commentUrn or self.model_extra.get("$URN") or self.id  # type: ignore[union-attr]
-
-    @property
-    def replies(self) -> int | None:
-        summary = self.commentsSummary
-        return None if summary is None else (summary.totalFirstLevelComments or summary.aggregatedTotalComments)

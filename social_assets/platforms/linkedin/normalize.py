@@ -1,35 +1,23 @@
 """LinkedIn REST response bodies -> the cross-platform records.
 
-- posts: a finder page (`{"elements": [...], "paging": {...}}`), a batch get (`{"results":
-  {urn: post}, "statuses", "errors"}`: each entry of `errors` rejects its URN) or one post.
-  Text is `commentary` in LinkedIn's "little text" format, made plain (`plain_text`). Posts not
-  `PUBLISHED` (drafts, processing) are left out, neither records nor rejects. A post body has no
-  counts: the walk reads them from `socialMetadata` and `organizationalEntityShareStatistics`
-  (`engagement_of`, `statistics_of`) and records them beside the post batch as `metrics`.
-  ⚠ Decisions: likes = every reaction type of `socialMetadata.reactionSummaries` (LinkedIn's
-  "like" is one of six reactions), else the statistics' `likeCount`; comments =
-  `commentSummary.count` (replies included), else `commentCount`; shares, impressions and
-  clicks from the statistics; reach = `uniqueImpressionsCount`; views stay None (no video views
-  here); the statistics' `engagement` is a rate, which the analytics compute themselves.
-  Media are URNs (`urn:li:image:...`): they give the content type, but are not resolved to
-  download URLs (a call each, out of the daily budget), so `media_urls` holds only an article's
-  link.
-- comments: a `socialActions/{urn}/comments` page. The post is the one the walk asked about
-  (`post`, recorded beside the body); without it, the comment's `object` (⚠ which may be the
-  post's `urn:li:activity:` rather than its share URN). A reply has `parentComment`; LinkedIn
-  shows one level of replies (a reply to a reply is filed under the same comment), so depth is
-  0 or 1. Comment ids are comment URNs (`urn:li:comment:(urn:li:activity:...,<id>)`); authors
-  are their actor URNs (names need a lookup per member, which the API restricts).
-- profiles: a `networkSizes/{organization}` answer, `{"firstDegreeSize": N}`: the follower
-  count. It does not name the organization: the walk records it beside the body
-  (`organization`). And an `organizationalEntityFollowerStatistics` answer with daily
-  `timeIntervals`: follower history. Its gains (organic + paid) become past follower counts
-  (`observed_at`, derived snapshots), counted back from the follower count the walk read just
-  before and records beside it (`followers`, `counted_at` = the start of the API's day): the
-  count at the start of a day is the count at its end minus its gain. ⚠ Decisions: the gains
-  of days not reported yet (today's, and any day LinkedIn is late with) are taken as 0, so the
-  newest reported day ends with the count read; the chain stops at a day missing in between
-  (the older days are rejected, not guessed).
+- posts: a finder page (`elements`), a batch get (`results`; each entry of `errors` rejects its
+  URN) or one post; only `PUBLISHED` ones (drafts are neither records nor rejects). Text is
+  `commentary`'s "little text" made plain (`plain_text`). A post body has no counts: the walk
+  reads `socialMetadata` and the share statistics (`engagement_of`, `statistics_of`) and records
+  them beside the batch as `metrics`. ⚠ Decisions: likes = every reaction type (LinkedIn's
+  "like" is one of six), else the statistics' `likeCount`; comments = `commentSummary.count`
+  (replies included), else `commentCount`; reach = `uniqueImpressionsCount`; no views; the
+  statistics' `engagement` rate is left to the analytics. Media URNs give the content type but
+  are not resolved (a call each, out of the daily budget): `media_urls` holds only an article.
+- comments: a `socialActions/{urn}/comments` page, of the `post` the walk records beside it,
+  else the comment's `object` (⚠ maybe the post's `urn:li:activity:`). LinkedIn shows one level
+  of replies (`parentComment`): depth 0 or 1. Authors are actor URNs (names need a restricted
+  lookup per member).
+- profiles: `networkSizes`' `firstDegreeSize` (the followers of the `organization` the walk
+  records beside it); and daily follower statistics, whose gains (organic + paid) become past
+  follower counts (`observed_at`) counted back from the `followers` read at `counted_at` (the
+  start of the API's day): a day starts with its end's count minus its gain. ⚠ Days not
+  reported yet count 0; the chain stops at a missing day (older days are rejected, not guessed).
 
 Errors: `{"message", "serviceErrorCode", "status"}` raises `ApiErrorBody`.
 """
@@ -39,7 +27,7 @@ from __future__ import annotations
 import json
 import re
 from datetime import datetime
-from typing import Any, Callable, Iterable, TypeVar
+from typing import Any, Callable, TypeVar
 from urllib.parse import unquote
 
 from pydantic import ValidationError
@@ -53,6 +41,9 @@ from social_assets.core.records import (
     PostRecord,
     ProfileRecord,
     Rejected,
+    Unusable,
+    attempt_each,
+    reason_of,
 )
 from social_assets.platforms.linkedin.models import Comment, Post, from_ms
 
@@ -62,14 +53,7 @@ METRICS = ("likes", "comments", "shares", "impressions", "reach", "clicks")
 
 R = TypeVar("R")
 
-
-class _Reject(Exception):
-    pass
-
-
-# -- "little text" ------------------------------------------------------------------------------
-
-# `@[Name](urn:li:organization:1)` mentions and `{hashtag|\#|word}` hashtags; every other
+# "Little text": `@[Name](urn:li:organization:1)` mentions and `{hashtag|\#|word}` hashtags; every other
 # reserved character is escaped with a backslash: | { } @ [ ] ( ) < > # \ * _ ~
 _MENTION = re.compile(r"@\[((?:\\.|[^\]\\])*)\]\((urn:li:[^)]*)\)")
 _HASHTAG = re.compile(r"\{hashtag\|\\?#\|((?:\\.|[^}\\])*)\}")
@@ -84,20 +68,17 @@ def plain_text(little: str) -> str:
     return _ESCAPED.sub(r"\1", text)
 
 
-# -- entry points -------------------------------------------------------------------------------
-
-
 def normalize_posts(body: Any, metrics: str | None = None) -> Normalized[PostRecord]:
     """`metrics`: JSON {post urn: {likes, comments, shares, impressions, reach, clicks}}."""
     items, rejected = _collection(body, "posts", lambda b: "author" in b and "id" in b)
     counts = _metrics(metrics)
     published = [i for i in items if not (isinstance(i, dict) and i.get("lifecycleState") not in (None, "PUBLISHED"))]
-    return _each(published, lambda item: _post(item, counts), rejected)
+    return attempt_each(published, lambda item: _post(item, counts), item_id=_item_id, rejected=rejected)
 
 
 def normalize_comments(body: Any, post: str | None = None) -> Normalized[CommentRecord]:
     items, rejected = _collection(body, "comments", lambda b: "created" in b and "message" in b)
-    return _each(items, lambda item: _comment(item, post), rejected)
+    return attempt_each(items, lambda item: _comment(item, post), item_id=_item_id, rejected=rejected)
 
 
 def normalize_profiles(body: Any, organization: str | None = None, followers: str | None = None,
@@ -110,15 +91,14 @@ def normalize_profiles(body: Any, organization: str | None = None, followers: st
 
     def profile(item: dict) -> ProfileRecord:
         if not organization:
-            raise _Reject("the organization is unknown: networkSizes does not name it (the walk records it "
-                          "beside the body as `organization`)")
+            raise Unusable("the organization is unknown: networkSizes does not name it (the walk records it "
+                           "beside the body as `organization`)")
         followers = item["firstDegreeSize"]
         if isinstance(followers, bool) or not isinstance(followers, int):
-            raise _Reject(f"firstDegreeSize: expected a count, found {followers!r}")
-        return ProfileRecord(platform=PLATFORM, account_id=organization, username=None, followers=followers,
-                             following=None, posts_count=None)
+            raise Unusable(f"firstDegreeSize: expected a count, found {followers!r}")
+        return _followers(organization, followers)
 
-    return _each([body], profile, [])
+    return attempt_each([body], profile, item_id=_item_id)
 
 
 def _follower_history(elements: list[Any], organization: str | None, followers: str | None,
@@ -149,24 +129,27 @@ def _follower_history(elements: list[Any], organization: str | None, followers: 
         gains = day["followerGains"] if isinstance(day["followerGains"], dict) else {}
         gain = [gains.get("organicFollowerGain", 0), gains.get("paidFollowerGain", 0)]
         try:
-            result.records.append(ProfileRecord(platform=PLATFORM, account_id=organization, username=None,
-                                                followers=count, following=None, posts_count=None, observed_at=moment))
+            result.records.append(_followers(organization, count, moment))
             if not all(isinstance(g, int) and not isinstance(g, bool) for g in gain):
-                raise _Reject(f"followerGains: expected counts, found {gain}")
+                raise Unusable(f"followerGains: expected counts, found {gain}")
             count, moment = count - sum(gain), from_ms(day["timeRange"]["start"])
-        except (_Reject, ValidationError, KeyError, TypeError, ValueError) as exc:
-            reason = str(exc) if isinstance(exc, _Reject) else f"cannot count back through this day: {exc}"
+        except (KeyError, TypeError, ValueError) as exc:  # Unusable and ValidationError are ValueErrors
+            reason = str(exc) if isinstance(exc, Unusable) else f"cannot count back through this day: {exc}"
             result.rejected.append(Rejected(item_id=_day_of(day), reason=reason, payload=day))
             return result
     if result.records:  # the start of the oldest day counted
         try:
-            result.records.append(ProfileRecord(platform=PLATFORM, account_id=organization, username=None,
-                                                followers=count, following=None, posts_count=None, observed_at=moment))
+            result.records.append(_followers(organization, count, moment))
         except ValidationError as exc:
-            result.rejected.append(Rejected(item_id=moment.isoformat(), reason=_validation_reason(exc)))
+            result.rejected.append(Rejected(item_id=moment.isoformat(), reason=reason_of(exc)))
     result.rejected += [Rejected(item_id=_day_of(d), reason="not contiguous with the days before the count was read",
                                  payload=d) for d in by_end.values()]
     return result
+
+
+def _followers(organization: str, count: int, observed_at: datetime | None = None) -> ProfileRecord:
+    return ProfileRecord(platform=PLATFORM, account_id=organization, username=None, followers=count, following=None,
+                         posts_count=None, observed_at=observed_at)
 
 
 def _day_of(day: Any) -> str | None:
@@ -183,7 +166,10 @@ def _day_of(day: Any) -> str | None:
 def engagement_of(body: Any) -> dict[str, dict[str, int]]:
     """From a `socialMetadata` batch: {post urn: {likes: all reactions, comments}}."""
     found: dict[str, dict[str, int]] = {}
-    for urn, meta in _results(body).items():
+    results = body.get("results") if isinstance(body, dict) else None
+    for urn, meta in results.items() if isinstance(results, dict) else ():
+        if not isinstance(meta, dict):
+            continue
         reactions = meta.get("reactionSummaries")
         counts = [r.get("count") for r in reactions.values() if isinstance(r, dict)] if isinstance(reactions, dict) else None
         summary = meta.get("commentSummary") if isinstance(meta.get("commentSummary"), dict) else {}
@@ -192,7 +178,7 @@ def engagement_of(body: Any) -> dict[str, dict[str, int]]:
             entry["likes"] = sum(counts)
         if _is_count(summary.get("count")):
             entry["comments"] = summary["count"]
-        found[urn] = entry
+        found[unquote(str(urn))] = entry
     return found
 
 
@@ -219,23 +205,18 @@ def merged_metrics(statistics: dict[str, dict[str, int]], engagement: dict[str, 
     return {urn: {**statistics.get(urn, {}), **engagement.get(urn, {})} for urn in {*statistics, *engagement}}
 
 
-# -- records ------------------------------------------------------------------------------------
-
-
 def _post(item: Any, counts: dict[str, dict]) -> PostRecord:
     post = _model(Post, item)
     published = post.publishedAt or post.createdAt
     if published is None:
-        raise _Reject("neither publishedAt nor createdAt")
+        raise Unusable("neither publishedAt nor createdAt")
     metrics = counts.get(post.id, {})
     article = post.content.article if post.content else None
     return PostRecord(
         platform=PLATFORM, post_id=post.id, author_id=post.author, author_username=None,
         text=plain_text(post.commentary), content_type=_content_type(post),
-        media_urls=[article.source] if article and article.source else [], published_at=published,
-        likes=metrics.get("likes"), comments=metrics.get("comments"), shares=metrics.get("shares"), views=None,
-        impressions=metrics.get("impressions"), reach=metrics.get("reach"), clicks=metrics.get("clicks"),
-        permalink=PERMALINK.format(urn=post.id),
+        media_urls=[article.source] if article and article.source else [], published_at=published, views=None,
+        permalink=PERMALINK.format(urn=post.id), **{name: metrics.get(name) for name in METRICS},
     )
 
 
@@ -257,16 +238,13 @@ def _comment(item: Any, post: str | None) -> CommentRecord:
     comment = _model(Comment, item)
     subject = post or comment.object
     if not subject:
-        raise _Reject("no post: the comment has no `object` and the walk recorded none")
+        raise Unusable("no post: the comment has no `object` and the walk recorded none")
     likes = comment.likesSummary.totalLikes if comment.likesSummary else None
     return CommentRecord(
         platform=PLATFORM, comment_id=comment.urn, post_id=subject, parent_id=comment.parentComment,
         author_username=comment.actor, text=comment.message.text, published_at=comment.created.time,
         likes=likes, depth=1 if comment.parentComment else 0,
     )
-
-
-# -- plumbing -----------------------------------------------------------------------------------
 
 
 def _collection(body: Any, resource: str, looks_like_one: Callable[[dict], bool]) -> tuple[list[Any], list[Rejected]]:
@@ -292,18 +270,10 @@ def _collection(body: Any, resource: str, looks_like_one: Callable[[dict], bool]
 
 
 def _other(item: Any) -> str:
-    if isinstance(item, dict) and "reactionSummaries" in item:
-        return "socialMetadata counts (the walk records them beside the posts they count)"
-    if isinstance(item, dict) and "totalShareStatistics" in item:
-        return "share statistics (the walk records them beside the posts they count)"
+    for key, what in (("reactionSummaries", "socialMetadata counts"), ("totalShareStatistics", "share statistics")):
+        if isinstance(item, dict) and key in item:
+            return f"{what} (the walk records them beside the posts they count)"
     return f"a collection of other objects ({_kind(item)})"
-
-
-def _results(body: Any) -> dict[str, dict]:
-    results = body.get("results") if isinstance(body, dict) else None
-    if not isinstance(results, dict):
-        return {}
-    return {unquote(str(urn)): value for urn, value in results.items() if isinstance(value, dict)}
 
 
 def _metrics(metrics: str | None) -> dict[str, dict]:
@@ -332,27 +302,15 @@ def _error_text(error: Any) -> str:
     return f"{error.get('message') or 'error'}" + (f" (serviceErrorCode {code})" if code is not None else "")
 
 
-def _each(items: Iterable[Any], convert: Callable[[Any], R], rejected: list[Rejected]) -> Normalized:
-    result: Normalized = Normalized(rejected=list(rejected))
-    for item in items:
-        try:
-            result.records.append(convert(item))
-        except (_Reject, ValidationError) as exc:
-            reason = str(exc) if isinstance(exc, _Reject) else _validation_reason(exc)
-            item_id = item.get("commentUrn") or item.get("id") if isinstance(item, dict) else None
-            result.rejected.append(Rejected(item_id=str(item_id) if item_id is not None else None, reason=reason, payload=item))
-    return result
+def _item_id(item: Any) -> str | None:
+    found = item.get("commentUrn") or item.get("id") if isinstance(item, dict) else None
+    return None if found is None else str(found)
 
 
 def _model(model: type[R], item: Any) -> R:
     if not isinstance(item, dict):
-        raise _Reject(f"expected a JSON object, found {_kind(item)}")
+        raise Unusable(f"expected a JSON object, found {_kind(item)}")
     return model.model_validate(item)
-
-
-def _validation_reason(error: ValidationError) -> str:
-    first = error.errors()[0]
-    return f"{'.'.join(str(p) for p in first['loc']) or 'item'}: {first['msg']}"
 
 
 def _kind(value: Any) -> str:

@@ -1,25 +1,21 @@
 """LinkedIn's Community Management API (organization pages) as the seam sees it (PLATFORMS.md §7).
 
 Every request carries `LinkedIn-Version` (`VERSION`, pinned here; `LINKEDIN_VERSION` overrides it:
-versions sunset about a year after release) and `X-Restli-Protocol-Version: 2.0.0`. URNs in
-paths and queries are URL-encoded and lists use Rest.li's `List(a,b)` (`restli_query`).
+versions sunset about a year after release) and `X-Restli-Protocol-Version: 2.0.0`.
 
-Auth, in order of preference: a refresh token where the app has programmatic refresh
-(`LINKEDIN_CLIENT_ID`, `LINKEDIN_CLIENT_SECRET`, `LINKEDIN_REFRESH_TOKEN`: the client proves
-itself in the form), else the 60-day member access token as is (`LINKEDIN_ACCESS_TOKEN`). A
-refresh token lives 365 days from the first authorization, and refreshing does not extend it; a
-source may say when its token expires (`token_expires_on`) so `health` warns before.
+Auth, in order of preference: a refresh token where the app has programmatic refresh (the
+client proves itself in the form), else the 60-day member access token as is. A refresh token
+lives 365 days from the first authorization, and refreshing does not extend it: a source may
+say when its token expires (`token_expires_on`) so `health` warns before.
 
 Limits: daily, per application and per member, reset at midnight UTC, unpublished and sent in no
 header. So our own calls are counted against a daily budget per credential
-(`LINKEDIN_DAILY_CALL_BUDGET`, default `DEFAULT_DAILY_CALL_BUDGET`), shared by every process
-through the limiter's store. ⚠ Decision `PAUSE_AFTER_429S`: LinkedIn also answers 429 for
-"infrastructure protection", so one 429 is retried with backoff like any throttle; 429s that
-keep coming (that many in a row, counted across processes) mean the day's limit is spent, and
-LinkedIn is paused until the next midnight UTC in every process.
+(`LINKEDIN_DAILY_CALL_BUDGET`), shared by every process through the limiter's store. ⚠ Decision
+`PAUSE_AFTER_429S`: LinkedIn also answers 429 for "infrastructure protection", so one 429 is
+retried like any throttle; 429s that keep coming (that many in a row, across processes) mean the
+day's limit is spent, and LinkedIn is paused until the next midnight UTC in every process.
 
-Errors: `{"message", "serviceErrorCode", "status"}`, newer ones with `"code"`; statuses decide
-(401 auth: `serviceErrorCode` 65600/65601 invalid/expired token, 403 permission, 404, 429).
+Errors: `{"message", "serviceErrorCode", "status"}` (+ `"code"` lately); statuses decide.
 """
 
 from __future__ import annotations
@@ -99,9 +95,6 @@ class LinkedInSource(SourceConfig):
         return None
 
 
-# -- Rest.li encoding ---------------------------------------------------------------------------
-
-
 def encode(value: str) -> str:
     """A URN (or any value) for a path or query: every reserved character encoded."""
     return quote(value, safe="")
@@ -121,9 +114,6 @@ def restli_query(params: Mapping[str, str | list[str]]) -> str:
         return value if value.startswith("(") else encode(value)
 
     return "&".join(f"{name}={one(value)}" for name, value in params.items())
-
-
-# -- limits -------------------------------------------------------------------------------------
 
 
 def daily_budget(environ: Mapping[str, str] = os.environ) -> int:

@@ -1,24 +1,17 @@
-"""Reading one LinkedIn organization's day through the REST API (base `https://api.linkedin.com/rest`,
-every query in Rest.li 2.0 encoding, see `spec.restli_query`):
+"""Reading one LinkedIn organization's day through the REST API (every query in Rest.li 2.0
+encoding, `spec.restli_query`):
 
-1. profile: `GET /networkSizes/{org}?edgeType=COMPANY_FOLLOWED_BY_MEMBER`, landed as "profiles"
-   with the organization beside it; then the follower history,
-   `GET /organizationalEntityFollowerStatistics?q=organizationalEntity&organizationalEntity={org}
-   &timeIntervals=(timeRange:(start:..,end:..),timeGranularityType:DAY)` for the
-   `FOLLOWER_HISTORY_DAYS` days before today, landed as "profiles" with the follower count
-   beside it: its daily gains become derived past follower counts (see `normalize`);
-2. posts: `GET /posts?q=author&author={org}&sortBy=CREATED&start=..&count=..`, newest first,
-   until a post older than the day or `post_limit` of the day (⚠ ordered by creation, judged
-   by publication: a scheduled post published long after its creation, behind older ones, is
-   missed); these pages only index the
-   posts (landed, not normalized). Then `measure`, per batch of `BATCH_SIZE` posts:
-   `GET /socialMetadata?ids=List(..)` (reactions by type, comment counts) and
-   `GET /organizationalEntityShareStatistics?q=organizationalEntity&organizationalEntity={org}
-   &shares=List(..)&ugcPosts=List(..)` (impressions, clicks, shares), both landed for the
-   record, and `GET /posts?ids=List(..)`, landed as "posts" with the counts beside it;
-3. comments: `GET /socialActions/{post}/comments` pages (start/count), and for each comment that
-   says it has replies, the same path with the comment's URN: its replies. Landed as
-   "comments" with the post beside them.
+1. profile: `networkSizes/{org}` (the follower count, landed as "profiles" with the organization
+   beside it), then `organizationalEntityFollowerStatistics` by DAY over the
+   `FOLLOWER_HISTORY_DAYS` before today, landed with that count beside it: its daily gains
+   become derived past follower counts (see `normalize`);
+2. posts: `posts?q=author` pages, newest first, until a post older than the day or `post_limit`
+   (⚠ ordered by creation, judged by publication: a scheduled post published long after its
+   creation, behind older ones, is missed). The pages only index the posts (not normalized);
+   `measure` then reads per `BATCH_SIZE` posts `socialMetadata` and the share statistics (landed
+   for the record) and lands `posts?ids=List(..)` as "posts" with their counts beside it;
+3. comments: `socialActions/{post}/comments` pages, and the same path with the URN of each
+   comment that says it has replies. Landed as "comments" with the post beside them.
 
 The refresh is `measure` over known posts. ⚠ The pages' `start`/`count` live in the URL's own
 query: a params mapping would be re-encoded and lose the `List(...)` syntax.
@@ -37,7 +30,7 @@ from social_assets.core.errors import NotFoundError
 from social_assets.core.http import server_time
 from social_assets.core.rest import OffsetCount, PageRequest, RestClient, batches
 from social_assets.platforms.base import DayWindow, PostRef
-from social_assets.platforms.linkedin.models import Post
+from social_assets.platforms.linkedin.models import Post, to_ms
 from social_assets.platforms.linkedin.normalize import engagement_of, merged_metrics, statistics_of
 from social_assets.platforms.linkedin.spec import BATCH_SIZE, PAGE_SIZE, LinkedInSource, encode, restli_query
 
@@ -79,7 +72,7 @@ class LinkedInWalk:
         followers = self.client.parse("GET", "/networkSizes", response).get("firstDegreeSize")
         today = response_day(response)
         start = today - timedelta(days=FOLLOWER_HISTORY_DAYS)
-        interval = f"(timeRange:(start:{_ms(start)},end:{_ms(today)}),timeGranularityType:DAY)"
+        interval = f"(timeRange:(start:{to_ms(start)},end:{to_ms(today)}),timeGranularityType:DAY)"
         query = {"q": "organizationalEntity", "organizationalEntity": organization, "timeIntervals": interval}
         self.client.call("GET", f"/organizationalEntityFollowerStatistics?{restli_query(query)}", land_as="profiles",
                          context={"organization": organization, "followers": str(followers),
@@ -105,20 +98,21 @@ class LinkedInWalk:
         return [PostRef(urn, counts.get(urn, {}).get("comments")) for urn in urns]
 
     def comments(self, post: PostRef) -> None:
-        for comment in self._comments(post.post_id, post.post_id):
-            if self.source.comment_depth >= 1 and comment.get("replies"):
-                for _ in self._comments(comment["urn"], post.post_id):
+        for urn, replies in self._comments(post.post_id, post.post_id):
+            if self.source.comment_depth >= 1 and replies:
+                for _ in self._comments(urn, post.post_id):
                     pass  # replies have no replies of their own on LinkedIn
 
-    def _comments(self, urn: str, post: str) -> Iterator[dict[str, Any]]:
+    def _comments(self, urn: str, post: str) -> Iterator[tuple[str, Any]]:
+        """Each comment's URN and count of replies, its page landed."""
         pages = self.client.pages("GET", f"/socialActions/{encode(urn)}/comments?start=0&count={PAGE_SIZE}",
                                   RestliOffsets(), land_as="comments", context={"post": post})
         for page in pages:
             for item in page.get("elements") or [] if isinstance(page, dict) else []:
                 if isinstance(item, dict) and isinstance(item.get("commentUrn") or item.get("$URN"), str):
                     summary = item.get("commentsSummary") if isinstance(item.get("commentsSummary"), dict) else {}
-                    yield {"urn": item.get("commentUrn") or item["$URN"],
-                           "replies": summary.get("totalFirstLevelComments") or summary.get("aggregatedTotalComments")}
+                    yield (item.get("commentUrn") or item["$URN"],
+                           summary.get("totalFirstLevelComments") or summary.get("aggregatedTotalComments"))
 
 
 def measure(client: RestClient, organization: str, urns: Sequence[str]) -> dict[str, dict]:
@@ -158,10 +152,6 @@ def response_day(response: httpx.Response) -> datetime:
     """The start of the API's day (UTC) at this answer."""
     now = server_time(response).astimezone(timezone.utc)
     return now.replace(hour=0, minute=0, second=0, microsecond=0)
-
-
-def _ms(moment: datetime) -> int:
-    return int(moment.timestamp() * 1000)
 
 
 def _posts(page: Any) -> Iterator[Post]:

@@ -22,10 +22,8 @@ instance (`user@instance`), since a bare `acct` only means "of the answering ins
 from __future__ import annotations
 
 from html.parser import HTMLParser
-from typing import Any, Callable, Iterable, TypeVar
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
-
-from pydantic import ValidationError
 
 from social_assets.core.records import (
     ApiErrorBody,
@@ -35,7 +33,8 @@ from social_assets.core.records import (
     NotAResponse,
     PostRecord,
     ProfileRecord,
-    Rejected,
+    Unusable,
+    attempt_each,
 )
 from social_assets.platforms.mastodon.models import Account, Status
 
@@ -48,17 +47,13 @@ _MEDIA_TYPES: dict[str, ContentType] = {"image": "image", "gifv": "video", "vide
 R = TypeVar("R")
 
 
-class _Reject(Exception):
-    pass
-
-
 # -- entry points -----------------------------------------------------------------------------
 
 
 def normalize_posts(body: Any) -> Normalized[PostRecord]:
     statuses = [body] if isinstance(body, dict) and _looks_like_status(body) else _status_list(body, "posts")
     kept = [s for s in statuses if not (isinstance(s, dict) and s.get("reblog"))]
-    return _each(kept, _post)
+    return attempt_each(kept, _post, item_id=_id)
 
 
 def normalize_comments(body: Any, status_id: str | None = None, max_depth: str | None = None) -> Normalized[CommentRecord]:
@@ -78,7 +73,7 @@ def normalize_comments(body: Any, status_id: str | None = None, max_depth: str |
             if parent == subject:
                 depths[status] = 0
             elif parent not in parent_of or parent in seen:
-                raise _Reject(f"reply to {parent}, which is neither status {subject} nor one of its replies")
+                raise Unusable(f"reply to {parent}, which is neither status {subject} nor one of its replies")
             else:
                 depths[status] = depth(parent, (*seen, status)) + 1
         return depths[status]
@@ -94,7 +89,7 @@ def normalize_comments(body: Any, status_id: str | None = None, max_depth: str |
         )
 
     deepest = int(max_depth) if max_depth not in (None, "") else None
-    result = _each(descendants, comment)
+    result = attempt_each(descendants, comment, item_id=_id)
     if deepest is not None:
         result.records = [r for r in result.records if r.depth <= deepest]
     return result
@@ -113,7 +108,7 @@ def normalize_profiles(body: Any) -> Normalized[ProfileRecord]:
             followers=account.followers_count, following=account.following_count, posts_count=account.statuses_count,
         )
 
-    return _each(accounts, profile)
+    return attempt_each(accounts, profile, item_id=_id)
 
 
 # -- records ----------------------------------------------------------------------------------
@@ -193,25 +188,10 @@ def html_to_text(content: str) -> str:
 # -- plumbing ---------------------------------------------------------------------------------
 
 
-def _each(items: Iterable[Any], convert: Callable[[Any], R]) -> Normalized:
-    result: Normalized = Normalized()
-    for item in items:
-        try:
-            result.records.append(convert(item))
-        except _Reject as reason:
-            result.rejected.append(Rejected(item_id=_id(item), reason=str(reason), payload=item))
-    return result
-
-
 def _model(model: type[R], item: Any) -> R:
     if not isinstance(item, dict):
-        raise _Reject(f"expected a JSON object, found {_kind(item)}")
-    try:
-        return model.model_validate(item)
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"]) or "item"
-        raise _Reject(f"{where}: {first['msg']}") from None
+        raise Unusable(f"expected a JSON object, found {_kind(item)}")
+    return model.model_validate(item)  # a ValidationError rejects the item, naming the field
 
 
 def _status(item: Any) -> Status:

@@ -21,20 +21,19 @@ OAuth endpoint's `{"error": "<code>", "error_description"}`. What counts as whic
 from __future__ import annotations
 
 from datetime import datetime, timezone
-from typing import Any, Callable, TypeVar
+from typing import Any, TypeVar
 
 from pydantic import BaseModel
 
 from social_assets.core.records import (
-    ITEM_ERRORS,
     ApiErrorBody,
     CommentRecord,
     Normalized,
     NotAResponse,
     PostRecord,
     ProfileRecord,
-    Rejected,
-    reason_of,
+    Unusable,
+    attempt_each,
 )
 from social_assets.platforms.tiktok.models import Comment, User, Video
 from social_assets.platforms.tiktok.spec import OK, PLATFORM
@@ -42,24 +41,21 @@ from social_assets.platforms.tiktok.spec import OK, PLATFORM
 M = TypeVar("M", bound=BaseModel)
 
 
-class _Reject(Exception):
-    pass
-
-
 def normalize_posts(body: Any, username: str | None = None, open_id: str | None = None, **context: str) -> Normalized[PostRecord]:
     videos = _items(body, "videos", "posts")
-    return _each(videos, lambda item: _post(item, username, open_id))
+    return attempt_each(videos, lambda item: _post(item, username, open_id), item_id=_item_id)
 
 
 def normalize_comments(body: Any, video_id: str | None = None, **context: str) -> Normalized[CommentRecord]:
-    return _each(_items(body, "comments", "comments"), lambda item: _comment(item, video_id))
+    comments = _items(body, "comments", "comments")
+    return attempt_each(comments, lambda item: _comment(item, video_id), item_id=_item_id)
 
 
 def normalize_profiles(body: Any, **context: str) -> Normalized[ProfileRecord]:
     data = _data(body, "profiles")
     if "user" not in data:
         raise NotAResponse(f"expected a TikTok user/info response (data.user), found data keys {sorted(data)[:6]}")
-    return _each([data["user"]], _profile)
+    return attempt_each([data["user"]], _profile, item_id=_item_id)
 
 
 # -- the envelope -----------------------------------------------------------------------------
@@ -87,33 +83,26 @@ def _items(body: Any, key: str, resource: str) -> list[Any]:
     return items
 
 
-def _each(items: list[Any], convert: Callable[[Any], Any]) -> Normalized:
-    result = Normalized()
-    for item in items:
-        item_id = item.get("id", item.get("open_id")) if isinstance(item, dict) else None
-        try:
-            result.records.append(convert(item))
-        except (_Reject, *ITEM_ERRORS) as exc:
-            reason = str(exc) if isinstance(exc, _Reject) else reason_of(exc)
-            result.rejected.append(Rejected(item_id=None if item_id is None else str(item_id), reason=reason, payload=item))
-    return result
+def _item_id(item: Any) -> str | None:
+    found = item.get("id", item.get("open_id")) if isinstance(item, dict) else None
+    return None if found is None else str(found)
 
 
 def _model(model: type[M], item: Any, what: str) -> M:
     if not isinstance(item, dict):
-        raise _Reject(f"a {what} is a JSON object, found {type(item).__name__}")
+        raise Unusable(f"a {what} is a JSON object, found {type(item).__name__}")
     return model.model_validate(item)
 
 
 def _id(value: str | int | None, what: str) -> str:
     if value is None or isinstance(value, bool):
-        raise _Reject(f"{what} missing")
+        raise Unusable(f"{what} missing")
     return str(value)
 
 
 def _time(seconds: int | None) -> datetime:
     if seconds is None:
-        raise _Reject("create_time missing (ask for it in `fields`)")
+        raise Unusable("create_time missing (ask for it in `fields`)")
     return datetime.fromtimestamp(seconds, timezone.utc)
 
 
@@ -149,7 +138,7 @@ def _comment(item: Any, video_id: str | None) -> CommentRecord:
     comment = _model(Comment, item, "comment")
     post_id = str(comment.video_id) if comment.video_id is not None else video_id
     if not post_id:
-        raise _Reject("video_id missing (ask for it in `fields`)")
+        raise Unusable("video_id missing (ask for it in `fields`)")
     parent = None if comment.parent_comment_id is None else str(comment.parent_comment_id)
     top_level = parent is None or parent == post_id  # TOP_LEVEL_PARENT
     return CommentRecord(
@@ -171,7 +160,7 @@ def _comment(item: Any, video_id: str | None) -> CommentRecord:
 def _profile(item: Any) -> ProfileRecord:
     user = _model(User, item, "user")
     if not user.username:
-        raise _Reject("username missing (ask for it in `fields`; it needs the scope user.info.profile)")
+        raise Unusable("username missing (ask for it in `fields`; it needs the scope user.info.profile)")
     return ProfileRecord(
         platform=PLATFORM,
         account_id=f"@{user.username.lower()}",

@@ -26,9 +26,7 @@ are refused as such (`NotAResponse`, exit 2 of the normalize command).
 
 from __future__ import annotations
 
-from typing import Any, Callable, Iterable, TypeVar
-
-from pydantic import ValidationError
+from typing import Any
 
 from social_assets.core.records import (
     ApiErrorBody,
@@ -38,6 +36,8 @@ from social_assets.core.records import (
     PostRecord,
     ProfileRecord,
     Rejected,
+    Unusable,
+    attempt_each,
 )
 from social_assets.platforms.x.models import Media, Tweet, User
 
@@ -47,18 +47,12 @@ ANONYMOUS_PERMALINK = "https://x.com/i/web/status/{id}"
 # `errors[].parameter` values that name the items asked for; others concern expansions.
 ITEM_PARAMETERS = frozenset({"id", "ids", "username", "usernames", "tweet_id", "user_id"})
 
-R = TypeVar("R")
-
-
-class _Reject(Exception):
-    pass
-
 
 def normalize_posts(body: Any, **context: str) -> Normalized[PostRecord]:
     items, includes, rejected = _response(body, "posts")
     users = _by_id(includes.get("users"), "id")
     media = _by_id(includes.get("media"), "media_key")
-    return _items(items, lambda item: _post(item, users, media), rejected)
+    return attempt_each(items, lambda item: _post(item, users, media), item_id=_item_id, rejected=rejected)
 
 
 def normalize_comments(body: Any, **context: str) -> Normalized[CommentRecord]:
@@ -66,12 +60,13 @@ def normalize_comments(body: Any, **context: str) -> Normalized[CommentRecord]:
     users = _by_id(includes.get("users"), "id")
     parents = {i["id"]: _parent(i) for i in items if isinstance(i, dict) and isinstance(i.get("id"), str)}
     replies = [i for i in items if not (isinstance(i, dict) and i.get("id") and i.get("id") == i.get("conversation_id"))]
-    return _items(replies, lambda item: _comment(item, users, parents), rejected)
+    return attempt_each(replies, lambda item: _comment(item, users, parents), item_id=_item_id,
+                        rejected=rejected)
 
 
 def normalize_profiles(body: Any, **context: str) -> Normalized[ProfileRecord]:
     items, _, rejected = _response(body, "profiles")
-    return _items(items, _profile, rejected)
+    return attempt_each(items, _profile, item_id=_item_id, rejected=rejected)
 
 
 # -- the envelope -----------------------------------------------------------------------------
@@ -126,30 +121,17 @@ def _by_id(objects: Any, key: str) -> dict[str, dict[str, Any]]:
     return {o[key]: o for o in objects or [] if isinstance(o, dict) and isinstance(o.get(key), str)}
 
 
-def _items(items: Iterable[Any], convert: Callable[[Any], R], rejected: list[Rejected]) -> Normalized:
-    result = Normalized(rejected=list(rejected))
-    for item in items:
-        item_id = item.get("id") if isinstance(item, dict) else None
-        try:
-            result.records.append(convert(item))
-        except (_Reject, ValidationError) as exc:
-            reason = str(exc) if isinstance(exc, _Reject) else _validation_reason(exc)
-            result.rejected.append(Rejected(item_id=str(item_id) if item_id is not None else None, reason=reason, payload=item))
-    return result
-
-
-def _validation_reason(error: ValidationError) -> str:
-    first = error.errors()[0]
-    where = ".".join(str(p) for p in first["loc"]) or "item"
-    return f"{where}: {first['msg']}"
+def _item_id(item: Any) -> str | None:
+    found = item.get("id") if isinstance(item, dict) else None
+    return None if found is None else str(found)
 
 
 def _tweet(item: Any) -> Tweet:
     if not isinstance(item, dict):
-        raise _Reject(f"a post is a JSON object, found {type(item).__name__}")
+        raise Unusable(f"a post is a JSON object, found {type(item).__name__}")
     tweet = Tweet.model_validate(item)
     if tweet.created_at is None:
-        raise _Reject("created_at missing (ask for tweet.fields=created_at)")
+        raise Unusable("created_at missing (ask for tweet.fields=created_at)")
     return tweet
 
 
@@ -160,7 +142,7 @@ def _post(item: Any, users: dict[str, dict], media: dict[str, dict]) -> PostReco
     tweet = _tweet(item)
     retweeted = tweet.reference("retweeted")
     if retweeted:
-        raise _Reject(f"a retweet of {retweeted}: the original author's post, not this account's")
+        raise Unusable(f"a retweet of {retweeted}: the original author's post, not this account's")
     username = users.get(tweet.author_id or "", {}).get("username")
     keys = tweet.attachments.media_keys if tweet.attachments else []
     found = [Media.model_validate(media[k]) for k in keys if k in media]
@@ -213,10 +195,10 @@ def _comment(item: Any, users: dict[str, dict], parents: dict[str, str | None]) 
     tweet = _tweet(item)
     root = tweet.conversation_id
     if not root:
-        raise _Reject("conversation_id missing (ask for tweet.fields=conversation_id)")
+        raise Unusable("conversation_id missing (ask for tweet.fields=conversation_id)")
     parent = tweet.reference("replied_to")
     if parent is None:
-        raise _Reject("no replied_to reference: not a reply (ask for tweet.fields=referenced_tweets)")
+        raise Unusable("no replied_to reference: not a reply (ask for tweet.fields=referenced_tweets)")
     return CommentRecord(
         platform=PLATFORM,
         comment_id=tweet.id,
@@ -247,7 +229,7 @@ def _depth(reply: str, root: str, parents: dict[str, str | None]) -> int:
 
 def _profile(item: Any) -> ProfileRecord:
     if not isinstance(item, dict):
-        raise _Reject(f"a user is a JSON object, found {type(item).__name__}")
+        raise Unusable(f"a user is a JSON object, found {type(item).__name__}")
     user = User.model_validate(item)
     metrics = user.public_metrics
     return ProfileRecord(

@@ -1,40 +1,24 @@
 """Emulation of LinkedIn's Community Management REST API (organization pages) over the synthetic
 world, in the shapes of the documentation (no recordings exist: PLATFORMS.md §7).
 
-Every `/rest` call needs `LinkedIn-Version: YYYYMM` (else 400 `VERSION_MISSING`, or 426
-`NONEXISTENT_VERSION` for a malformed one) and `X-Restli-Protocol-Version: 2.0.0` (else 400), and
-a bearer token: the configured member access token, or one issued by the token endpoint.
+Every `/rest` call needs `LinkedIn-Version: YYYYMM` (else 400, or 426 for a malformed one),
+`X-Restli-Protocol-Version: 2.0.0` (else 400) and a bearer token: the configured member access
+token, or one the token endpoint issued (`grant_type=refresh_token`, client id and secret in the
+form; the refresh token is not rotated and lives 365 days from its first authorization).
 
-Routes:
-- `POST www.linkedin.com/oauth/v2/accessToken`, `grant_type=refresh_token` with `client_id`
-  and `client_secret` in the form: a 60-day access token; the refresh token is not rotated, and
-  `refresh_token_expires_in` counts down from its first authorization (365 days);
-- `GET /rest/networkSizes/{org}?edgeType=COMPANY_FOLLOWED_BY_MEMBER` -> `{"firstDegreeSize"}`;
-- `GET /rest/organizationalEntityFollowerStatistics?q=organizationalEntity&...&timeIntervals=
-  (timeRange:(start:ms,end:ms),timeGranularityType:DAY)` -> one element per day with its
-  `followerGains` (without `timeIntervals`: lifetime counts by seniority, one bucket);
-- `GET /rest/posts?q=author&author={org}&start&count` (count <= 100, newest first, `paging`
-  without `total`); `GET /rest/posts?ids=List(..)` (`results`/`statuses`/`errors`);
-  `GET /rest/posts/{urn}`;
-- `GET /rest/socialMetadata?ids=List(..)` -> reactions by type and comment counts;
-- `GET /rest/organizationalEntityShareStatistics?q=organizationalEntity&...&shares=List(..)
-  &ugcPosts=List(..)` -> `totalShareStatistics` per post;
-- `GET /rest/socialActions/{post or comment URN}/comments?start&count`: a post's comments, or a
-  comment's replies. LinkedIn shows one level of replies, so every reply in the world's deeper
-  threads is filed under its top-level comment.
+Routes (under `/rest`): `networkSizes/{org}`; `organizationalEntityFollowerStatistics` (daily
+`followerGains` for `timeIntervals`, else lifetime counts by seniority); `posts` (by author,
+newest first, `paging` without `total`; a batch `ids=List(..)`; one by URN); `socialMetadata`;
+`organizationalEntityShareStatistics`; `socialActions/{post or comment URN}/comments` (a
+comment's replies: LinkedIn shows one level, so the world's deeper replies are filed under
+their top-level comment). Posts are `urn:li:share:` (videos `urn:li:ugcPost:`) with ids
+reversibly encoded from the world's uids; comments name their post's `urn:li:activity:` (the
+same number). Unknown URNs answer 404 `{"message", "status"}`.
 
-Posts are `urn:li:share:` (videos `urn:li:ugcPost:`) with ids reversibly encoded from the
-world's uids; their activity (`urn:li:activity:`, the same number) is what comments name as
-`object`. Unknown URNs answer 404 `{"message", "status"}`.
-
-Limits: the daily budget of the client's `LIMITS` per credential (midnight UTC); past it, LinkedIn's
-bare 429 (no headers). Faults: `429_burst` the same 429; `5xx` a JSON 500 or a 504; `expired_token`
-(issued tokens only) 401 `serviceErrorCode` 65601; `duplicate_items` on posts and comments pages
-with `start`; `field_missing` / `field_renamed` hit a looked-up post's `author` or a comment's
-`created`.
-
-Not emulated: member names (actors are URNs), media download URLs (`/images`, `/videos`), edits
-and deletions, reshares, sponsored content, demographic breakdowns of followers, any write.
+Limits: the client's `LIMITS` daily budget per credential; past it, LinkedIn's bare 429, as for
+`429_burst`. Field faults hit a looked-up post's `author` or a comment's `created`. Not emulated:
+member names, media download URLs, edits and deletions, reshares, sponsored content, follower
+demographics, writes.
 """
 
 from __future__ import annotations
@@ -44,6 +28,7 @@ import re
 from datetime import datetime, timedelta, timezone
 from typing import Any, ClassVar, Mapping
 
+from social_assets.platforms.linkedin.models import from_ms, to_ms
 from social_assets.platforms.linkedin.spec import (
     ACCESS_TOKEN_DAYS,
     ACCESS_TOKEN_VARIABLE,
@@ -88,21 +73,17 @@ _COMMENT = re.compile(r"^urn:li:comment:\(urn:li:activity:(\d+),(\d+)\)$")
 
 
 def _error(status: int, message: str, service_code: int | None = None, code: str | None = None) -> dict[str, Any]:
-    body: dict[str, Any] = {"message": message}
-    if service_code is not None:
-        body["serviceErrorCode"] = service_code
-    if code is not None:
-        body["code"] = code
-    return {**body, "status": status}
+    extra = {"serviceErrorCode": service_code, "code": code}
+    return {"message": message, **{k: v for k, v in extra.items() if v is not None}, "status": status}
+
+
+def _bad_request(message: str) -> SandboxResponse:
+    return SandboxResponse(400, _error(400, message, code="ILLEGAL_ARGUMENT"))
 
 
 _THROTTLE = ErrorAnswer(429, _error(429, "Resource level throttle APPLICATION DAY limit for calls to this resource is reached."))
 _EXPIRED = ErrorAnswer(401, _error(401, "The token used in the request has expired", 65601, "EXPIRED_ACCESS_TOKEN"))
 _INVALID_TOKEN = ErrorAnswer(401, _error(401, "Invalid access token", 65600, "INVALID_ACCESS_TOKEN"))
-
-
-def _ms(moment: datetime) -> int:
-    return int(moment.timestamp() * 1000)
 
 
 def post_number(post: WorldPost) -> int:
@@ -131,6 +112,17 @@ def organization_urn(account: WorldAccount) -> str:
     return f"urn:li:organization:{account.handle}"
 
 
+def _elements(elements: list[dict[str, Any]]) -> SandboxResponse:
+    """A one-page answer of a `q=` finder."""
+    return Emulation.ok({"paging": {"start": 0, "count": 10, "links": []}, "elements": elements})
+
+
+def _bounds(request: SandboxRequest) -> tuple[int, int | None]:
+    """A page's `start` and `count`; count None when either is out of bounds."""
+    start, count = int_param(request.param("start"), 0), int_param(request.param("count"), 10)
+    return start, (count if 1 <= count <= PAGE_MAX and start >= 0 else None)
+
+
 def restli_list(value: str | None) -> list[str] | None:
     """`List(a,b)` -> [a, b] (items may hold parentheses and commas of their own)."""
     if not value or not value.startswith("List(") or not value.endswith(")"):
@@ -138,11 +130,10 @@ def restli_list(value: str | None) -> list[str] | None:
     items, depth, current = [], 0, ""
     for char in value[5:-1]:
         if char == "," and depth == 0:
-            items.append(current)
-            current = ""
-            continue
-        depth += {"(": 1, ")": -1}.get(char, 0)
-        current += char
+            items, current = [*items, current], ""
+        else:
+            depth += {"(": 1, ")": -1}.get(char, 0)
+            current += char
     return [*items, current] if current else items
 
 
@@ -237,8 +228,7 @@ class LinkedInEmulation(Emulation):
         if not _VERSION.match(version):
             return SandboxResponse(426, _error(426, f"Requested version {version} is not active", code="NONEXISTENT_VERSION"))
         if request.headers.get("x-restli-protocol-version") != "2.0.0":
-            return SandboxResponse(400, _error(400, "Rest.li protocol 2.0.0 is required (X-Restli-Protocol-Version)",
-                                               code="ILLEGAL_ARGUMENT"))
+            return _bad_request("Rest.li protocol 2.0.0 is required (X-Restli-Protocol-Version)")
         return None
 
     # -- auth ---------------------------------------------------------------------------------
@@ -274,42 +264,37 @@ class LinkedInEmulation(Emulation):
     def _follower_statistics(self, request: SandboxRequest) -> SandboxResponse:
         account = self._organization(request.param("organizationalEntity"))
         if request.param("q") != "organizationalEntity" or account is None:
-            return SandboxResponse(400, _error(400, "Invalid organizationalEntity", code="ILLEGAL_ARGUMENT"))
+            return _bad_request("Invalid organizationalEntity")
         urn, now = organization_urn(account), self.world.now()
         interval = re.match(r"^\(timeRange:\(start:(\d+),end:(\d+)\),timeGranularityType:DAY\)$",
                             request.param("timeIntervals") or "")
         if not request.param("timeIntervals"):
-            total = account.followers(now)
             bucket = {"seniority": "urn:li:seniority:3",
-                      "followerCounts": {"organicFollowerCount": total, "paidFollowerCount": 0}}
-            elements = [{"followerCountsBySeniority": [bucket], "followerCountsByFunction": [],
-                         "followerCountsByIndustry": [], "followerCountsByRegion": [],
-                         "followerCountsByGeoCountry": [], "organizationalEntity": urn}]
-            return self.ok({"paging": {"start": 0, "count": 10, "links": []}, "elements": elements})
+                      "followerCounts": {"organicFollowerCount": account.followers(now), "paidFollowerCount": 0}}
+            by = ("Function", "Industry", "Region", "GeoCountry")
+            return _elements([{"followerCountsBySeniority": [bucket], **{f"followerCountsBy{b}": [] for b in by},
+                               "organizationalEntity": urn}])
         if interval is None:
-            return SandboxResponse(400, _error(400, "Invalid timeIntervals", code="ILLEGAL_ARGUMENT"))
-        start, end = (datetime.fromtimestamp(int(v) / 1000, timezone.utc) for v in interval.groups())
+            return _bad_request("Invalid timeIntervals")
+        start, end = (from_ms(int(v)) for v in interval.groups())
         today = now.replace(hour=0, minute=0, second=0, microsecond=0)
         elements, day = [], start
         while day + timedelta(days=1) <= min(end, today):  # only whole days that are over
             gain = account.followers(day + timedelta(days=1)) - account.followers(day)
-            elements.append({"timeRange": {"start": _ms(day), "end": _ms(day + timedelta(days=1))},
+            elements.append({"timeRange": {"start": to_ms(day), "end": to_ms(day + timedelta(days=1))},
                              "followerGains": {"organicFollowerGain": gain, "paidFollowerGain": 0},
                              "organizationalEntity": urn})
             day += timedelta(days=1)
-        return self.ok({"paging": {"start": 0, "count": 10, "links": []}, "elements": elements})
+        return _elements(elements)
 
     # -- posts --------------------------------------------------------------------------------
 
     def _post(self, urn: str) -> WorldPost | None:
         match = _NUMBER.match(urn)
-        if match is None:
+        if match is None or int(match[2]) >= 2**64:
             return None
-        uid = decode_uid(int(match[2]).to_bytes(8, "big"), "linkedin-post") if int(match[2]) < 2**64 else -1
-        post = self.world.post_by_uid(PLATFORM, uid) if uid >= 0 else None
-        if post is None or (match[1] != "activity" and post_urn(post) != urn):
-            return None
-        return post
+        post = self.world.post_by_uid(PLATFORM, decode_uid(int(match[2]).to_bytes(8, "big"), "linkedin-post"))
+        return post if post is not None and (match[1] == "activity" or post_urn(post) == urn) else None
 
     def _posts(self, request: SandboxRequest) -> SandboxResponse:
         ids = restli_list(request.param("ids"))
@@ -317,10 +302,10 @@ class LinkedInEmulation(Emulation):
             return self._batch(request, lambda urn: self._post_json(post) if (post := self._post(urn)) else None)
         account = self._organization(request.param("author"))
         if request.param("q") != "author" or account is None:
-            return SandboxResponse(400, _error(400, "Invalid author", code="ILLEGAL_ARGUMENT"))
-        start, count = int_param(request.param("start"), 0), int_param(request.param("count"), 10)
-        if count > PAGE_MAX or count < 1 or start < 0:
-            return SandboxResponse(400, _error(400, f"count must be between 1 and {PAGE_MAX}", code="ILLEGAL_ARGUMENT"))
+            return _bad_request("Invalid author")
+        start, count = _bounds(request)
+        if count is None:
+            return _bad_request(f"count must be between 1 and {PAGE_MAX}")
         newest = list(itertools.islice(self.world.iter_posts_newest_first(account), start + count + 1))
         page, first, overlapped = offset_page(newest, start, count, request.overlap)
         body = {"paging": self._paging(request, first, count, len(newest) > start + count, total=None),
@@ -328,7 +313,7 @@ class LinkedInEmulation(Emulation):
         return self.ok(body, Page(page, overlapped=overlapped))
 
     def _post_json(self, post: WorldPost) -> dict[str, Any]:
-        published = _ms(post.published_at)
+        published = to_ms(post.published_at)
         body: dict[str, Any] = {
             "isReshareDisabledByAuthor": False, "createdAt": published - 1000 * (digest(post.uid, "draft") % 600),
             "lifecycleState": "PUBLISHED", "lastModifiedAt": published, "visibility": "PUBLIC",
@@ -389,7 +374,7 @@ class LinkedInEmulation(Emulation):
     def _share_statistics(self, request: SandboxRequest) -> SandboxResponse:
         account = self._organization(request.param("organizationalEntity"))
         if request.param("q") != "organizationalEntity" or account is None:
-            return SandboxResponse(400, _error(400, "Invalid organizationalEntity", code="ILLEGAL_ARGUMENT"))
+            return _bad_request("Invalid organizationalEntity")
         now, elements = self.world.now(), []
         for name, key in (("shares", "share"), ("ugcPosts", "ugcPost")):
             for urn in restli_list(request.param(name)) or []:
@@ -404,7 +389,7 @@ class LinkedInEmulation(Emulation):
                     "uniqueImpressionsCount": impressions * 7 // 10, "shareCount": shares, "engagement": engagement,
                     "clickCount": clicks, "likeCount": likes, "impressionCount": impressions, "commentCount": comments,
                 }, key: urn, "organizationalEntity": organization_urn(account)})
-        return self.ok({"paging": {"start": 0, "count": 10, "links": []}, "elements": elements})
+        return _elements(elements)
 
     # -- comments -----------------------------------------------------------------------------
 
@@ -416,19 +401,18 @@ class LinkedInEmulation(Emulation):
             if parent is None or parent.depth != 0:
                 return self._not_found(urn)
             post = parent.post
-        comments = self.world.comments(post)
-        tree = CommentTree(comments)
+        tree = CommentTree(self.world.comments(post))
         if parent is None:
             items = tree.top_level
         else:
             items = sorted(tree.descendants(parent), key=lambda c: c.published_at)  # flattened to one level
-        start, count = int_param(request.param("start"), 0), int_param(request.param("count"), 10)
-        if count > PAGE_MAX or count < 1 or start < 0:
-            return SandboxResponse(400, _error(400, f"count must be between 1 and {PAGE_MAX}", code="ILLEGAL_ARGUMENT"))
+        start, count = _bounds(request)
+        if count is None:
+            return _bad_request(f"count must be between 1 and {PAGE_MAX}")
         page, first, overlapped = offset_page(items, start, count, request.overlap)
-        by_index = {c.index: c for c in comments}
+        # A reply is filed under the top-level comment asked about (`parent`).
         body = {"paging": self._paging(request, first, count, start + count < len(items), total=len(items)),
-                "elements": [self._comment_json(c, tree, self._root(c, by_index)) for c in page]}
+                "elements": [self._comment_json(c, tree, parent) for c in page]}
         return self.ok(body, Page(page, overlapped=overlapped))
 
     def _comment(self, urn: str) -> WorldComment | None:
@@ -439,19 +423,10 @@ class LinkedInEmulation(Emulation):
         comment = self.world.comment_by_uid(PLATFORM, uid)
         return comment if comment is not None and comment_urn(comment) == urn else None
 
-    @staticmethod
-    def _root(comment: WorldComment, by_index: dict[int, WorldComment]) -> WorldComment | None:
-        """The top-level comment a reply is filed under (None for a top-level one)."""
-        if comment.depth == 0:
-            return None
-        while comment.parent_index is not None:
-            comment = by_index[comment.parent_index]
-        return comment
-
     def _comment_json(self, comment: WorldComment, tree: CommentTree, parent: WorldComment | None) -> dict[str, Any]:
         urn, actor, now = comment_urn(comment), person_urn(comment.author), self.world.now()
         replies = len(tree.descendants(comment)) if parent is None else 0
-        stamp = {"actor": actor, "time": _ms(comment.published_at)}
+        stamp = {"actor": actor, "time": to_ms(comment.published_at)}
         body: dict[str, Any] = {
             "actor": actor, "commentUrn": urn, "created": stamp, "id": urn.rsplit(",", 1)[1].rstrip(")"),
             "lastModified": stamp, "message": {"attributes": [], "text": comment.text},
@@ -471,7 +446,7 @@ class LinkedInEmulation(Emulation):
     def _batch(self, request: SandboxRequest, render) -> SandboxResponse:
         ids = restli_list(request.param("ids"))
         if not ids:
-            return SandboxResponse(400, _error(400, "ids must be a List(...)", code="ILLEGAL_ARGUMENT"))
+            return _bad_request("ids must be a List(...)")
         results, statuses, errors = {}, {}, {}
         for urn in dict.fromkeys(ids):
             found = render(urn)
@@ -488,10 +463,7 @@ class LinkedInEmulation(Emulation):
             kept = "&".join(f"{k}={v}" for k, v in request.query if k not in ("start", "count"))
             links.append({"type": "application/json", "rel": "next",
                           "href": f"{request.path}?{kept}&start={start + count}&count={count}"})
-        paging: dict[str, Any] = {"start": start, "count": count, "links": links}
-        if total is not None:
-            paging["total"] = total
-        return paging
+        return {"start": start, "count": count, "links": links, **({} if total is None else {"total": total})}
 
     @staticmethod
     def _not_found(urn: str) -> SandboxResponse:
