@@ -1,19 +1,17 @@
-"""Emulation of the Reddit API over the synthetic world: routes and renderers only.
-
-In Reddit's JSON shapes (those of the recorded responses in shared/realdata/reddit): the app-only
-token endpoint on www.reddit.com; on oauth.reddit.com, with a bearer token, the post listings
-`/r/{sub}/{sort}` and `/user/{name}/submitted`, `/r/{sub}/about`, `/user/{name}/about`,
-`/api/info`, comment trees `[/r/{sub}]/comments/{post}[/{slug}[/{comment}]]` and
-`/api/morechildren`. Ids are base 36 of world uids, so every id resolves again without state. A
-generic library User-Agent is throttled. Quirks kept: `replies` is "" on leaves; "load more" and
-"continue this thread" (id "_") stubs; trees at most 10 deep; a subtree view numbers `depth`
-from its first comment; without `raw_json=1` every string is HTML-escaped.
-
-Faults: `field_missing` / `field_renamed` hit one post's or comment's `created_utc` (`createdUtc`);
-`duplicate_items` repeats the previous page's last post; the token endpoint only gets
-`429_burst` or `5xx`. Not emulated: listings past 1000 posts, `context`. Items deleted in the
-world (`World.delete`) leave the listings; /api/info and comment pages show them as Reddit does:
+"""Emulation of the Reddit API over the synthetic world, in the JSON shapes of the recorded
+responses (shared/realdata/reddit): the app-only token endpoint on www.reddit.com; on
+oauth.reddit.com, with a bearer token, `/r/{sub}/{sort}`, `/user/{name}/submitted`, the `about`
+pages, `/api/info`, comment trees `[/r/{sub}]/comments/{post}[/{slug}[/{comment}]]` and
+`/api/morechildren`. Ids are base 36 of world uids, so every id resolves again without state.
+Quirks kept: a generic library User-Agent is throttled; `replies` is "" on leaves; "load more"
+and "continue this thread" (id "_") stubs; trees at most 10 deep, a subtree view numbering
+`depth` from its first comment; without `raw_json=1` every string is HTML-escaped. Deleted
+items (`World.delete`) leave the listings; /api/info and comment pages show them as Reddit does:
 author "[deleted]", text "[deleted]" or "[removed]", a post's `removed_by_category`.
+
+Faults: `field_missing` / `field_renamed` hit a post's or comment's `created_utc` (`createdUtc`);
+`duplicate_items` repeats the previous page's last post; the token endpoint only gets
+`429_burst` or `5xx`. Not emulated: listings past 1000 posts, `context`.
 """
 
 from __future__ import annotations
@@ -25,7 +23,7 @@ from collections import defaultdict
 from contextlib import suppress
 from datetime import datetime, timedelta
 from itertools import islice
-from typing import Any, ClassVar
+from typing import Any, ClassVar, NamedTuple
 
 from social_assets.platforms.reddit.spec import LIMITS, SORTS, TOP_PERIODS
 from social_assets.sandbox.engine import (
@@ -153,7 +151,7 @@ class RedditEmulation(Emulation):
 
     def resource_of(self, request: SandboxRequest) -> str | None:
         """"posts" for post listings, "comments" for comment pages and morechildren."""
-        match [p for p in _clean_path(request.path).split("/") if p]:
+        match _parts(request.path):
             case ["r", _] | ["r", _, "new" | "hot" | "top" | "rising"] | ["user", _, "submitted"]:
                 return "posts"
             case ["comments", *_] | ["r", _, "comments", *_] | ["api", "morechildren"]:
@@ -171,7 +169,7 @@ class RedditEmulation(Emulation):
         return []
 
     def route(self, request: SandboxRequest) -> SandboxResponse:
-        parts = [p for p in _clean_path(request.path).split("/") if p]
+        parts = _parts(request.path)
         if request.host == TOKEN_HOST:
             if parts == ["api", "v1", "access_token"] and request.method == "POST":
                 return self._access_token(request)
@@ -332,7 +330,7 @@ class RedditEmulation(Emulation):
             comment = self._comment(id36)
             if comment is None:
                 return None
-            return self._comment_thing(comment, _Thread(self.world, comment.post, "confidence"), depth=None, replies="")
+            return self._comment_thing(comment, _Thread(self.world, comment.post, None), depth=None, replies="")
         if kind == "t5":
             for account in self.world.accounts(PLATFORM):
                 if account.kind == "subreddit" and subreddit_id36(account.handle) == id36:
@@ -384,7 +382,7 @@ class RedditEmulation(Emulation):
             "subreddit_subscribers": post.account.followers(now) if post.account.kind == "subreddit" else 0,
             "created_utc": created, "media": media.reddit_video, "is_video": kind == "video",
         }
-        data.update(media.extraconstant_fields())
+        data.update(media.extra_fields())
         if on_comment_page:
             data["num_duplicates"] = 0  # only the comment page's copy of a post carries it
         deletion = self.world.deletion(PLATFORM, post.uid)
@@ -400,8 +398,7 @@ class RedditEmulation(Emulation):
         post = self._post(post_id)
         if post is None or (subreddit is not None and subreddit.lower() != _Where.of(post).subreddit.lower()):
             return self.error(NOT_FOUND)
-        sort = request.param("sort") or "confidence"
-        thread = _Thread(self.world, post, sort if sort in COMMENT_SORTS else "confidence")
+        thread = _Thread(self.world, post, request.param("sort"))
         levels = int_param(request.param("depth"), default=self.max_tree_depth)
         levels = self.max_tree_depth if levels <= 0 else min(levels, self.max_tree_depth)
         limit = max(1, min(int_param(request.param("limit"), default=self.default_comment_limit), self.max_comment_limit))
@@ -425,8 +422,7 @@ class RedditEmulation(Emulation):
         ids = [i for i in (params.get("children") or "").split(",") if i]
         if len(ids) > self.morechildren_max_ids:
             return self.error(BAD_REQUEST)
-        sort = params.get("sort") or "confidence"
-        thread = _Thread(self.world, post, sort if sort in COMMENT_SORTS else "confidence")
+        thread = _Thread(self.world, post, params.get("sort"))
         asked = [c for c in (self._comment(i) for i in ids) if c is not None and c.post.uid == post.uid]
         levels = int_param(params.get("depth"), default=0)
         only_asked = bool(re.match(r"^[^0Ff]", params.get("limit_children") or "0"))
@@ -479,8 +475,8 @@ EMULATION = RedditEmulation
 class _Thread(CommentTree):
     """The comments of one post visible now, siblings sorted for display."""
 
-    def __init__(self, world: World, post: WorldPost, sort: str):
-        self.now, self.post, self.sort = world.now(), post, sort
+    def __init__(self, world: World, post: WorldPost, sort: str | None):
+        self.now, self.post, self.sort = world.now(), post, sort if sort in COMMENT_SORTS else "confidence"
         super().__init__(world.comments(post, include_deleted=True), order=self._sort_key)
 
     def _sort_key(self, comment: WorldComment) -> tuple:
@@ -609,12 +605,14 @@ def gallery_size(post: WorldPost) -> int:
     return 2 + digest("gallery", post.uid) % 5
 
 
-class _Where:
+class _Where(NamedTuple):
     """Where a post lives: a subreddit's posts are by synthetic users; a user's posts are on
     their profile, the subreddit `u_<name>`."""
 
-    def __init__(self, subreddit: str, prefixed: str, subreddit_type: str, author: str):
-        self.subreddit, self.prefixed, self.subreddit_type, self.author = subreddit, prefixed, subreddit_type, author
+    subreddit: str
+    prefixed: str
+    subreddit_type: str
+    author: str
 
     @classmethod
     def of(cls, post: WorldPost) -> "_Where":
@@ -626,6 +624,8 @@ class _Where:
 
 
 _LINK_DOMAINS = ("github.com", "duckdb.org", "medium.com", "dagster.io", "blog.example.com")
+_PREVIEWS = {"link": ("link", "external-preview.redd.it"), "image": ("image", "preview.redd.it"),
+             "video": ("hosted:video", "external-preview.redd.it")}  # kind -> post_hint, preview host
 
 
 class _Media:
@@ -669,19 +669,15 @@ class _Media:
         }
         return {"images": [image], "enabled": self.kind == "image"}
 
-    def extraconstant_fields(self) -> dict[str, Any]:
+    def extra_fields(self) -> dict[str, Any]:
         """Keys Reddit adds only for some kinds: post_hint and preview, gallery data,
         url_overridden_by_dest for anything that is not a self post."""
-        extra: dict[str, Any] = {} if self.kind == "text" else {"url_overridden_by_dest": self.url}
-        if self.kind == "link":
-            extra.update(post_hint="link", preview=self._preview("external-preview.redd.it"))
-        elif self.kind == "image":
-            extra.update(post_hint="image", preview=self._preview("preview.redd.it"))
-        elif self.kind == "video":
-            extra.update(post_hint="hosted:video", preview=self._preview("external-preview.redd.it"))
-        elif self.kind == "gallery":
-            extra.update(self._gallery())
-        return extra
+        if self.kind == "text":
+            return {}
+        if self.kind == "gallery":
+            return {"url_overridden_by_dest": self.url, **self._gallery()}
+        hint, host = _PREVIEWS[self.kind]
+        return {"url_overridden_by_dest": self.url, "post_hint": hint, "preview": self._preview(host)}
 
     def _gallery(self) -> dict[str, Any]:
         media_ids = [_media_key(self.post.uid, n) for n in range(gallery_size(self.post))]
@@ -722,9 +718,8 @@ def _comments_in(things: list[dict[str, Any]]):
                 yield from _comments_in(thing["data"]["replies"]["data"]["children"])
 
 
-def _clean_path(path: str) -> str:
-    path = path.rstrip("/") or "/"
-    return path.removesuffix(".json")
+def _parts(path: str) -> list[str]:
+    return [p for p in path.rstrip("/").removesuffix(".json").split("/") if p]
 
 
 def _markdown_html(text: str, sc_markers: bool = True) -> str:
