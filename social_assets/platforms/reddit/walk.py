@@ -1,13 +1,8 @@
-"""Reading one Reddit source's day (every request through the source's `RestClient`, which lands it):
-
-1. profile: `/r/{sub}/about` or `/user/{name}/about` ("profiles");
-2. posts: the listing, 100 a page, following `after` up to `post_limit` posts (with sort=new, until
-   a page reaches posts older than the day); the posts of the day are kept ("posts");
-3. comments of each kept post with any: `/comments/{id}`, then every "load more" stub through
-   `POST /api/morechildren` (100 ids a call, one call at a time, as Reddit asks) and every
-   "continue this thread" stub through `/comments/{post}/_/{comment}`, down to `comment_depth`.
-
-The refresh reads current scores through `/api/info`, 100 fullnames a call.
+"""Reading one Reddit source's day: its `about` page; its listing, following `after` up to
+`post_limit` posts (with sort=new, until a page is older than the day), keeping the day's posts;
+then each kept post's `/comments/{id}`, every "load more" stub through `POST /api/morechildren`
+(one call at a time, as Reddit asks) and every "continue this thread" stub through
+`/comments/{post}/_/{comment}`, down to `comment_depth`. The refresh reads `/api/info`.
 """
 
 from __future__ import annotations
@@ -41,7 +36,7 @@ AFTER = QueryCursor("after", ("data", "after"))
 
 
 @dataclass
-class WalkStats:  # what one walk did, for tests and the curious
+class WalkStats:  # what one walk did, for tests
     posts_read: int = 0
     listing_pages: int = 0
     comment_pages: int = 0
@@ -118,8 +113,7 @@ class RedditWalk:
         return _as_listing(body[1], path).children
 
     def _continue_thread(self, post_id: str, stub: More, depth: int, thread: "_ThreadWalk") -> None:
-        """The tree was cut below `stub.parent_id`: ask for that comment's subtree. Reddit
-        numbers its depths from that comment (0), whose true depth is `depth - 1`."""
+        """The subtree of `stub.parent_id`, whose true depth is `depth - 1` (Reddit numbers it 0)."""
         anchor_depth = depth - 1
         levels = thread.max_depth - anchor_depth + 1  # the anchor itself is one level
         things = self._comment_page(f"/comments/{post_id}/_/{stub.parent_id.removeprefix('t1_')}", levels)
@@ -151,8 +145,7 @@ def refresh(client: RestClient, post_ids: Sequence[str]) -> None:
 
 
 class _ThreadWalk:
-    """What the walk knows of one post's comments while expanding its stubs: absolute depths
-    by fullname, the ids seen, and the stubs still to expand (with their depth)."""
+    """One post's comments while expanding its stubs: depths by fullname, ids seen, stubs to go."""
 
     def __init__(self, post_id: str, max_depth: int):
         self.post_id = post_id
