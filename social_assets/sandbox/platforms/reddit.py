@@ -409,7 +409,7 @@ class RedditEmulation(Emulation):
         else:
             # Reddit ignores a comment id it cannot find and shows the whole tree.
             roots, parent_name, base_depth = thread.top_level, f"t3_{to_base36(post.uid)}", 0
-        comments = _TreeRenderer(self, thread, levels=levels, budget=limit, base_depth=base_depth).level(roots, parent_name)
+        comments = _Renderer(self, thread, levels=levels, budget=limit, base_depth=base_depth).level(roots, parent_name, [])
         post_listing = _listing([self._link_thing(post, on_comment_page=True)], None, None, dist=1, geo_filter="")
         return self.ok([post_listing, _listing(comments, None, None, dist=None, geo_filter="")])
 
@@ -426,8 +426,8 @@ class RedditEmulation(Emulation):
         asked = [c for c in (self._comment(i) for i in ids) if c is not None and c.post.uid == post.uid]
         levels = int_param(params.get("depth"), default=0)
         only_asked = bool(re.match(r"^[^0Ff]", params.get("limit_children") or "0"))
-        flat = _FlatRenderer(self, thread, levels=levels if levels > 0 else None, budget=self.morechildren_max_comments)
-        return self.ok({"json": {"errors": [], "data": {"things": flat.render(thread.ordered(asked), only_asked)}}})
+        flat = _Renderer(self, thread, levels=levels if levels > 0 else None, budget=self.morechildren_max_comments, flat=True)
+        return self.ok({"json": {"errors": [], "data": {"things": flat.flat_list(thread.ordered(asked), only_asked)}}})
 
     _COMMENT = constant_fields(
         null="approved_at_utc comment_type mod_reason_by banned_by author_flair_template_id likes banned_at_utc "
@@ -514,80 +514,57 @@ def _continue_thread(parent: WorldComment, depth: int) -> dict[str, Any]:
     return _more(0, "_", f"t1_{to_base36(parent.uid)}", depth, [])
 
 
-class _TreeRenderer:
-    """Nested rendering for the comment page: depth first, `budget` comments at most, then a
-    "load more" stub for the rest of a level; below `levels` a "continue this thread" stub."""
+class _Renderer:
+    """Comments depth first, `budget` of them at most, then a "load more" stub for the rest of a
+    level; below `levels` (None: no limit) a "continue this thread" stub. Nested for the comment
+    page, depths from `base_depth`; or `flat` for /api/morechildren: pre-order, `replies` ""."""
 
-    def __init__(self, emulation: RedditEmulation, thread: _Thread, levels: int, budget: int, base_depth: int):
-        self.emulation, self.thread, self.levels, self.budget, self.base_depth = emulation, thread, levels, budget, base_depth
+    def __init__(self, emulation: RedditEmulation, thread: _Thread, levels: int | None, budget: int,
+                 base_depth: int = 0, flat: bool = False):
+        self.emulation, self.thread, self.levels, self.budget = emulation, thread, levels, budget
+        self.base_depth, self.flat = base_depth, flat
 
-    def level(self, siblings: list[WorldComment], parent_name: str) -> list[dict[str, Any]]:
-        things: list[dict[str, Any]] = []
+    def level(self, siblings: list[WorldComment], parent_name: str, out: list[dict[str, Any]]) -> list[dict[str, Any]]:
         for position, comment in enumerate(siblings):
             if self.budget <= 0:
-                things.append(_load_more(self.thread, siblings[position:], parent_name, self._depth(comment)))
+                out.append(_load_more(self.thread, siblings[position:], parent_name, self._depth(comment)))
                 break
-            self.budget -= 1
-            things.append(self.emulation._comment_thing(comment, self.thread, self._depth(comment), self._replies(comment)))
-        return things
+            self.comment(comment, out)
+        return out
 
-    def _replies(self, comment: WorldComment) -> dict[str, Any] | str:
-        replies = self.thread.replies(comment)
+    def comment(self, comment: WorldComment, out: list[dict[str, Any]], with_replies: bool = True) -> None:
+        self.budget -= 1
+        thing = self.emulation._comment_thing(comment, self.thread, self._depth(comment), "")
+        out.append(thing)
+        replies = self.thread.replies(comment) if with_replies else []
         if not replies:
-            return ""
-        if self._depth(comment) + 1 >= self.levels:
-            children: list[dict[str, Any]] = [_continue_thread(comment, self._depth(comment) + 1)]
+            return
+        depth = self._depth(comment) + 1
+        nested = out if self.flat else []
+        if self.levels is not None and depth >= self.levels:
+            nested.append(_continue_thread(comment, depth))
         else:
-            children = self.level(replies, f"t1_{to_base36(comment.uid)}")
-        return _listing(children, None, None, dist=None, geo_filter="")
+            self.level(replies, f"t1_{to_base36(comment.uid)}", nested)
+        if not self.flat:
+            thing["data"]["replies"] = _listing(nested, None, None, dist=None, geo_filter="")
 
-    def _depth(self, comment: WorldComment) -> int:
-        return comment.depth - self.base_depth
-
-
-class _FlatRenderer:
-    """Flat rendering for /api/morechildren: pre-order, `replies` always "", absolute depths."""
-
-    def __init__(self, emulation: RedditEmulation, thread: _Thread, levels: int | None, budget: int):
-        self.emulation, self.thread, self.levels, self.budget = emulation, thread, levels, budget
-        self.things: list[dict[str, Any]] = []
-
-    def render(self, asked: list[WorldComment], only_asked: bool) -> list[dict[str, Any]]:
+    def flat_list(self, asked: list[WorldComment], only_asked: bool) -> list[dict[str, Any]]:
+        """The asked-for comments (and, unless `only_asked`, their replies); the rest, once the
+        budget is spent, as "load more" stubs by parent."""
+        out: list[dict[str, Any]] = []
         visible = [c for c in asked if self.levels is None or c.depth < self.levels]
         for position, comment in enumerate(visible):
             if self.budget <= 0:
-                self._stub_rest(visible[position:])
+                by_parent: dict[str, list[WorldComment]] = defaultdict(list)
+                for hidden in visible[position:]:
+                    by_parent[self.thread.fullname_of_parent(hidden)].append(hidden)
+                out.extend(_load_more(self.thread, hidden, name, hidden[0].depth) for name, hidden in by_parent.items())
                 break
-            if only_asked:
-                self._emit(comment)
-            else:
-                self._visit(comment)
-        return self.things
+            self.comment(comment, out, with_replies=not only_asked)
+        return out
 
-    def _visit(self, comment: WorldComment) -> None:
-        self._emit(comment)
-        replies = self.thread.replies(comment)
-        if not replies:
-            return
-        if self.levels is not None and comment.depth + 1 >= self.levels:
-            self.things.append(_continue_thread(comment, comment.depth + 1))
-            return
-        for position, reply in enumerate(replies):
-            if self.budget <= 0:
-                self.things.append(_load_more(self.thread, replies[position:], f"t1_{to_base36(comment.uid)}", reply.depth))
-                return
-            self._visit(reply)
-
-    def _emit(self, comment: WorldComment) -> None:
-        self.budget -= 1
-        self.things.append(self.emulation._comment_thing(comment, self.thread, comment.depth, ""))
-
-    def _stub_rest(self, rest: list[WorldComment]) -> None:
-        by_parent: dict[str, list[WorldComment]] = defaultdict(list)
-        for comment in rest:
-            by_parent[self.thread.fullname_of_parent(comment)].append(comment)
-        for parent_name, hidden in by_parent.items():
-            self.things.append(_load_more(self.thread, hidden, parent_name, hidden[0].depth))
+    def _depth(self, comment: WorldComment) -> int:
+        return comment.depth - self.base_depth
 
 
 # -- post content -----------------------------------------------------------------------------
