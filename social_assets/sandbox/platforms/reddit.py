@@ -34,13 +34,11 @@ from social_assets.sandbox.engine import (
     ErrorAnswer,
     FieldFault,
     basic_credentials,
-    bearer,
     constant_fields,
     cursor_page,
     digest,
     int_param,
 )
-from social_assets.sandbox.faults import RATE_LIMITED, SERVER_ERROR
 from social_assets.sandbox.http import SandboxRequest, SandboxResponse
 from social_assets.sandbox.world import CommentTree, World, WorldAccount, WorldComment, WorldPost
 
@@ -134,20 +132,12 @@ class RedditEmulation(Emulation):
     info_max_ids: ClassVar[int] = 100
     listing_depth: ClassVar[int] = 1000
 
-    def authenticate(self, request: SandboxRequest) -> str | None | SandboxResponse:
-        if request.host == TOKEN_HOST:
-            return None  # the token endpoint is not metered
-        client_id = self.tokens.subject(bearer(request))
-        return client_id if client_id is not None else self.error(AUTH)
+    def is_token_request(self, request: SandboxRequest) -> bool:
+        return request.host == TOKEN_HOST
 
     def overused(self, request: SandboxRequest, key: str) -> str | None:
         user_agent = request.headers.get("user-agent", "")
         return THROTTLED if not user_agent.strip() or user_agent.startswith(GENERIC_USER_AGENTS) else None
-
-    def fault_kinds(self, request: SandboxRequest) -> frozenset[str]:
-        if request.host == TOKEN_HOST:
-            return frozenset({RATE_LIMITED, SERVER_ERROR})  # the token body itself is never tampered with
-        return super().fault_kinds(request)
 
     def resource_of(self, request: SandboxRequest) -> str | None:
         """"posts" for post listings, "comments" for comment pages and morechildren."""
