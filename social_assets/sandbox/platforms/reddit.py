@@ -320,7 +320,7 @@ class RedditEmulation(Emulation):
             comment = self._comment(id36)
             if comment is None:
                 return None
-            return self._comment_thing(comment, _Thread(self.world, comment.post, None), depth=None, replies="")
+            return self._comment_thing(comment, depth=None)
         if kind == "t5":
             for account in self.world.accounts(PLATFORM):
                 if account.kind == "subreddit" and subreddit_id36(account.handle) == id36:
@@ -395,7 +395,7 @@ class RedditEmulation(Emulation):
         anchor = self._comment(request.param("comment") or comment_id or "")
         if anchor is not None and anchor.post.uid == post.uid:
             # A subtree view: the anchor comment is the only root and depths count from it.
-            roots, parent_name, base_depth = [anchor], thread.fullname_of_parent(anchor), anchor.depth
+            roots, parent_name, base_depth = [anchor], _parent_fullname(anchor), anchor.depth
         else:
             # Reddit ignores a comment id it cannot find and shows the whole tree.
             roots, parent_name, base_depth = thread.top_level, f"t3_{to_base36(post.uid)}", 0
@@ -431,15 +431,15 @@ class RedditEmulation(Emulation):
         author_flair_type="text", rte_mode="markdown",
     )
 
-    def _comment_thing(self, comment: WorldComment, thread: "_Thread", depth: int | None,
-                       replies: dict[str, Any] | str) -> dict[str, Any]:
+    def _comment_thing(self, comment: WorldComment, depth: int | None) -> dict[str, Any]:
+        """A comment with `replies` "" (a comment page sets its replies)."""
         post, where = comment.post, _Where.of(comment.post)
         post36, id36 = to_base36(post.uid), to_base36(comment.uid)
         score, created = comment.likes(self.world.now()), comment.published_at.timestamp()
         data = self._COMMENT | {
-            "subreddit_id": f"t5_{subreddit_id36(where.subreddit)}", "subreddit": where.subreddit, "replies": replies,
+            "subreddit_id": f"t5_{subreddit_id36(where.subreddit)}", "subreddit": where.subreddit, "replies": "",
             "id": id36, "no_follow": score < 2, "author": comment.author, "created_utc": created,
-            "parent_id": thread.fullname_of_parent(comment), "score": score,
+            "parent_id": _parent_fullname(comment), "score": score,
             "author_fullname": f"t2_{user_id36(comment.author)}", "body": comment.text, "name": f"t1_{id36}",
             "is_submitter": comment.author == where.author,
             "body_html": _markdown_html(comment.text, sc_markers=False),
@@ -482,11 +482,12 @@ class _Thread(CommentTree):
     def ordered(self, comments: list[WorldComment]) -> list[WorldComment]:
         return sorted(comments, key=self._sort_key)
 
-    def fullname_of_parent(self, comment: WorldComment) -> str:
-        if comment.parent_index is None:
-            return f"t3_{to_base36(self.post.uid)}"
-        parent_uid = comment.uid - comment.index + comment.parent_index  # uids of a post are consecutive
-        return f"t1_{to_base36(parent_uid)}"
+
+def _parent_fullname(comment: WorldComment) -> str:
+    if comment.parent_index is None:
+        return f"t3_{to_base36(comment.post.uid)}"
+    parent_uid = comment.uid - comment.index + comment.parent_index  # uids of a post are consecutive
+    return f"t1_{to_base36(parent_uid)}"
 
 
 def _more(count: int, first: str, parent_name: str, depth: int, children: list[str]) -> dict[str, Any]:
@@ -524,7 +525,7 @@ class _Renderer:
 
     def comment(self, comment: WorldComment, out: list[dict[str, Any]], with_replies: bool = True) -> None:
         self.budget -= 1
-        thing = self.emulation._comment_thing(comment, self.thread, self._depth(comment), "")
+        thing = self.emulation._comment_thing(comment, self._depth(comment))
         out.append(thing)
         replies = self.thread.replies(comment) if with_replies else []
         if not replies:
@@ -547,7 +548,7 @@ class _Renderer:
             if self.budget <= 0:
                 by_parent: dict[str, list[WorldComment]] = defaultdict(list)
                 for hidden in visible[position:]:
-                    by_parent[self.thread.fullname_of_parent(hidden)].append(hidden)
+                    by_parent[_parent_fullname(hidden)].append(hidden)
                 out.extend(_load_more(self.thread, hidden, name, hidden[0].depth) for name, hidden in by_parent.items())
                 break
             self.comment(comment, out, with_replies=not only_asked)
