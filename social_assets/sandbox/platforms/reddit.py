@@ -329,7 +329,7 @@ class RedditEmulation(Emulation):
 
     def _post(self, id36: str) -> WorldPost | None:
         uid = from_base36(id36)
-        # Deleted posts and comments are still shown, as placeholders (`_gone`).
+        # Deleted posts and comments are still shown, as placeholders (`_link_thing`, `_comment_thing`).
         return self.world.post_by_uid(PLATFORM, uid, include_deleted=True) if uid is not None else None
 
     def _comment(self, id36: str) -> WorldComment | None:
@@ -466,7 +466,7 @@ class _Thread(CommentTree):
     """The comments of one post visible now, siblings sorted for display."""
 
     def __init__(self, world: World, post: WorldPost, sort: str | None):
-        self.now, self.post, self.sort = world.now(), post, sort if sort in COMMENT_SORTS else "confidence"
+        self.now, self.sort = world.now(), sort if sort in COMMENT_SORTS else "confidence"
         super().__init__(world.comments(post, include_deleted=True), order=self._sort_key)
 
     def _sort_key(self, comment: WorldComment) -> tuple:
