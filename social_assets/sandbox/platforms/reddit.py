@@ -249,9 +249,8 @@ class RedditEmulation(Emulation):
 
     _USER = constant_fields(
         true="accept_chats accept_followers accept_pms has_subscribed has_verified_email verified",
-        zero="awardee_karma awarder_karma", false="hide_from_robots is_blocked is_employee is_friend is_gold is_mod "
-                                                  "pref_show_snoovatar",
-        empty="snoovatar_img", null="snoovatar_size", icon_img=_AVATAR,
+        false="hide_from_robots is_blocked is_employee is_friend is_gold is_mod pref_show_snoovatar",
+        zero="awardee_karma awarder_karma", empty="snoovatar_img", null="snoovatar_size", icon_img=_AVATAR,
     )
     # A user's profile page is a subreddit `u_<name>`; its subscribers are the followers.
     _PROFILE = constant_fields(
@@ -260,9 +259,8 @@ class RedditEmulation(Emulation):
               "link_flair_enabled disable_contributor_requests user_is_subscriber",
         empty="banner_img icon_color primary_color description submit_link_label submit_text_label link_flair_position "
               "key_color public_description",
-        lists="allowed_media_in_comments previous_names", null="community_icon user_is_muted header_img header_size "
-                                                              "banner_size",
-        icon_size=(256, 256), icon_img=_AVATAR, subreddit_type="user",
+        null="community_icon user_is_muted header_img header_size banner_size",
+        lists="allowed_media_in_comments previous_names", icon_size=(256, 256), icon_img=_AVATAR, subreddit_type="user",
     )
 
     def _user_data(self, account: WorldAccount) -> dict[str, Any]:
