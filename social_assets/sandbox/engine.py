@@ -431,7 +431,7 @@ class FieldFault:
 class Emulation:
     """Base of a platform's emulation: `handle` runs every request through the same steps
     (credential, limits, fault, route, charge). A platform declares its class attributes and
-    implements `authenticate` and `route`."""
+    implements `route`, and `authenticate` unless its credentials are bearer tokens of `tokens`."""
 
     platform: ClassVar[str]
     hosts: ClassVar[tuple[str, ...]]
@@ -460,10 +460,17 @@ class Emulation:
 
     # -- what a platform implements ---------------------------------------------------------
 
+    def is_token_request(self, request: SandboxRequest) -> bool:
+        """A call to the platform's token endpoint: not metered, and only throttling and server
+        errors are injected there (the token body itself is never tampered with)."""
+        return False
+
     def authenticate(self, request: SandboxRequest) -> str | None | SandboxResponse:
-        """The credential the request's calls count against, None for an unmetered request
-        (a token endpoint), or the refusal of a missing or wrong credential."""
-        raise NotImplementedError
+        """The credential the request's calls count against, None for an unmetered request, or
+        the refusal of a missing or wrong credential. By default: the subject of a bearer token
+        this emulation issued (`tokens`), else the platform's AUTH answer."""
+        subject = self.tokens.subject(bearer(request))
+        return subject if subject is not None else self.error(AUTH)
 
     def route(self, request: SandboxRequest) -> SandboxResponse:
         raise NotImplementedError
@@ -484,7 +491,7 @@ class Emulation:
 
     def handle(self, request: SandboxRequest, fault: str | None = None) -> SandboxResponse:
         """Every answer leaves through here (see the module docstring)."""
-        key = self.authenticate(request)
+        key = None if self.is_token_request(request) else self.authenticate(request)
         if isinstance(key, SandboxResponse):
             return key  # a refused credential is not metered
         now = self.wall_clock()
@@ -509,6 +516,8 @@ class Emulation:
         return self._with_limits(response, key, now)
 
     def fault_kinds(self, request: SandboxRequest) -> frozenset[str]:
+        if self.is_token_request(request):
+            return frozenset({RATE_LIMITED, SERVER_ERROR})
         kinds = set(GENERIC_FAULTS) | ({EXPIRED_TOKEN} if self.bearer_tokens else set())
         resource = self.resource_of(request)
         if resource in self.faulted_fields:

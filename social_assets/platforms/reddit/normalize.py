@@ -1,18 +1,13 @@
-"""Reddit API response bodies -> the cross-platform records.
+"""Reddit API response bodies -> the cross-platform records. Posts: a Listing, or a comment page
+`[post listing, comment listing]`. Comments: a comment page (`more` stubs skipped), a Listing of
+t1, or /api/morechildren. Profiles: a t2, a t5, a Listing of them, or the
+/api/user_data_by_account_ids dict keyed by t2 fullname. Error envelopes raise `ApiErrorBody`,
+other bodies `NotAResponse`; a bad item, or one of another kind, is rejected alone. Items
+Reddit shows as gone are reported in `Normalized.gone`, not as records: the pipeline purges them.
 
-- posts: a Listing (items of another kind are rejected, not errors), or a comment page
-  `[post listing, comment listing]`, whose first element is the post;
-- comments: a comment page (its tree walked, `more` stubs skipped), a Listing of t1, or the
-  /api/morechildren response;
-- profiles: a t2 account, a t5 subreddit, a Listing of them, or the
-  `/api/user_data_by_account_ids` dict keyed by t2 fullname.
-Error envelopes raise `ApiErrorBody`, other bodies `NotAResponse`; a bad item is rejected alone.
-Items Reddit shows as gone (`removed_by_category`, or "[deleted]" / "[removed]" text with a
-deleted author) are reported in `Normalized.gone`, not as records: the pipeline purges them.
-
-Comment depth: a reply's depth is its parent's + 1 when the parent is in the same body, else its
-own `depth` but at least 1: a subtree view (`/comments/{post}/_/{comment}`) numbers depths from
-its first comment, which answers another comment. The pipeline recomputes depths anyway.
+A reply's depth is its parent's + 1 when the parent is in the same body, else its own `depth`
+but at least 1: a subtree view (`/comments/{post}/_/{comment}`) numbers depths from its first
+comment, which answers another. The pipeline recomputes depths anyway.
 """
 
 from __future__ import annotations

@@ -1,10 +1,6 @@
 """Reddit's API as the seam sees it: where it is, its auth, limits, errors and capabilities,
-and what a source of it is.
-
-App-only tokens come from the client credentials grant and are shared (sealed) by every process
-using the client id (`core.limits.tokens`). Limits: about 1000 calls per client id per 10-minute
-window, reported in `X-Ratelimit-*` (PLATFORMS.md §1); a tenth may go at once, the rest are
-spread to the reset, as prawcore does.
+and what a source of it is. App-only tokens come from the client credentials grant and are
+shared (sealed) by every process using the client id (`core.limits.tokens`).
 """
 
 from __future__ import annotations
@@ -82,8 +78,9 @@ def endpoint_of(method: str, url: str) -> str:
     return f"{method} {template}"
 
 
-# 100 queries a minute per OAuth client id, averaged over a 10-minute window: the defaults
-# until the first response's headers tell.
+# About 1000 calls per client id per 10-minute window, reported in `X-Ratelimit-*` (PLATFORMS.md
+# §1), the defaults until the first response's headers tell; a tenth may go at once, the rest
+# spread to the reset, as prawcore does.
 RATE_LIMIT_HEADERS = WindowHeaders(
     used="x-ratelimit-used", remaining="x-ratelimit-remaining", reset="x-ratelimit-reset", reset_is_epoch=False
 )

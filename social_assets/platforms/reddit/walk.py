@@ -1,13 +1,8 @@
-"""Reading one Reddit source's day (every request through the source's `RestClient`, which lands it):
-
-1. profile: `/r/{sub}/about` or `/user/{name}/about` ("profiles");
-2. posts: the listing, 100 a page, following `after` up to `post_limit` posts (with sort=new, until
-   a page reaches posts older than the day); the posts of the day are kept ("posts");
-3. comments of each kept post with any: `/comments/{id}`, then every "load more" stub through
-   `POST /api/morechildren` (100 ids a call, one call at a time, as Reddit asks) and every
-   "continue this thread" stub through `/comments/{post}/_/{comment}`, down to `comment_depth`.
-
-The refresh reads current scores through `/api/info`, 100 fullnames a call.
+"""Reading one Reddit source's day: its `about` page; its listing, following `after` up to
+`post_limit` posts (with sort=new, until a page is older than the day), keeping the day's posts;
+then each kept post's `/comments/{id}`, every "load more" stub through `POST /api/morechildren`
+(one call at a time, as Reddit asks) and every "continue this thread" stub through
+`/comments/{post}/_/{comment}`, down to `comment_depth`. The refresh reads `/api/info`.
 """
 
 from __future__ import annotations
@@ -41,7 +36,7 @@ AFTER = QueryCursor("after", ("data", "after"))
 
 
 @dataclass
-class WalkStats:  # what one walk did, for tests and the curious
+class WalkStats:  # what one walk did, for tests
     posts_read: int = 0
     listing_pages: int = 0
     comment_pages: int = 0
@@ -98,9 +93,9 @@ class RedditWalk:
             if depth > max_depth:
                 continue  # below the configured depth: not asked for
             if stub.is_continue_thread:
-                self._continue_thread(post.post_id, stub, depth, thread)
+                self._continue_thread(stub, depth, thread)
             else:
-                self._load_more(post.post_id, stub, thread)
+                self._load_more(stub, thread)
 
     def _comment_page(self, path: str, levels: int) -> list[Thing] | None:
         params = {"depth": str(min(levels, MAX_TREE_DEPTH)), "limit": str(COMMENT_PAGE_LIMIT), "sort": COMMENT_SORT, **RAW}
@@ -117,22 +112,21 @@ class RedditWalk:
             raise ApiError(PLATFORM, "GET", self.client.url(path), 200, "comment page is not [post, comments]")
         return _as_listing(body[1], path).children
 
-    def _continue_thread(self, post_id: str, stub: More, depth: int, thread: "_ThreadWalk") -> None:
-        """The tree was cut below `stub.parent_id`: ask for that comment's subtree. Reddit
-        numbers its depths from that comment (0), whose true depth is `depth - 1`."""
+    def _continue_thread(self, stub: More, depth: int, thread: "_ThreadWalk") -> None:
+        """The subtree of `stub.parent_id`, whose true depth is `depth - 1` (Reddit numbers it 0)."""
         anchor_depth = depth - 1
         levels = thread.max_depth - anchor_depth + 1  # the anchor itself is one level
-        things = self._comment_page(f"/comments/{post_id}/_/{stub.parent_id.removeprefix('t1_')}", levels)
+        things = self._comment_page(f"/comments/{thread.post_id}/_/{stub.parent_id.removeprefix('t1_')}", levels)
         if things is not None:
             self.stats.continued_threads += 1
             thread.add_tree(things, depth_offset=anchor_depth)
 
-    def _load_more(self, post_id: str, stub: More, thread: "_ThreadWalk") -> None:
+    def _load_more(self, stub: More, thread: "_ThreadWalk") -> None:
         ids = [c for c in stub.children if c not in thread.seen]
         for batch in batches(ids, MORECHILDREN_BATCH):
             # RAW in the form rather than the query, so the landed request records all of it.
-            form = {"api_type": "json", "link_id": f"t3_{post_id}", "children": ",".join(batch), "sort": COMMENT_SORT,
-                    "limit_children": "false", "depth": str(thread.max_depth + 1), **RAW}
+            form = {"api_type": "json", "link_id": f"t3_{thread.post_id}", "children": ",".join(batch),
+                    "sort": COMMENT_SORT, "limit_children": "false", "depth": str(thread.max_depth + 1), **RAW}
             body = self.client.json("POST", "/api/morechildren", form=form, land_as="comments")
             if body is None:
                 continue
@@ -151,8 +145,7 @@ def refresh(client: RestClient, post_ids: Sequence[str]) -> None:
 
 
 class _ThreadWalk:
-    """What the walk knows of one post's comments while expanding its stubs: absolute depths
-    by fullname, the ids seen, and the stubs still to expand (with their depth)."""
+    """One post's comments while expanding its stubs: depths by fullname, ids seen, stubs to go."""
 
     def __init__(self, post_id: str, max_depth: int):
         self.post_id = post_id

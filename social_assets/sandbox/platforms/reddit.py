@@ -1,19 +1,17 @@
-"""Emulation of the Reddit API over the synthetic world: routes and renderers only.
-
-In Reddit's JSON shapes (those of the recorded responses in shared/realdata/reddit): the app-only
-token endpoint on www.reddit.com; on oauth.reddit.com, with a bearer token, the post listings
-`/r/{sub}/{sort}` and `/user/{name}/submitted`, `/r/{sub}/about`, `/user/{name}/about`,
-`/api/info`, comment trees `[/r/{sub}]/comments/{post}[/{slug}[/{comment}]]` and
-`/api/morechildren`. Ids are base 36 of world uids, so every id resolves again without state. A
-generic library User-Agent is throttled. Quirks kept: `replies` is "" on leaves; "load more" and
-"continue this thread" (id "_") stubs; trees at most 10 deep; a subtree view numbers `depth`
-from its first comment; without `raw_json=1` every string is HTML-escaped.
-
-Faults: `field_missing` / `field_renamed` hit one post's or comment's `created_utc` (`createdUtc`);
-`duplicate_items` repeats the previous page's last post; the token endpoint only gets
-`429_burst` or `5xx`. Not emulated: listings past 1000 posts, `context`. Items deleted in the
-world (`World.delete`) leave the listings; /api/info and comment pages show them as Reddit does:
+"""Emulation of the Reddit API over the synthetic world, in the JSON shapes of the recorded
+responses (shared/realdata/reddit): the app-only token endpoint on www.reddit.com; on
+oauth.reddit.com, with a bearer token, `/r/{sub}/{sort}`, `/user/{name}/submitted`, the `about`
+pages, `/api/info`, comment trees `[/r/{sub}]/comments/{post}[/{slug}[/{comment}]]` and
+`/api/morechildren`. Ids are base 36 of world uids, so every id resolves again without state.
+Quirks kept: a generic library User-Agent is throttled; `replies` is "" on leaves; "load more"
+and "continue this thread" (id "_") stubs; trees at most 10 deep, a subtree view numbering
+`depth` from its first comment; without `raw_json=1` every string is HTML-escaped. Deleted
+items (`World.delete`) leave the listings; /api/info and comment pages show them as Reddit does:
 author "[deleted]", text "[deleted]" or "[removed]", a post's `removed_by_category`.
+
+Faults: `field_missing` / `field_renamed` hit a post's or comment's `created_utc` (`createdUtc`);
+`duplicate_items` repeats the previous page's last post; the token endpoint only gets
+`429_burst` or `5xx`. Not emulated: listings past 1000 posts, `context`.
 """
 
 from __future__ import annotations
@@ -25,7 +23,7 @@ from collections import defaultdict
 from contextlib import suppress
 from datetime import datetime, timedelta
 from itertools import islice
-from typing import Any, ClassVar
+from typing import Any, ClassVar, NamedTuple
 
 from social_assets.platforms.reddit.spec import LIMITS, SORTS, TOP_PERIODS
 from social_assets.sandbox.engine import (
@@ -36,13 +34,11 @@ from social_assets.sandbox.engine import (
     ErrorAnswer,
     FieldFault,
     basic_credentials,
-    bearer,
     constant_fields,
     cursor_page,
     digest,
     int_param,
 )
-from social_assets.sandbox.faults import RATE_LIMITED, SERVER_ERROR
 from social_assets.sandbox.http import SandboxRequest, SandboxResponse
 from social_assets.sandbox.world import CommentTree, World, WorldAccount, WorldComment, WorldPost
 
@@ -136,24 +132,16 @@ class RedditEmulation(Emulation):
     info_max_ids: ClassVar[int] = 100
     listing_depth: ClassVar[int] = 1000
 
-    def authenticate(self, request: SandboxRequest) -> str | None | SandboxResponse:
-        if request.host == TOKEN_HOST:
-            return None  # the token endpoint is not metered
-        client_id = self.tokens.subject(bearer(request))
-        return client_id if client_id is not None else self.error(AUTH)
+    def is_token_request(self, request: SandboxRequest) -> bool:
+        return request.host == TOKEN_HOST
 
     def overused(self, request: SandboxRequest, key: str) -> str | None:
         user_agent = request.headers.get("user-agent", "")
         return THROTTLED if not user_agent.strip() or user_agent.startswith(GENERIC_USER_AGENTS) else None
 
-    def fault_kinds(self, request: SandboxRequest) -> frozenset[str]:
-        if request.host == TOKEN_HOST:
-            return frozenset({RATE_LIMITED, SERVER_ERROR})  # the token body itself is never tampered with
-        return super().fault_kinds(request)
-
     def resource_of(self, request: SandboxRequest) -> str | None:
         """"posts" for post listings, "comments" for comment pages and morechildren."""
-        match [p for p in _clean_path(request.path).split("/") if p]:
+        match _parts(request.path):
             case ["r", _] | ["r", _, "new" | "hot" | "top" | "rising"] | ["user", _, "submitted"]:
                 return "posts"
             case ["comments", *_] | ["r", _, "comments", *_] | ["api", "morechildren"]:
@@ -171,7 +159,7 @@ class RedditEmulation(Emulation):
         return []
 
     def route(self, request: SandboxRequest) -> SandboxResponse:
-        parts = [p for p in _clean_path(request.path).split("/") if p]
+        parts = _parts(request.path)
         if request.host == TOKEN_HOST:
             if parts == ["api", "v1", "access_token"] and request.method == "POST":
                 return self._access_token(request)
@@ -261,9 +249,8 @@ class RedditEmulation(Emulation):
 
     _USER = constant_fields(
         true="accept_chats accept_followers accept_pms has_subscribed has_verified_email verified",
-        zero="awardee_karma awarder_karma", false="hide_from_robots is_blocked is_employee is_friend is_gold is_mod "
-                                                  "pref_show_snoovatar",
-        empty="snoovatar_img", null="snoovatar_size", icon_img=_AVATAR,
+        false="hide_from_robots is_blocked is_employee is_friend is_gold is_mod pref_show_snoovatar",
+        zero="awardee_karma awarder_karma", empty="snoovatar_img", null="snoovatar_size", icon_img=_AVATAR,
     )
     # A user's profile page is a subreddit `u_<name>`; its subscribers are the followers.
     _PROFILE = constant_fields(
@@ -272,9 +259,8 @@ class RedditEmulation(Emulation):
               "link_flair_enabled disable_contributor_requests user_is_subscriber",
         empty="banner_img icon_color primary_color description submit_link_label submit_text_label link_flair_position "
               "key_color public_description",
-        lists="allowed_media_in_comments previous_names", null="community_icon user_is_muted header_img header_size "
-                                                              "banner_size",
-        icon_size=(256, 256), icon_img=_AVATAR, subreddit_type="user",
+        null="community_icon user_is_muted header_img header_size banner_size",
+        lists="allowed_media_in_comments previous_names", icon_size=(256, 256), icon_img=_AVATAR, subreddit_type="user",
     )
 
     def _user_data(self, account: WorldAccount) -> dict[str, Any]:
@@ -332,7 +318,7 @@ class RedditEmulation(Emulation):
             comment = self._comment(id36)
             if comment is None:
                 return None
-            return self._comment_thing(comment, _Thread(self.world, comment.post, "confidence"), depth=None, replies="")
+            return self._comment_thing(comment, depth=None)
         if kind == "t5":
             for account in self.world.accounts(PLATFORM):
                 if account.kind == "subreddit" and subreddit_id36(account.handle) == id36:
@@ -341,7 +327,7 @@ class RedditEmulation(Emulation):
 
     def _post(self, id36: str) -> WorldPost | None:
         uid = from_base36(id36)
-        # Deleted posts and comments are still shown, as placeholders (`_gone`).
+        # Deleted posts and comments are still shown, as placeholders (`_link_thing`, `_comment_thing`).
         return self.world.post_by_uid(PLATFORM, uid, include_deleted=True) if uid is not None else None
 
     def _comment(self, id36: str) -> WorldComment | None:
@@ -384,7 +370,7 @@ class RedditEmulation(Emulation):
             "subreddit_subscribers": post.account.followers(now) if post.account.kind == "subreddit" else 0,
             "created_utc": created, "media": media.reddit_video, "is_video": kind == "video",
         }
-        data.update(media.extraconstant_fields())
+        data.update(media.extra_fields())
         if on_comment_page:
             data["num_duplicates"] = 0  # only the comment page's copy of a post carries it
         deletion = self.world.deletion(PLATFORM, post.uid)
@@ -400,19 +386,18 @@ class RedditEmulation(Emulation):
         post = self._post(post_id)
         if post is None or (subreddit is not None and subreddit.lower() != _Where.of(post).subreddit.lower()):
             return self.error(NOT_FOUND)
-        sort = request.param("sort") or "confidence"
-        thread = _Thread(self.world, post, sort if sort in COMMENT_SORTS else "confidence")
+        thread = _Thread(self.world, post, request.param("sort"))
         levels = int_param(request.param("depth"), default=self.max_tree_depth)
         levels = self.max_tree_depth if levels <= 0 else min(levels, self.max_tree_depth)
         limit = max(1, min(int_param(request.param("limit"), default=self.default_comment_limit), self.max_comment_limit))
         anchor = self._comment(request.param("comment") or comment_id or "")
         if anchor is not None and anchor.post.uid == post.uid:
             # A subtree view: the anchor comment is the only root and depths count from it.
-            roots, parent_name, base_depth = [anchor], thread.fullname_of_parent(anchor), anchor.depth
+            roots, parent_name, base_depth = [anchor], _parent_fullname(anchor), anchor.depth
         else:
             # Reddit ignores a comment id it cannot find and shows the whole tree.
             roots, parent_name, base_depth = thread.top_level, f"t3_{to_base36(post.uid)}", 0
-        comments = _TreeRenderer(self, thread, levels=levels, budget=limit, base_depth=base_depth).level(roots, parent_name)
+        comments = _Renderer(self, thread, levels=levels, budget=limit, base_depth=base_depth).level(roots, parent_name, [])
         post_listing = _listing([self._link_thing(post, on_comment_page=True)], None, None, dist=1, geo_filter="")
         return self.ok([post_listing, _listing(comments, None, None, dist=None, geo_filter="")])
 
@@ -425,13 +410,12 @@ class RedditEmulation(Emulation):
         ids = [i for i in (params.get("children") or "").split(",") if i]
         if len(ids) > self.morechildren_max_ids:
             return self.error(BAD_REQUEST)
-        sort = params.get("sort") or "confidence"
-        thread = _Thread(self.world, post, sort if sort in COMMENT_SORTS else "confidence")
+        thread = _Thread(self.world, post, params.get("sort"))
         asked = [c for c in (self._comment(i) for i in ids) if c is not None and c.post.uid == post.uid]
         levels = int_param(params.get("depth"), default=0)
         only_asked = bool(re.match(r"^[^0Ff]", params.get("limit_children") or "0"))
-        flat = _FlatRenderer(self, thread, levels=levels if levels > 0 else None, budget=self.morechildren_max_comments)
-        return self.ok({"json": {"errors": [], "data": {"things": flat.render(thread.ordered(asked), only_asked)}}})
+        flat = _Renderer(self, thread, levels=levels if levels > 0 else None, budget=self.morechildren_max_comments, flat=True)
+        return self.ok({"json": {"errors": [], "data": {"things": flat.flat_list(thread.ordered(asked), only_asked)}}})
 
     _COMMENT = constant_fields(
         null="approved_at_utc comment_type mod_reason_by banned_by author_flair_template_id likes banned_at_utc "
@@ -445,15 +429,15 @@ class RedditEmulation(Emulation):
         author_flair_type="text", rte_mode="markdown",
     )
 
-    def _comment_thing(self, comment: WorldComment, thread: "_Thread", depth: int | None,
-                       replies: dict[str, Any] | str) -> dict[str, Any]:
+    def _comment_thing(self, comment: WorldComment, depth: int | None) -> dict[str, Any]:
+        """A comment with `replies` "" (a comment page sets its replies)."""
         post, where = comment.post, _Where.of(comment.post)
         post36, id36 = to_base36(post.uid), to_base36(comment.uid)
         score, created = comment.likes(self.world.now()), comment.published_at.timestamp()
         data = self._COMMENT | {
-            "subreddit_id": f"t5_{subreddit_id36(where.subreddit)}", "subreddit": where.subreddit, "replies": replies,
+            "subreddit_id": f"t5_{subreddit_id36(where.subreddit)}", "subreddit": where.subreddit, "replies": "",
             "id": id36, "no_follow": score < 2, "author": comment.author, "created_utc": created,
-            "parent_id": thread.fullname_of_parent(comment), "score": score,
+            "parent_id": _parent_fullname(comment), "score": score,
             "author_fullname": f"t2_{user_id36(comment.author)}", "body": comment.text, "name": f"t1_{id36}",
             "is_submitter": comment.author == where.author,
             "body_html": _markdown_html(comment.text, sc_markers=False),
@@ -479,8 +463,8 @@ EMULATION = RedditEmulation
 class _Thread(CommentTree):
     """The comments of one post visible now, siblings sorted for display."""
 
-    def __init__(self, world: World, post: WorldPost, sort: str):
-        self.now, self.post, self.sort = world.now(), post, sort
+    def __init__(self, world: World, post: WorldPost, sort: str | None):
+        self.now, self.sort = world.now(), sort if sort in COMMENT_SORTS else "confidence"
         super().__init__(world.comments(post, include_deleted=True), order=self._sort_key)
 
     def _sort_key(self, comment: WorldComment) -> tuple:
@@ -496,11 +480,12 @@ class _Thread(CommentTree):
     def ordered(self, comments: list[WorldComment]) -> list[WorldComment]:
         return sorted(comments, key=self._sort_key)
 
-    def fullname_of_parent(self, comment: WorldComment) -> str:
-        if comment.parent_index is None:
-            return f"t3_{to_base36(self.post.uid)}"
-        parent_uid = comment.uid - comment.index + comment.parent_index  # uids of a post are consecutive
-        return f"t1_{to_base36(parent_uid)}"
+
+def _parent_fullname(comment: WorldComment) -> str:
+    if comment.parent_index is None:
+        return f"t3_{to_base36(comment.post.uid)}"
+    parent_uid = comment.uid - comment.index + comment.parent_index  # uids of a post are consecutive
+    return f"t1_{to_base36(parent_uid)}"
 
 
 def _more(count: int, first: str, parent_name: str, depth: int, children: list[str]) -> dict[str, Any]:
@@ -518,80 +503,57 @@ def _continue_thread(parent: WorldComment, depth: int) -> dict[str, Any]:
     return _more(0, "_", f"t1_{to_base36(parent.uid)}", depth, [])
 
 
-class _TreeRenderer:
-    """Nested rendering for the comment page: depth first, `budget` comments at most, then a
-    "load more" stub for the rest of a level; below `levels` a "continue this thread" stub."""
+class _Renderer:
+    """Comments depth first, `budget` of them at most, then a "load more" stub for the rest of a
+    level; below `levels` (None: no limit) a "continue this thread" stub. Nested for the comment
+    page, depths from `base_depth`; or `flat` for /api/morechildren: pre-order, `replies` ""."""
 
-    def __init__(self, emulation: RedditEmulation, thread: _Thread, levels: int, budget: int, base_depth: int):
-        self.emulation, self.thread, self.levels, self.budget, self.base_depth = emulation, thread, levels, budget, base_depth
+    def __init__(self, emulation: RedditEmulation, thread: _Thread, levels: int | None, budget: int,
+                 base_depth: int = 0, flat: bool = False):
+        self.emulation, self.thread, self.levels, self.budget = emulation, thread, levels, budget
+        self.base_depth, self.flat = base_depth, flat
 
-    def level(self, siblings: list[WorldComment], parent_name: str) -> list[dict[str, Any]]:
-        things: list[dict[str, Any]] = []
+    def level(self, siblings: list[WorldComment], parent_name: str, out: list[dict[str, Any]]) -> list[dict[str, Any]]:
         for position, comment in enumerate(siblings):
             if self.budget <= 0:
-                things.append(_load_more(self.thread, siblings[position:], parent_name, self._depth(comment)))
+                out.append(_load_more(self.thread, siblings[position:], parent_name, self._depth(comment)))
                 break
-            self.budget -= 1
-            things.append(self.emulation._comment_thing(comment, self.thread, self._depth(comment), self._replies(comment)))
-        return things
+            self.comment(comment, out)
+        return out
 
-    def _replies(self, comment: WorldComment) -> dict[str, Any] | str:
-        replies = self.thread.replies(comment)
+    def comment(self, comment: WorldComment, out: list[dict[str, Any]], with_replies: bool = True) -> None:
+        self.budget -= 1
+        thing = self.emulation._comment_thing(comment, self._depth(comment))
+        out.append(thing)
+        replies = self.thread.replies(comment) if with_replies else []
         if not replies:
-            return ""
-        if self._depth(comment) + 1 >= self.levels:
-            children: list[dict[str, Any]] = [_continue_thread(comment, self._depth(comment) + 1)]
+            return
+        depth = self._depth(comment) + 1
+        nested = out if self.flat else []
+        if self.levels is not None and depth >= self.levels:
+            nested.append(_continue_thread(comment, depth))
         else:
-            children = self.level(replies, f"t1_{to_base36(comment.uid)}")
-        return _listing(children, None, None, dist=None, geo_filter="")
+            self.level(replies, f"t1_{to_base36(comment.uid)}", nested)
+        if not self.flat:
+            thing["data"]["replies"] = _listing(nested, None, None, dist=None, geo_filter="")
 
-    def _depth(self, comment: WorldComment) -> int:
-        return comment.depth - self.base_depth
-
-
-class _FlatRenderer:
-    """Flat rendering for /api/morechildren: pre-order, `replies` always "", absolute depths."""
-
-    def __init__(self, emulation: RedditEmulation, thread: _Thread, levels: int | None, budget: int):
-        self.emulation, self.thread, self.levels, self.budget = emulation, thread, levels, budget
-        self.things: list[dict[str, Any]] = []
-
-    def render(self, asked: list[WorldComment], only_asked: bool) -> list[dict[str, Any]]:
+    def flat_list(self, asked: list[WorldComment], only_asked: bool) -> list[dict[str, Any]]:
+        """The asked-for comments (and, unless `only_asked`, their replies); the rest, once the
+        budget is spent, as "load more" stubs by parent."""
+        out: list[dict[str, Any]] = []
         visible = [c for c in asked if self.levels is None or c.depth < self.levels]
         for position, comment in enumerate(visible):
             if self.budget <= 0:
-                self._stub_rest(visible[position:])
+                by_parent: dict[str, list[WorldComment]] = defaultdict(list)
+                for hidden in visible[position:]:
+                    by_parent[_parent_fullname(hidden)].append(hidden)
+                out.extend(_load_more(self.thread, hidden, name, hidden[0].depth) for name, hidden in by_parent.items())
                 break
-            if only_asked:
-                self._emit(comment)
-            else:
-                self._visit(comment)
-        return self.things
+            self.comment(comment, out, with_replies=not only_asked)
+        return out
 
-    def _visit(self, comment: WorldComment) -> None:
-        self._emit(comment)
-        replies = self.thread.replies(comment)
-        if not replies:
-            return
-        if self.levels is not None and comment.depth + 1 >= self.levels:
-            self.things.append(_continue_thread(comment, comment.depth + 1))
-            return
-        for position, reply in enumerate(replies):
-            if self.budget <= 0:
-                self.things.append(_load_more(self.thread, replies[position:], f"t1_{to_base36(comment.uid)}", reply.depth))
-                return
-            self._visit(reply)
-
-    def _emit(self, comment: WorldComment) -> None:
-        self.budget -= 1
-        self.things.append(self.emulation._comment_thing(comment, self.thread, comment.depth, ""))
-
-    def _stub_rest(self, rest: list[WorldComment]) -> None:
-        by_parent: dict[str, list[WorldComment]] = defaultdict(list)
-        for comment in rest:
-            by_parent[self.thread.fullname_of_parent(comment)].append(comment)
-        for parent_name, hidden in by_parent.items():
-            self.things.append(_load_more(self.thread, hidden, parent_name, hidden[0].depth))
+    def _depth(self, comment: WorldComment) -> int:
+        return comment.depth - self.base_depth
 
 
 # -- post content -----------------------------------------------------------------------------
@@ -609,12 +571,14 @@ def gallery_size(post: WorldPost) -> int:
     return 2 + digest("gallery", post.uid) % 5
 
 
-class _Where:
+class _Where(NamedTuple):
     """Where a post lives: a subreddit's posts are by synthetic users; a user's posts are on
     their profile, the subreddit `u_<name>`."""
 
-    def __init__(self, subreddit: str, prefixed: str, subreddit_type: str, author: str):
-        self.subreddit, self.prefixed, self.subreddit_type, self.author = subreddit, prefixed, subreddit_type, author
+    subreddit: str
+    prefixed: str
+    subreddit_type: str
+    author: str
 
     @classmethod
     def of(cls, post: WorldPost) -> "_Where":
@@ -626,6 +590,8 @@ class _Where:
 
 
 _LINK_DOMAINS = ("github.com", "duckdb.org", "medium.com", "dagster.io", "blog.example.com")
+_PREVIEWS = {"link": ("link", "external-preview.redd.it"), "image": ("image", "preview.redd.it"),
+             "video": ("hosted:video", "external-preview.redd.it")}  # kind -> post_hint, preview host
 
 
 class _Media:
@@ -669,19 +635,15 @@ class _Media:
         }
         return {"images": [image], "enabled": self.kind == "image"}
 
-    def extraconstant_fields(self) -> dict[str, Any]:
+    def extra_fields(self) -> dict[str, Any]:
         """Keys Reddit adds only for some kinds: post_hint and preview, gallery data,
         url_overridden_by_dest for anything that is not a self post."""
-        extra: dict[str, Any] = {} if self.kind == "text" else {"url_overridden_by_dest": self.url}
-        if self.kind == "link":
-            extra.update(post_hint="link", preview=self._preview("external-preview.redd.it"))
-        elif self.kind == "image":
-            extra.update(post_hint="image", preview=self._preview("preview.redd.it"))
-        elif self.kind == "video":
-            extra.update(post_hint="hosted:video", preview=self._preview("external-preview.redd.it"))
-        elif self.kind == "gallery":
-            extra.update(self._gallery())
-        return extra
+        if self.kind == "text":
+            return {}
+        if self.kind == "gallery":
+            return {"url_overridden_by_dest": self.url, **self._gallery()}
+        hint, host = _PREVIEWS[self.kind]
+        return {"url_overridden_by_dest": self.url, "post_hint": hint, "preview": self._preview(host)}
 
     def _gallery(self) -> dict[str, Any]:
         media_ids = [_media_key(self.post.uid, n) for n in range(gallery_size(self.post))]
@@ -722,9 +684,8 @@ def _comments_in(things: list[dict[str, Any]]):
                 yield from _comments_in(thing["data"]["replies"]["data"]["children"])
 
 
-def _clean_path(path: str) -> str:
-    path = path.rstrip("/") or "/"
-    return path.removesuffix(".json")
+def _parts(path: str) -> list[str]:
+    return [p for p in path.rstrip("/").removesuffix(".json").split("/") if p]
 
 
 def _markdown_html(text: str, sc_markers: bool = True) -> str:
