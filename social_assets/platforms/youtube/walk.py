@@ -76,8 +76,14 @@ class YouTubeWalk:
         return self.client.session.stats.units
 
     def profile(self) -> None:
-        channel_id = self.source.channel
-        body = self._list("channels", {"part": VIDEO_PARTS, "id": channel_id}, land_as="profiles")
+        channel_id, params = self.source.channel, {"part": VIDEO_PARTS, "id": self.source.channel}
+        with self._quota_explained():
+            body = self.client.get("/channels", params=params, land_as="profiles")
+        if body is None:  # a logic error here would burn quota on repeats
+            raise RuntimeError(f"youtube walk would send channels {params} twice")
+        if not isinstance(body, dict):
+            raise ApiError(PLATFORM, "GET", self.client.url("/channels"), 200,
+                           f"expected a JSON object, got {type(body).__name__}")
         for item in body.get("items") or []:
             try:
                 channel = Channel.model_validate(item)
@@ -96,7 +102,9 @@ class YouTubeWalk:
         if self.uploads_playlist is None:
             self.profile()
         uploads = self._uploads_in_window(window)
-        return [PostRef(video["id"], _comment_count(video)) for video in self._videos([u.video_id for u in uploads])]
+        with self._quota_explained():
+            found = videos(self.client, [u.video_id for u in uploads])
+        return [PostRef(video["id"], _comment_count(video)) for video in found]
 
     def comments(self, post: PostRef) -> None:
         with_replies = self.source.comment_depth >= 1
@@ -136,10 +144,6 @@ class YouTubeWalk:
                 break
         return found
 
-    def _videos(self, video_ids: list[str]) -> list[dict[str, Any]]:
-        with self._quota_explained():
-            return videos(self.client, video_ids)
-
     def _replies_of(self, thread_id: str, video_id: str) -> None:
         params = {"part": "snippet", "parentId": thread_id, "maxResults": str(COMMENT_PAGE_SIZE), "textFormat": "plainText"}
         try:
@@ -152,17 +156,6 @@ class YouTubeWalk:
     def _pages(self, resource: str, params: dict[str, str], **kwargs: Any):
         with self._quota_explained():
             yield from self.client.pages("GET", f"/{resource}", PAGE_TOKEN, params=params, **kwargs)
-
-    def _list(self, resource: str, params: dict[str, str], **kwargs: Any) -> dict[str, Any]:
-        """One list call (1 quota unit per HTTP request, retries included), landed."""
-        with self._quota_explained():
-            body = self.client.get(f"/{resource}", params=params, **kwargs)
-        if body is None:  # a logic error here would burn quota on repeats
-            raise RuntimeError(f"youtube walk would send {resource} {params} twice")
-        if not isinstance(body, dict):
-            raise ApiError(PLATFORM, "GET", self.client.url(f"/{resource}"), 200,
-                           f"expected a JSON object, got {type(body).__name__}")
-        return body
 
     @contextmanager
     def _quota_explained(self) -> Iterator[None]:
