@@ -2,15 +2,11 @@
 
 - posts: `videoListResponse`, and the lists that name videos (playlist items, search results,
   upload activities); items that are not videos are rejected, not errors;
-- comments: `commentThreadListResponse`, one `commentThread`, `commentListResponse`; two levels:
-  top-level comments (depth 0) and replies to them (depth 1, `parentId` = the top-level comment);
+- comments: `commentThreadListResponse`, one `commentThread`, `commentListResponse`; top-level
+  comments (depth 0) and their replies (depth 1, `parentId` = the top-level comment);
 - profiles: `channelListResponse`.
 Google's error envelope raises `ApiErrorBody`, other bodies `NotAResponse`; a bad item is
 rejected alone.
-
-Replies from `comments.list(parentId=...)` carry no `videoId` (see the recorded
-`comments_by_parent_p1`): they are rejected unless the caller passes the video it asked about as
-`video_id=`, which the collector knows.
 """
 
 from __future__ import annotations
@@ -62,7 +58,9 @@ def normalize_posts(body: Any) -> Normalized[PostRecord]:
 
 
 def normalize_comments(body: Any, *, video_id: str | None = None) -> Normalized[CommentRecord]:
-    """`video_id`: the video a `comments.list(parentId=...)` page was read for, if known."""
+    """`video_id`: the video a `comments.list(parentId=...)` page was read for, if known. Those
+    replies carry no `videoId` (see the recorded `comments_by_parent_p1`): without it they are
+    rejected."""
     listed = partial(_comments_from_listing, video_id_hint=video_id)
     return _normalize(body, "comments", {"youtube#commentThreadListResponse": _comments_from_thread,
                                          "youtube#commentThread": _comments_from_thread,

@@ -179,7 +179,7 @@ def _parts(request: SandboxRequest, allowed: str) -> set[str]:
     value = request.param("part")
     if not value:
         raise _ApiProblem(400, "required", "Required parameter: part", "global", "part")
-    parts = {p.strip() for p in value.split(",") if p.strip()}
+    parts = set(_ids(value))
     unknown = sorted(parts - set(allowed.split()))
     if unknown:
         raise _ApiProblem(400, "unknownPart", f"'{unknown[0]}'", "youtube.part", "part")
@@ -191,12 +191,11 @@ def _max_results(request: SandboxRequest, low: int, high: int, default: int) -> 
     if value is None:
         return default
     try:
-        number: int | None = int(value)
+        if low <= (number := int(value)) <= high:
+            return number
     except ValueError:
-        number = None
-    if number is None or not low <= number <= high:
-        raise _bad_parameter("maxResults", f"Invalid value '{value}'. Values must be within the range: [{low}, {high}]")
-    return number
+        pass
+    raise _bad_parameter("maxResults", f"Invalid value '{value}'. Values must be within the range: [{low}, {high}]")
 
 
 def _choice(request: SandboxRequest, name: str, allowed: tuple[str, ...]) -> str:
@@ -359,13 +358,10 @@ class YouTubeEmulation(Emulation):
 
     def _channel_statistics(self, account: WorldAccount) -> dict[str, Any]:
         videos, views = _channel_totals(self.world, account, self.world.now())
-        hidden = account.handle.lower() in HIDDEN_SUBSCRIBER_HANDLES
-        stats: dict[str, Any] = {"viewCount": str(views)}
-        if not hidden:  # a hidden count is left out rather than shown as zero
-            stats["subscriberCount"] = str(_three_significant_figures(account.followers(self.world.now())))
-        stats["hiddenSubscriberCount"] = hidden
-        stats["videoCount"] = str(videos)
-        return stats
+        hidden = account.handle.lower() in HIDDEN_SUBSCRIBER_HANDLES  # then left out, not shown as zero
+        shown = _three_significant_figures(account.followers(self.world.now())) if not hidden else None
+        subscribers = {} if hidden else {"subscriberCount": str(shown)}
+        return {"viewCount": str(views), **subscribers, "hiddenSubscriberCount": hidden, "videoCount": str(videos)}
 
     def _list_playlist_items(self, request: SandboxRequest) -> SandboxResponse:
         parts = _parts(request, "id snippet contentDetails status")
@@ -406,8 +402,8 @@ class YouTubeEmulation(Emulation):
         wanted = _ids(request.param("id"))
         if len(wanted) > 50:
             raise _bad_parameter("id", "The request specifies more than 50 video ids.")
-        posts = [post for post in map(self._video, wanted) if post is not None]  # unknown ids: no item
-        items = [self._video_resource(post, parts) for post in posts]
+        # Unknown ids have no item.
+        items = [self._video_resource(post, parts) for post in map(self._video, wanted) if post is not None]
         return self.ok(_list_response("youtube#videoListResponse", items,
                                       {"totalResults": len(items), "resultsPerPage": len(items) or size}))
 
@@ -430,13 +426,9 @@ class YouTubeEmulation(Emulation):
 
     def _video_statistics(self, post: WorldPost) -> dict[str, str]:
         now = self.world.now()
-        stats = {"viewCount": str(post.views(now))}
-        if not self.likes_hidden(post):
-            stats["likeCount"] = str(post.likes(now))
-        stats["favoriteCount"] = "0"
-        if not self.comments_disabled(post):
-            stats["commentCount"] = str(self.world.comment_count(post, now))
-        return stats
+        likes = {} if self.likes_hidden(post) else {"likeCount": str(post.likes(now))}
+        comments = {} if self.comments_disabled(post) else {"commentCount": str(self.world.comment_count(post, now))}
+        return {"viewCount": str(post.views(now)), **likes, "favoriteCount": "0", **comments}
 
     def _video_thumbnails(self, post: WorldPost) -> dict[str, Any]:
         base = f"https://i.ytimg.com/vi/{video_id_for(post.uid)}"
@@ -494,19 +486,16 @@ class YouTubeEmulation(Emulation):
         post = comment.post
         author = "@" + comment.author  # display names are @handles on today's YouTube
         author_channel = channel_id_for(author)
-        snippet: dict[str, Any] = {
+        published = _rfc3339(comment.published_at)
+        snippet = {
             "channelId": channel_id_for(post.account.handle), "authorDisplayName": author,
             "authorProfileImageUrl": f"https://yt3.ggpht.com/ytc/{author_channel[2:]}=s48-c-k-c0x00ffffff-no-rj",
-            "authorChannelUrl": f"http://www.youtube.com/{author}", "authorChannelId": {"value": author_channel}}
-        if with_video:
-            snippet["videoId"] = video_id_for(post.uid)
-        snippet["textDisplay"] = html.escape(comment.text).replace("\n", "<br>") if text_format == "html" else comment.text
-        snippet["textOriginal"] = comment.text
-        if top is not None:
-            snippet["parentId"] = top_level_comment_id(top.uid)
-        published = _rfc3339(comment.published_at)
-        snippet |= {"canRate": True, "viewerRating": "none", "likeCount": comment.likes(self.world.now()),
-                    "publishedAt": published, "updatedAt": published}
+            "authorChannelUrl": f"http://www.youtube.com/{author}", "authorChannelId": {"value": author_channel},
+            **({"videoId": video_id_for(post.uid)} if with_video else {}),
+            "textDisplay": html.escape(comment.text).replace("\n", "<br>") if text_format == "html" else comment.text,
+            "textOriginal": comment.text, **({"parentId": top_level_comment_id(top.uid)} if top is not None else {}),
+            "canRate": True, "viewerRating": "none", "likeCount": comment.likes(self.world.now()),
+            "publishedAt": published, "updatedAt": published}
         comment_id = top_level_comment_id(comment.uid) if top is None else reply_comment_id(top.uid, comment.uid)
         return _with_etag({"kind": "youtube#comment", "etag": "", "id": comment_id, "snippet": snippet})
 
