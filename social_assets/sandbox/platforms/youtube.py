@@ -216,15 +216,10 @@ def _list_response(kind: str, items: list[dict], page_info: dict[str, int], next
             "items": items}
 
 
-def _with_etag(resource: dict[str, Any]) -> dict[str, Any]:
-    resource["etag"] = _etag({k: v for k, v in resource.items() if k != "etag"})
-    return resource
-
-
 def _resource(kind: str, id_: str, parts: set[str], **renderers: Callable[[], Any]) -> dict[str, Any]:
     """A resource with the asked-for parts (each rendered only then) and its etag."""
-    return _with_etag({"kind": kind, "etag": "", "id": id_} |
-                      {name: render() for name, render in renderers.items() if name in parts})
+    content = {"id": id_} | {name: render() for name, render in renderers.items() if name in parts}
+    return {"kind": kind, "etag": _etag({"kind": kind, **content}), **content}
 
 
 # -- the world, seen the YouTube way ------------------------------------------------------
@@ -497,7 +492,7 @@ class YouTubeEmulation(Emulation):
             "canRate": True, "viewerRating": "none", "likeCount": comment.likes(self.world.now()),
             "publishedAt": published, "updatedAt": published}
         comment_id = top_level_comment_id(comment.uid) if top is None else reply_comment_id(top.uid, comment.uid)
-        return _with_etag({"kind": "youtube#comment", "etag": "", "id": comment_id, "snippet": snippet})
+        return _resource("youtube#comment", comment_id, {"snippet"}, snippet=lambda: snippet)
 
     def _list_comments(self, request: SandboxRequest) -> SandboxResponse:
         _parts(request, "id snippet")
