@@ -27,11 +27,12 @@ from social_assets.core.timeutil import utc_now
 from social_assets.platforms.base import DayWindow, PostRef
 from social_assets.platforms.youtube.models import Channel, CommentThread, PlaylistItem, Video
 from social_assets.platforms.youtube.spec import (
+    DAILY_QUOTA,
     DAILY_QUOTA_UNITS,
     LISTING_PAGE_SIZE,
     PLATFORM,
+    QUOTA_TIME_ZONE,
     YouTubeSource,
-    next_quota_reset,
 )
 
 COMMENT_PAGE_SIZE = 100  # the most commentThreads and comments one call returns
@@ -43,7 +44,7 @@ class QuotaExceededError(QuotaExhaustedError):
     """The project's daily YouTube Data API quota is spent: retrying before the reset only wastes time."""
 
     def __init__(self, error: QuotaExhaustedError, units_spent: int):
-        resets_at = error.resets_at or next_quota_reset(utc_now())
+        resets_at = error.resets_at or datetime.fromtimestamp(DAILY_QUOTA.next_reset(utc_now().timestamp()), QUOTA_TIME_ZONE)
         counted = "" if error.status else " by the shared count of this key's units"
         super().__init__(
             error.platform, error.method, error.endpoint, error.status,
