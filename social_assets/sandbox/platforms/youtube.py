@@ -35,6 +35,7 @@ from social_assets.sandbox.engine import (
     InvalidCursor,
     b64,
     decode_uid,
+    digest,
     encode_uid,
     share,
     uid_of_token,
@@ -108,8 +109,7 @@ def uid_from_comment_id(comment_id: str) -> int | None:
 
 def _playlist_item_id(playlist_id: str, video_id: str) -> str:
     # Real ids are base64 of "<playlist id>.<16 hex digits>".
-    suffix = hashlib.blake2b(video_id.encode(), digest_size=8).hexdigest().upper()
-    return base64.b64encode(f"{playlist_id}.{suffix}".encode()).decode()
+    return base64.b64encode(f"{playlist_id}.{digest(video_id):016X}".encode()).decode()
 
 
 def _etag(content: Any) -> str:
