@@ -42,6 +42,7 @@ from social_assets.platforms.youtube.models import (
     SearchResult,
     Thumbnails,
     Video,
+    VideoStatistics,
 )
 
 PLATFORM = "youtube"
@@ -175,10 +176,8 @@ def _post_from_video(item: dict[str, Any]) -> PostRecord:
         raise Unusable(f"{video.kind} is not a video")
     if video.snippet is None:
         raise Unusable("video has no snippet (request part=snippet)")
-    stats = video.statistics
-    # Absent counts stay None: hidden likes and disabled comments are not zeros.
-    return _post_of(video.id, video.snippet, likes=stats.like_count if stats else None,
-                    comments=stats.comment_count if stats else None, views=stats.view_count if stats else None)
+    stats = video.statistics or VideoStatistics()  # absent counts stay None: hidden likes, disabled comments
+    return _post_of(video.id, video.snippet, likes=stats.like_count, comments=stats.comment_count, views=stats.view_count)
 
 
 def _post_from_playlist_item(item: dict[str, Any]) -> PostRecord:
