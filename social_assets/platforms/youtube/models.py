@@ -38,10 +38,8 @@ class Thumbnails(YouTubeModel):
     maxres: Thumbnail | None = None
 
     def best_url(self) -> str | None:
-        for thumbnail in (self.maxres, self.standard, self.high, self.medium, self.default):
-            if thumbnail is not None and thumbnail.url:
-                return thumbnail.url
-        return None
+        sizes = (self.maxres, self.standard, self.high, self.medium, self.default)
+        return next((thumbnail.url for thumbnail in sizes if thumbnail is not None and thumbnail.url), None)
 
 
 class ResourceId(YouTubeModel):  # what a playlist item or a search result points at

@@ -86,8 +86,11 @@ def _normalize(body: Any, resource: str, converters: dict[str, Convert]) -> Norm
     if kind not in tuple(converters):  # a tuple: an unhashable `kind` is just not one of them
         found = repr(kind) if kind is not None else "an object without kind"
         raise NotAResponse(f"expected a YouTube {resource} response ({expected}), found {found}")
+    items = body.get("items", []) if kind.endswith("ListResponse") else [body]
+    if not isinstance(items, list):  # only `items` is read: a malformed `pageInfo` or `etag` costs no item
+        raise NotAResponse(f"malformed YouTube {kind}: items is a JSON {type(items).__name__}, not an array")
     result: Normalized = Normalized()
-    for item in _list_items(body) if kind.endswith("ListResponse") else [body]:
+    for item in items:
         for outcome in _guarded(item, converters[kind]):
             result.add(outcome)
     return result
@@ -103,14 +106,6 @@ def _api_error(body: dict[str, Any]) -> ApiErrorBody:
         return ApiErrorBody(PLATFORM, error.get("code"), str(error.get("message", "malformed error")))
     reasons = ", ".join(parsed.reasons)
     return ApiErrorBody(PLATFORM, parsed.code, f"{parsed.message} ({reasons})" if reasons else parsed.message)
-
-
-def _list_items(body: dict[str, Any]) -> list[Any]:
-    """Only `items` is read: a malformed `pageInfo` or `etag` (the collector's) costs no item."""
-    items = body.get("items", [])
-    if not isinstance(items, list):
-        raise NotAResponse(f"malformed YouTube {body.get('kind')}: items is a JSON {type(items).__name__}, not an array")
-    return items
 
 
 def _guarded(item: Any, convert: Convert) -> list[Any]:
