@@ -1,14 +1,12 @@
 """Reading one YouTube channel's day with the fewest quota units (1 per list call):
 
 1. `channels` by id -> the profile and the uploads playlist ("profiles");
-2. `playlistItems` of the uploads playlist, 50 a page, newest first, until an upload older than the
-   day or `post_limit` videos of the day (landed as "posts" with `normalize=False`: an index only;
+2. `playlistItems` of the uploads playlist, 50 a page, newest first, until an upload older than
+   the day or `post_limit` videos of the day ("posts" with `normalize=False`, an index only:
    `search.list` would cost 100 units a call);
-3. `videos` by 50 ids -> the day's videos with their counts ("posts");
+3. `videos` by 50 ids -> the day's videos with their counts ("posts"); also the refresh;
 4. `commentThreads` of each video with comments, then `comments?parentId=` for threads whose
    replies did not all come inline ("comments"); comments disabled means none.
-
-The refresh is `videos.list` by 50 ids.
 """
 
 from __future__ import annotations
@@ -28,7 +26,6 @@ from social_assets.platforms.base import DayWindow, PostRef
 from social_assets.platforms.youtube.models import Channel, CommentThread, PlaylistItem, Video
 from social_assets.platforms.youtube.spec import (
     DAILY_QUOTA,
-    DAILY_QUOTA_UNITS,
     LISTING_PAGE_SIZE,
     PLATFORM,
     QUOTA_TIME_ZONE,
@@ -48,7 +45,7 @@ class QuotaExceededError(QuotaExhaustedError):
         counted = "" if error.status else " by the shared count of this key's units"
         super().__init__(
             error.platform, error.method, error.endpoint, error.status,
-            f"daily YouTube Data API quota exhausted{counted} (quotaExceeded: {DAILY_QUOTA_UNITS:,} units per "
+            f"daily YouTube Data API quota exhausted{counted} (quotaExceeded: {DAILY_QUOTA.limit:,} units per "
             f"project per day by default, reset at midnight America/Los_Angeles, next at {resets_at.isoformat()}); "
             f"this collector had spent {units_spent} units. Not retried: run again after the reset.",
             resets_at=resets_at,

@@ -24,7 +24,7 @@ from functools import lru_cache
 from datetime import datetime
 from typing import Any, Callable, ClassVar, Mapping
 
-from social_assets.platforms.youtube.spec import API_KEY_VARIABLE, LIMITS
+from social_assets.platforms.youtube.spec import API_KEY_VARIABLE, COMMENT_ORDERS, LIMITS
 from social_assets.sandbox.engine import (
     QUOTA,
     THROTTLED,
@@ -436,7 +436,7 @@ class YouTubeEmulation(Emulation):
     def _list_comment_threads(self, request: SandboxRequest) -> SandboxResponse:
         parts = _parts(request, "id snippet replies")
         size = _max_results(request, 1, 100, 20)
-        order = _choice(request, "order", ("time", "relevance"))
+        order = _choice(request, "order", COMMENT_ORDERS)
         text_format = _choice(request, "textFormat", ("html", "plainText"))
         video_id = request.param("videoId")
         if not video_id:
