@@ -12,7 +12,6 @@
 from __future__ import annotations
 
 from contextlib import contextmanager
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Iterator, Sequence
 
@@ -56,12 +55,6 @@ class ChannelNotFoundError(NotFoundError):  # channels.list answered with no ite
     pass
 
 
-@dataclass(frozen=True)
-class _Upload:
-    video_id: str
-    published_at: datetime
-
-
 class YouTubeWalk:
     def __init__(self, client: RestClient, source: YouTubeSource):
         self.client = client
@@ -99,9 +92,9 @@ class YouTubeWalk:
     def posts(self, window: DayWindow) -> list[PostRef]:
         if self.uploads_playlist is None:
             self.profile()
-        uploads = self._uploads_in_window(window)
+        video_ids = self._uploads_in_window(window)
         with self._quota_explained():
-            found = videos(self.client, [u.video_id for u in uploads])
+            found = videos(self.client, video_ids)
         return [PostRef(video["id"], _comment_count(video)) for video in found]
 
     def comments(self, post: PostRef) -> None:
@@ -118,24 +111,24 @@ class YouTubeWalk:
             for thread_id in incomplete:
                 self._replies_of(thread_id, post.post_id)
 
-    def _uploads_in_window(self, window: DayWindow) -> list[_Upload]:
-        """The playlist's uploads published in the window, newest first, at most `post_limit`."""
+    def _uploads_in_window(self, window: DayWindow) -> list[str]:
+        """The ids of the playlist's uploads published in the window, newest first, at most `post_limit`."""
         params = {"part": "contentDetails,snippet", "playlistId": self.uploads_playlist, "maxResults": str(LISTING_PAGE_SIZE)}
-        found: list[_Upload] = []
+        found: list[str] = []
         seen: set[str] = set()  # an item repeated across pages (items shift) counts once
         for page in self._pages("playlistItems", params, land_as="posts", normalize=False):
             reached_older = False
-            for upload in filter(None, map(_upload_of, page.get("items") or [])):
-                if upload.video_id in seen or upload.published_at >= window.end:
-                    seen.add(upload.video_id)
+            for video_id, published_at in filter(None, map(_upload_of, page.get("items") or [])):
+                if video_id in seen or published_at >= window.end:
+                    seen.add(video_id)
                     continue
-                seen.add(upload.video_id)
-                if upload.published_at < window.start:
+                seen.add(video_id)
+                if published_at < window.start:
                     # Newest first, so the day is behind us; finish the page in case of
                     # slightly out-of-order items (premieres), then stop paging.
                     reached_older = True
                     continue
-                found.append(upload)
+                found.append(video_id)
                 if len(found) >= self.source.post_limit:
                     return found
             if reached_older:
@@ -187,8 +180,8 @@ def refresh(client: RestClient, video_ids: Sequence[str]) -> list[Gone]:
     return gone_posts(missing, "missing from videos.list (deleted or private)")
 
 
-def _upload_of(item: Any) -> _Upload | None:
-    """The video an uploads-playlist item points at, or None for private/deleted/odd items."""
+def _upload_of(item: Any) -> tuple[str, datetime] | None:
+    """(video id, publication time) of an uploads-playlist item, or None for private/deleted/odd items."""
     try:
         entry = PlaylistItem.model_validate(item)
     except ValidationError:
@@ -199,7 +192,7 @@ def _upload_of(item: Any) -> _Upload | None:
     published_at = details.video_published_at if details else (snippet and snippet.published_at)
     if not video_id or published_at is None:
         return None
-    return _Upload(video_id, published_at)
+    return video_id, published_at
 
 
 def _comment_count(video: dict[str, Any]) -> int | None:
