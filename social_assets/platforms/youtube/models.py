@@ -1,10 +1,9 @@
 """Pydantic models of the YouTube Data API v3 resources this project reads.
 
-Only the fields we use are declared; the rest is kept (`extra="allow"`). camelCase fields are
-exposed in snake_case. Timestamps are `IsoDatetime` (pydantic alone would read `"0"` as 1970).
-Counts are uint64 sent as strings; None when left out (hidden likes, disabled comments, hidden
-subscriber counts, or a `part` not requested). Lists of items stay raw, so one malformed item
-is rejected alone.
+Undeclared fields are kept (`extra="allow"`); camelCase fields are exposed in snake_case.
+Timestamps are `IsoDatetime` (pydantic alone would read `"0"` as 1970). Counts are uint64 sent as
+strings; None when left out (hidden likes, disabled comments, hidden subscriber counts, or a
+`part` not requested). Lists of items stay raw, so one malformed item is rejected alone.
 """
 
 from __future__ import annotations
@@ -218,10 +217,6 @@ class GoogleError(YouTubeModel):
     message: str = ""
     errors: list[GoogleErrorItem] = Field(default_factory=list)
     status: str | None = None  # newer envelopes only, e.g. PERMISSION_DENIED
-
-    @property
-    def reasons(self) -> list[str]:
-        return [item.reason for item in self.errors if item.reason]
 
 
 class ErrorEnvelope(YouTubeModel):  # {"error": {"code": 403, "message": ..., "errors": [{"reason": ...}]}}

@@ -104,7 +104,7 @@ def _api_error(body: dict[str, Any]) -> ApiErrorBody:
         parsed = ErrorEnvelope.model_validate(body).error
     except ValidationError:
         return ApiErrorBody(PLATFORM, error.get("code"), str(error.get("message", "malformed error")))
-    reasons = ", ".join(parsed.reasons)
+    reasons = ", ".join(item.reason for item in parsed.errors if item.reason)
     return ApiErrorBody(PLATFORM, parsed.code, f"{parsed.message} ({reasons})" if reasons else parsed.message)
 
 
