@@ -10,7 +10,7 @@
   reported in the platform's own rate-limit headers.
 - **Ids**: world uids scrambled reversibly into a platform's id lengths (`encode_uid`), so
   any id a client was given resolves again without a lookup table; stable hashes (`digest`).
-- **Paging**: id cursors (`cursor_page`), opaque page tokens (`PageTokens`) and offsets
+- **Paging**: id cursors (`cursor_page`), opaque page tokens (`PageTokens`, `token_page`) and offsets
   (`offset_page`); each can start a page one item early, which is how `duplicate_items` shows.
 - **Faults** (`Emulation.handle`): a fault kind drawn by `faults.FaultInjector` becomes the
   platform's own answer: its declared error envelopes (`Emulation.errors`) for throttling,
