@@ -99,14 +99,6 @@ def uid_from_top_level_id(comment_id: str) -> int | None:
     return uid if top_level_comment_id(uid) == comment_id else None
 
 
-def uid_from_comment_id(comment_id: str) -> int | None:
-    """The world comment uid behind a top-level or reply id."""
-    top, dot, child = comment_id.partition(".")
-    if not dot:
-        return uid_from_top_level_id(comment_id)
-    return uid_of_token(child, 16, "reply") if uid_from_top_level_id(top) is not None else None
-
-
 def _playlist_item_id(playlist_id: str, video_id: str) -> str:
     # Real ids are base64 of "<playlist id>.<16 hex digits>".
     return base64.b64encode(f"{playlist_id}.{digest(video_id):016X}".encode()).decode()
