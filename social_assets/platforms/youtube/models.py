@@ -95,16 +95,11 @@ class Channel(YouTubeModel):
     content_details: ChannelContentDetails | None = None
 
 
-class PlaylistItemSnippet(YouTubeModel):
+class PlaylistItemSnippet(PublishedSnippet):  # channel_id and channel_title: the playlist's owner
     published_at: IsoDatetime | None = None  # when the item was added to the playlist
-    channel_id: str | None = None  # the playlist's owner
-    channel_title: str | None = None
     # The video's owner; differs from channel_id in other people's playlists.
     video_owner_channel_id: str | None = None
     video_owner_channel_title: str | None = None
-    title: str = ""
-    description: str = ""
-    thumbnails: Thumbnails = Field(default_factory=Thumbnails)
     resource_id: ResourceId | None = None
 
 

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import html
 from collections.abc import Callable, Iterator
-from datetime import datetime
 from functools import partial
 from typing import Any
 
@@ -40,7 +39,6 @@ from social_assets.platforms.youtube.models import (
     PlaylistItem,
     PublishedSnippet,
     SearchResult,
-    Thumbnails,
     Video,
     VideoStatistics,
 )
@@ -138,31 +136,25 @@ def _item_id(item: dict[str, Any]) -> str | None:
 # -- posts ------------------------------------------------------------------------------------
 
 
-def _post(video_id: str, channel_id: str | None, channel_title: str | None, title: str, description: str,
-          thumbnails: Thumbnails, published_at: datetime, likes: int | None = None, comments: int | None = None,
-          views: int | None = None) -> PostRecord:
-    best = thumbnails.best_url()
+def _post(video_id: str, snippet: PublishedSnippet, stats: VideoStatistics = VideoStatistics()) -> PostRecord:
+    """Absent counts stay None: only videos.list has them, and hidden likes or disabled comments
+    leave them out."""
+    best = snippet.thumbnails.best_url()
     return PostRecord(
         platform=PLATFORM,
         post_id=video_id,
-        author_id=channel_id,
-        author_username=channel_title,
-        text=f"{title}\n\n{description}" if description else title,
+        author_id=snippet.channel_id,
+        author_username=snippet.channel_title,
+        text=f"{snippet.title}\n\n{snippet.description}" if snippet.description else snippet.title,
         content_type="video",
         media_urls=[best] if best else [],
-        published_at=published_at,
-        likes=likes,
-        comments=comments,
+        published_at=snippet.published_at,
+        likes=stats.like_count,
+        comments=stats.comment_count,
         shares=None,  # the Data API has no share count (only Analytics does)
-        views=views,
+        views=stats.view_count,
         permalink=WATCH_URL.format(video_id=video_id),
     )
-
-
-def _post_of(video_id: str, snippet: PublishedSnippet, **counts: int | None) -> PostRecord:
-    """A post from a snippet taken as the platform wrote it."""
-    return _post(video_id, snippet.channel_id, snippet.channel_title, snippet.title, snippet.description,
-                 snippet.thumbnails, snippet.published_at, **counts)
 
 
 def _post_from_video(item: dict[str, Any]) -> PostRecord:
@@ -171,8 +163,7 @@ def _post_from_video(item: dict[str, Any]) -> PostRecord:
         raise Unusable(f"{video.kind} is not a video")
     if video.snippet is None:
         raise Unusable("video has no snippet (request part=snippet)")
-    stats = video.statistics or VideoStatistics()  # absent counts stay None: hidden likes, disabled comments
-    return _post_of(video.id, video.snippet, likes=stats.like_count, comments=stats.comment_count, views=stats.view_count)
+    return _post(video.id, video.snippet, video.statistics or VideoStatistics())
 
 
 def _post_from_playlist_item(item: dict[str, Any]) -> PostRecord:
@@ -192,9 +183,9 @@ def _post_from_playlist_item(item: dict[str, Any]) -> PostRecord:
     if published_at is None:
         raise Unusable("playlist item has no publication time")
     # In other people's playlists the video's owner differs from the playlist's.
-    return _post(video_id, snippet.video_owner_channel_id or snippet.channel_id,
-                 snippet.video_owner_channel_title or snippet.channel_title, snippet.title, snippet.description,
-                 snippet.thumbnails, published_at)
+    return _post(video_id, snippet.model_copy(update={
+        "published_at": published_at, "channel_id": snippet.video_owner_channel_id or snippet.channel_id,
+        "channel_title": snippet.video_owner_channel_title or snippet.channel_title}))
 
 
 def _post_from_search_result(item: dict[str, Any]) -> PostRecord:
@@ -205,8 +196,9 @@ def _post_from_search_result(item: dict[str, Any]) -> PostRecord:
         raise Unusable("search result has no snippet (request part=snippet)")
     # search.list is the one endpoint that HTML-escapes its text.
     channel_title = html.unescape(snippet.channel_title) if snippet.channel_title else None
-    return _post(result.id.video_id, snippet.channel_id, channel_title, html.unescape(snippet.title),
-                 html.unescape(snippet.description), snippet.thumbnails, snippet.published_at)
+    return _post(result.id.video_id, snippet.model_copy(update={
+        "channel_title": channel_title, "title": html.unescape(snippet.title),
+        "description": html.unescape(snippet.description)}))
 
 
 def _post_from_activity(item: dict[str, Any]) -> PostRecord:
@@ -218,7 +210,7 @@ def _post_from_activity(item: dict[str, Any]) -> PostRecord:
     upload = activity.content_details.upload if activity.content_details else None
     if upload is None:
         raise Unusable("upload activity carries no contentDetails.upload.videoId (request part=contentDetails)")
-    return _post_of(upload.video_id, activity.snippet)
+    return _post(upload.video_id, activity.snippet)
 
 
 def _not_a_video(item: dict[str, Any]) -> PostRecord:
