@@ -92,10 +92,13 @@ class YouTubeWalk:
     def posts(self, window: DayWindow) -> list[PostRef]:
         if self.uploads_playlist is None:
             self.profile()
-        video_ids = self._uploads_in_window(window)
+        refs: list[PostRef] = []
         with self._quota_explained():
-            found = videos(self.client, video_ids)
-        return [PostRef(video["id"], _comment_count(video)) for video in found]
+            for _, body in _video_pages(self.client, self._uploads_in_window(window)):
+                items = body.get("items") if isinstance(body, dict) else None
+                videos = [item for item in items or [] if isinstance(item, dict) and "id" in item]
+                refs += [PostRef(video["id"], _comment_count(video)) for video in videos]
+        return refs
 
     def comments(self, post: PostRef) -> None:
         with_replies = self.source.comment_depth >= 1
@@ -158,22 +161,17 @@ class YouTubeWalk:
             raise QuotaExceededError(error, self.units_spent) from error
 
 
-def videos(client: RestClient, video_ids: Sequence[str]) -> list[dict[str, Any]]:
-    """videos.list by 50 ids (one unit per call), landed as "posts"."""
-    found: list[dict[str, Any]] = []
+def _video_pages(client: RestClient, video_ids: Sequence[str]) -> Iterator[tuple[list[str], Any]]:
+    """videos.list by 50 ids (one unit per call), landed as "posts": each batch of ids with its body."""
     for batch in batches(video_ids, LISTING_PAGE_SIZE):
-        body = client.get("/videos", params={"part": VIDEO_PARTS, "id": ",".join(batch)}, land_as="posts")
-        items = body.get("items") if isinstance(body, dict) else None
-        found.extend(item for item in items or [] if isinstance(item, dict) and "id" in item)
-    return found
+        yield batch, client.get("/videos", params={"part": VIDEO_PARTS, "id": ",".join(batch)}, land_as="posts")
 
 
 def refresh(client: RestClient, video_ids: Sequence[str]) -> list[Gone]:
-    """Current statistics of known videos: videos.list, 50 ids (one unit) per call. A video the
-    list leaves out was deleted or made private: it is reported gone."""
+    """Current statistics of known videos. A video the list leaves out was deleted or made
+    private: it is reported gone."""
     missing: list[str] = []
-    for batch in batches(video_ids, LISTING_PAGE_SIZE):
-        body = client.get("/videos", params={"part": VIDEO_PARTS, "id": ",".join(batch)}, land_as="posts")
+    for batch, body in _video_pages(client, video_ids):
         if isinstance(body, dict) and isinstance(body.get("items"), list):
             returned = {item.get("id") for item in body["items"] if isinstance(item, dict)}
             missing += [video_id for video_id in batch if video_id not in returned]
