@@ -172,11 +172,7 @@ class GoogleErrorItem(YouTubeModel):
     reason: str | None = None
 
 
-class GoogleError(YouTubeModel):
+class GoogleError(YouTubeModel):  # the envelope's {"error": {"code": 403, "message": ..., "errors": [{"reason": ...}]}}
     code: int | None = None
     message: str = ""
     errors: list[GoogleErrorItem] = Field(default_factory=list)
-
-
-class ErrorEnvelope(YouTubeModel):  # {"error": {"code": 403, "message": ..., "errors": [{"reason": ...}]}}
-    error: GoogleError

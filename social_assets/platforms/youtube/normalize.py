@@ -35,7 +35,7 @@ from social_assets.platforms.youtube.models import (
     Channel,
     Comment,
     CommentThread,
-    ErrorEnvelope,
+    GoogleError,
     PlaylistItem,
     PublishedSnippet,
     SearchResult,
@@ -76,14 +76,11 @@ def _normalize(body: Any, resource: str, converters: dict[str, Convert]) -> Norm
     converter of the body's `kind`; raises for error envelopes and other shapes."""
     if isinstance(body, dict) and "error" in body:
         raise _api_error(body)
-    expected = " or ".join(converters)
-    if not isinstance(body, dict):
-        found = "a JSON array" if isinstance(body, list) else f"a JSON {type(body).__name__}"
-        raise NotAResponse(f"expected a YouTube {resource} response ({expected}), found {found}")
-    kind = body.get("kind")
+    kind = body.get("kind") if isinstance(body, dict) else None
     if kind not in tuple(converters):  # a tuple: an unhashable `kind` is just not one of them
-        found = repr(kind) if kind is not None else "an object without kind"
-        raise NotAResponse(f"expected a YouTube {resource} response ({expected}), found {found}")
+        found = ("an object without kind" if kind is None else repr(kind)) if isinstance(body, dict) else (
+            "a JSON array" if isinstance(body, list) else f"a JSON {type(body).__name__}")
+        raise NotAResponse(f"expected a YouTube {resource} response ({' or '.join(converters)}), found {found}")
     items = body.get("items", []) if kind.endswith("ListResponse") else [body]
     if not isinstance(items, list):  # only `items` is read: a malformed `pageInfo` or `etag` costs no item
         raise NotAResponse(f"malformed YouTube {kind}: items is a JSON {type(items).__name__}, not an array")
@@ -99,7 +96,7 @@ def _api_error(body: dict[str, Any]) -> ApiErrorBody:
     if not isinstance(error, dict):  # OAuth endpoints answer {"error": "invalid_grant", ...}
         return ApiErrorBody(PLATFORM, None, str(body.get("error_description") or error))
     try:
-        parsed = ErrorEnvelope.model_validate(body).error
+        parsed = GoogleError.model_validate(error)
     except ValidationError:
         return ApiErrorBody(PLATFORM, error.get("code"), str(error.get("message", "malformed error")))
     reasons = ", ".join(item.reason for item in parsed.errors if item.reason)
