@@ -11,11 +11,11 @@
 
 from __future__ import annotations
 
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from datetime import datetime
-from typing import Any, Iterator, Sequence
+from typing import Any, Iterator, Sequence, TypeVar
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from social_assets.core.errors import ApiError, NotFoundError, QuotaExhaustedError
 from social_assets.core.records import Gone, gone_posts
@@ -34,6 +34,7 @@ from social_assets.platforms.youtube.spec import (
 COMMENT_PAGE_SIZE = 100  # the most commentThreads and comments one call returns
 PAGE_TOKEN = QueryCursor("pageToken", ("nextPageToken",))
 VIDEO_PARTS = "snippet,statistics,contentDetails"
+ModelT = TypeVar("ModelT", bound=BaseModel)
 
 
 class QuotaExceededError(QuotaExhaustedError):
@@ -75,11 +76,7 @@ class YouTubeWalk:
         if not isinstance(body, dict):
             raise ApiError(PLATFORM, "GET", self.client.url("/channels"), 200,
                            f"expected a JSON object, got {type(body).__name__}")
-        for item in body.get("items") or []:
-            try:
-                channel = Channel.model_validate(item)
-            except ValidationError:
-                continue
+        for channel in filter(None, (_parsed(Channel, item) for item in body.get("items") or [])):
             uploads = channel.content_details.related_playlists.uploads if channel.content_details else None
             if channel.id == channel_id and uploads:
                 self.uploads_playlist = uploads
@@ -140,12 +137,10 @@ class YouTubeWalk:
 
     def _replies_of(self, thread_id: str, video_id: str) -> None:
         params = {"part": "snippet", "parentId": thread_id, "maxResults": str(COMMENT_PAGE_SIZE), "textFormat": "plainText"}
-        try:
+        with suppress(NotFoundError):  # the thread went away
             # Replies pages do not say which video they belong to: record it beside the body.
             for _ in self._pages("comments", params, land_as="comments", context={"video_id": video_id}):
                 pass  # landing is the point
-        except NotFoundError:
-            pass
 
     def _pages(self, resource: str, params: dict[str, str], **kwargs: Any):
         with self._quota_explained():
@@ -178,11 +173,17 @@ def refresh(client: RestClient, video_ids: Sequence[str]) -> list[Gone]:
     return gone_posts(missing, "missing from videos.list (deleted or private)")
 
 
+def _parsed(model: type[ModelT], item: Any) -> ModelT | None:
+    """`item` as `model`, or None: the walk passes over what normalization will reject and explain."""
+    try:
+        return model.model_validate(item)
+    except ValidationError:
+        return None
+
+
 def _upload_of(item: Any) -> tuple[str, datetime] | None:
     """(video id, publication time) of an uploads-playlist item, or None for private/deleted/odd items."""
-    try:
-        entry = PlaylistItem.model_validate(item)
-    except ValidationError:
+    if (entry := _parsed(PlaylistItem, item)) is None:
         return None
     details, snippet = entry.content_details, entry.snippet
     video_id = (details and details.video_id) or (snippet and snippet.resource_id and snippet.resource_id.video_id)
@@ -194,18 +195,12 @@ def _upload_of(item: Any) -> tuple[str, datetime] | None:
 
 
 def _comment_count(video: dict[str, Any]) -> int | None:
-    try:
-        statistics = Video.model_validate(video).statistics
-    except ValidationError:
-        return None  # None (hidden or disabled) still asks
-    return statistics.comment_count if statistics else None
+    statistics = (parsed := _parsed(Video, video)) and parsed.statistics
+    return statistics.comment_count if statistics else None  # None (hidden, disabled, unreadable) still asks
 
 
 def _thread_missing_replies(item: Any) -> str | None:
     """The thread's id if it has more replies than came inline, else None."""
-    try:
-        thread = CommentThread.model_validate(item)
-    except ValidationError:
-        return None
-    inline = len(thread.replies.comments) if thread.replies else 0
-    return thread.id if thread.snippet.total_reply_count > inline else None
+    thread = _parsed(CommentThread, item)
+    inline = len(thread.replies.comments) if thread and thread.replies else 0
+    return thread.id if thread and thread.snippet.total_reply_count > inline else None
