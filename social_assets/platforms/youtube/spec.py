@@ -64,16 +64,12 @@ class YouTubeSource(SourceConfig):
         return self.channel
 
 
-def _endpoint(method: str, url: str) -> str:
-    return f"{method} {httpx.URL(url).path.rsplit('/', 1)[-1]}"  # "GET videos"
-
-
 DAILY_QUOTA = DailyQuota("units", DAILY_QUOTA_UNITS, QUOTA_TIME_ZONE)
 LIMITS = LimitPolicy(
     platform=PLATFORM,
     limits=(DAILY_QUOTA,),
     cost=lambda endpoint: METHOD_UNITS.get(endpoint.split(" ", 1)[-1], 1),
-    endpoint=_endpoint,
+    endpoint=lambda method, url: f"{method} {httpx.URL(url).path.rsplit('/', 1)[-1]}",  # "GET videos"
 )
 
 
