@@ -134,8 +134,7 @@ def _item_id(item: dict[str, Any]) -> str | None:
 
 
 def _post(video_id: str, snippet: PublishedSnippet, stats: VideoStatistics = VideoStatistics()) -> PostRecord:
-    """Absent counts stay None: only videos.list has them, and hidden likes or disabled comments
-    leave them out."""
+    """Counts come from videos.list only; hidden likes or disabled comments leave them None."""
     best = snippet.thumbnails.best_url()
     return PostRecord(
         platform=PLATFORM,
