@@ -10,7 +10,7 @@
   reported in the platform's own rate-limit headers.
 - **Ids**: world uids scrambled reversibly into a platform's id lengths (`encode_uid`), so
   any id a client was given resolves again without a lookup table; stable hashes (`digest`).
-- **Paging**: id cursors (`cursor_page`), opaque page tokens (`PageTokens`) and offsets
+- **Paging**: id cursors (`cursor_page`), opaque page tokens (`PageTokens`, `token_page`) and offsets
   (`offset_page`); each can start a page one item early, which is how `duplicate_items` shows.
 - **Faults** (`Emulation.handle`): a fault kind drawn by `faults.FaultInjector` becomes the
   platform's own answer: its declared error envelopes (`Emulation.errors`) for throttling,
@@ -39,7 +39,8 @@ import random
 import time
 from datetime import datetime, timezone
 from dataclasses import dataclass, field, replace
-from typing import Any, Callable, ClassVar, Generic, Mapping, Sequence, TypeVar
+from itertools import islice
+from typing import Any, Callable, ClassVar, Generic, Iterable, Mapping, Sequence, TypeVar
 
 from social_assets.core.limits import DailyQuota, LimitPolicy, WindowLimit
 from social_assets.sandbox.faults import (
@@ -552,6 +553,14 @@ class Emulation:
         return bool(items) and tamper(self.fault_rng.choice(items), where.path, fault, where.renamed_to)
 
     # -- for routes -------------------------------------------------------------------------
+
+    def token_page(self, request: SandboxRequest, scope: str, items: Iterable[T], size: int) -> Page[T]:
+        """The page of `items` the request's cursor (its resource's `paged` parameter) asks for,
+        with `PageTokens(scope)`; a lazy `items` is read only as far as the page needs."""
+        tokens, token = PageTokens(scope), request.param(self.paged[self.resource_of(request) or ""])
+        if not isinstance(items, Sequence):
+            items = list(islice(items, tokens.offset(token) + size + 1))
+        return tokens.page(items, token, size, request.overlap)
 
     @staticmethod
     def ok(body: Any, page: Page | None = None) -> SandboxResponse:

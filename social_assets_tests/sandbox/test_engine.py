@@ -11,6 +11,7 @@ import pytest
 from social_assets.core.limits import DailyQuota, LimitPolicy, WindowHeaders, WindowLimit
 from social_assets.sandbox.engine import (
     Accepted,
+    Emulation,
     InvalidCursor,
     Meter,
     PageTokens,
@@ -104,6 +105,34 @@ def test_page_tokens_are_bound_to_their_query():
         PageTokens("videos|channel-b").page(list(range(7)), page.next, 3)
     with pytest.raises(InvalidCursor):
         tokens.offset("not-a-token")
+
+
+def test_token_pages_read_the_cursor_of_the_resource_and_a_lazy_listing_only_as_far_as_needed():
+    class Listing(Emulation):
+        platform, paged = "sbx", {"items": "pageToken"}
+
+        def resource_of(self, request: SandboxRequest) -> str | None:
+            return request.path.strip("/")
+
+    read: list[int] = []
+
+    def lazy():
+        for n in range(100):
+            read.append(n)
+            yield n
+
+    def ask(token: str | None = None, overlap: int = 0) -> SandboxRequest:
+        return SandboxRequest("GET", "sbx", "/items", [("pageToken", token)] if token else [], {}, b"", overlap)
+
+    listing = Listing.__new__(Listing)  # token_page needs neither a world nor credentials
+    first = listing.token_page(ask(), "items|a", lazy(), 3)
+    assert first.items == [0, 1, 2] and len(read) == 4  # the page and one look-ahead
+    read.clear()
+    second = listing.token_page(ask(first.next, overlap=1), "items|a", lazy(), 3)
+    assert second.items == [2, 3, 4] and second.overlapped and len(read) == 7
+    assert listing.token_page(ask(first.next), "items|a", [0, 1, 2, 3], 3).items == [3]
+    with pytest.raises(InvalidCursor):
+        listing.token_page(ask(first.next), "items|b", lazy(), 3)
 
 
 @pytest.mark.parametrize("size", [8, 12, 16])

@@ -1,10 +1,10 @@
 """Pydantic models of the YouTube Data API v3 resources this project reads.
 
-Only the fields we use are declared; the rest is kept (`extra="allow"`). camelCase fields are
-exposed in snake_case. Timestamps are `IsoDatetime` (pydantic alone would read `"0"` as 1970).
-Counts are uint64 sent as strings; None when left out (hidden likes, disabled comments, hidden
-subscriber counts, or a `part` not requested). Lists of items stay raw, so one malformed item
-is rejected alone.
+Only the fields normalization and the walk read are declared: the body is kept verbatim, so the
+rest needs no validation (and is kept, `extra="allow"`); camelCase fields are exposed in snake_case.
+Timestamps are `IsoDatetime` (pydantic alone would read `"0"` as 1970). Counts are uint64 sent as
+strings; None when left out (hidden likes, disabled comments, hidden subscriber counts, or a
+`part` not requested). Lists of items stay raw, so one malformed item is rejected alone.
 """
 
 from __future__ import annotations
@@ -26,8 +26,6 @@ class YouTubeModel(BaseModel):
 
 class Thumbnail(YouTubeModel):
     url: str
-    width: int | None = None
-    height: int | None = None
 
 
 class Thumbnails(YouTubeModel):
@@ -38,17 +36,13 @@ class Thumbnails(YouTubeModel):
     maxres: Thumbnail | None = None
 
     def best_url(self) -> str | None:
-        for thumbnail in (self.maxres, self.standard, self.high, self.medium, self.default):
-            if thumbnail is not None and thumbnail.url:
-                return thumbnail.url
-        return None
+        sizes = (self.maxres, self.standard, self.high, self.medium, self.default)
+        return next((thumbnail.url for thumbnail in sizes if thumbnail is not None and thumbnail.url), None)
 
 
 class ResourceId(YouTubeModel):  # what a playlist item or a search result points at
     kind: str
     video_id: str | None = None
-    channel_id: str | None = None
-    playlist_id: str | None = None
 
 
 class PublishedSnippet(YouTubeModel):  # of videos, search results and activities
@@ -64,11 +58,6 @@ class VideoStatistics(YouTubeModel):
     view_count: Count | None = None
     like_count: Count | None = None
     comment_count: Count | None = None
-    favorite_count: Count | None = None
-
-
-class VideoContentDetails(YouTubeModel):
-    duration: str | None = None  # ISO 8601, e.g. PT21M7S
 
 
 class Video(YouTubeModel):
@@ -76,19 +65,14 @@ class Video(YouTubeModel):
     id: str
     snippet: PublishedSnippet | None = None
     statistics: VideoStatistics | None = None
-    content_details: VideoContentDetails | None = None
 
 
 class ChannelSnippet(YouTubeModel):
     title: str | None = None
-    description: str | None = None
     custom_url: str | None = None  # the @handle on current channels
-    published_at: IsoDatetime | None = None
-    thumbnails: Thumbnails = Field(default_factory=Thumbnails)
 
 
 class ChannelStatistics(YouTubeModel):
-    view_count: Count | None = None
     # Rounded down to three significant figures by YouTube; absent or meaningless when hidden.
     subscriber_count: Count | None = None
     hidden_subscriber_count: bool = False
@@ -97,7 +81,6 @@ class ChannelStatistics(YouTubeModel):
 
 class RelatedPlaylists(YouTubeModel):
     uploads: str | None = None
-    likes: str | None = None
 
 
 class ChannelContentDetails(YouTubeModel):
@@ -112,18 +95,11 @@ class Channel(YouTubeModel):
     content_details: ChannelContentDetails | None = None
 
 
-class PlaylistItemSnippet(YouTubeModel):
+class PlaylistItemSnippet(PublishedSnippet):  # channel_id and channel_title: the playlist's owner
     published_at: IsoDatetime | None = None  # when the item was added to the playlist
-    channel_id: str | None = None  # the playlist's owner
-    channel_title: str | None = None
     # The video's owner; differs from channel_id in other people's playlists.
     video_owner_channel_id: str | None = None
     video_owner_channel_title: str | None = None
-    title: str = ""
-    description: str = ""
-    thumbnails: Thumbnails = Field(default_factory=Thumbnails)
-    playlist_id: str | None = None
-    position: int | None = None
     resource_id: ResourceId | None = None
 
 
@@ -133,14 +109,11 @@ class PlaylistItemContentDetails(YouTubeModel):
 
 
 class PlaylistItem(YouTubeModel):
-    kind: str = "youtube#playlistItem"
-    id: str
     snippet: PlaylistItemSnippet | None = None
     content_details: PlaylistItemContentDetails | None = None
 
 
 class SearchResult(YouTubeModel):
-    kind: str = "youtube#searchResult"
     id: ResourceId
     snippet: PublishedSnippet | None = None  # HTML-escaped text, unlike videos.list
 
@@ -158,20 +131,12 @@ class ActivityContentDetails(YouTubeModel):
 
 
 class Activity(YouTubeModel):
-    kind: str = "youtube#activity"
-    id: str
     snippet: ActivitySnippet | None = None
     content_details: ActivityContentDetails | None = None
 
 
-class AuthorChannelId(YouTubeModel):
-    value: str
-
-
 class CommentSnippet(YouTubeModel):
     author_display_name: str | None = None
-    author_channel_id: AuthorChannelId | None = None
-    channel_id: str | None = None
     # Present on thread comments; comments.list(parentId=...) replies leave it out.
     video_id: str | None = None
     text_display: str | None = None
@@ -179,22 +144,17 @@ class CommentSnippet(YouTubeModel):
     parent_id: str | None = None  # only on replies: the top-level comment's id
     like_count: Count | None = None
     published_at: IsoDatetime
-    updated_at: IsoDatetime | None = None
 
 
 class Comment(YouTubeModel):
-    kind: str = "youtube#comment"
     id: str
     snippet: CommentSnippet
 
 
 class CommentThreadSnippet(YouTubeModel):
-    channel_id: str | None = None
     video_id: str | None = None
     top_level_comment: Comment
-    can_reply: bool | None = None
     total_reply_count: Count = 0
-    is_public: bool | None = None
 
 
 class CommentThreadReplies(YouTubeModel):
@@ -203,28 +163,16 @@ class CommentThreadReplies(YouTubeModel):
 
 
 class CommentThread(YouTubeModel):
-    kind: str = "youtube#commentThread"
     id: str
     snippet: CommentThreadSnippet
     replies: CommentThreadReplies | None = None
 
 
 class GoogleErrorItem(YouTubeModel):
-    message: str | None = None
-    domain: str | None = None
     reason: str | None = None
 
 
-class GoogleError(YouTubeModel):
+class GoogleError(YouTubeModel):  # the envelope's {"error": {"code": 403, "message": ..., "errors": [{"reason": ...}]}}
     code: int | None = None
     message: str = ""
     errors: list[GoogleErrorItem] = Field(default_factory=list)
-    status: str | None = None  # newer envelopes only, e.g. PERMISSION_DENIED
-
-    @property
-    def reasons(self) -> list[str]:
-        return [item.reason for item in self.errors if item.reason]
-
-
-class ErrorEnvelope(YouTubeModel):  # {"error": {"code": 403, "message": ..., "errors": [{"reason": ...}]}}
-    error: GoogleError

@@ -2,22 +2,17 @@
 
 - posts: `videoListResponse`, and the lists that name videos (playlist items, search results,
   upload activities); items that are not videos are rejected, not errors;
-- comments: `commentThreadListResponse`, one `commentThread`, `commentListResponse`; two levels:
-  top-level comments (depth 0) and replies to them (depth 1, `parentId` = the top-level comment);
+- comments: `commentThreadListResponse`, one `commentThread`, `commentListResponse`; top-level
+  comments (depth 0) and their replies (depth 1, `parentId` = the top-level comment);
 - profiles: `channelListResponse`.
 Google's error envelope raises `ApiErrorBody`, other bodies `NotAResponse`; a bad item is
 rejected alone.
-
-Replies from `comments.list(parentId=...)` carry no `videoId` (see the recorded
-`comments_by_parent_p1`): they are rejected unless the caller passes the video it asked about as
-`video_id=`, which the collector knows.
 """
 
 from __future__ import annotations
 
 import html
 from collections.abc import Callable, Iterator
-from datetime import datetime
 from functools import partial
 from typing import Any
 
@@ -40,12 +35,12 @@ from social_assets.platforms.youtube.models import (
     Channel,
     Comment,
     CommentThread,
-    ErrorEnvelope,
+    GoogleError,
     PlaylistItem,
     PublishedSnippet,
     SearchResult,
-    Thumbnails,
     Video,
+    VideoStatistics,
 )
 
 PLATFORM = "youtube"
@@ -62,7 +57,9 @@ def normalize_posts(body: Any) -> Normalized[PostRecord]:
 
 
 def normalize_comments(body: Any, *, video_id: str | None = None) -> Normalized[CommentRecord]:
-    """`video_id`: the video a `comments.list(parentId=...)` page was read for, if known."""
+    """`video_id`: the video a `comments.list(parentId=...)` page was read for, if known. Those
+    replies carry no `videoId` (see the recorded `comments_by_parent_p1`): without it they are
+    rejected."""
     listed = partial(_comments_from_listing, video_id_hint=video_id)
     return _normalize(body, "comments", {"youtube#commentThreadListResponse": _comments_from_thread,
                                          "youtube#commentThread": _comments_from_thread,
@@ -79,16 +76,16 @@ def _normalize(body: Any, resource: str, converters: dict[str, Convert]) -> Norm
     converter of the body's `kind`; raises for error envelopes and other shapes."""
     if isinstance(body, dict) and "error" in body:
         raise _api_error(body)
-    expected = " or ".join(converters)
-    if not isinstance(body, dict):
-        found = "a JSON array" if isinstance(body, list) else f"a JSON {type(body).__name__}"
-        raise NotAResponse(f"expected a YouTube {resource} response ({expected}), found {found}")
-    kind = body.get("kind")
+    kind = body.get("kind") if isinstance(body, dict) else None
     if kind not in tuple(converters):  # a tuple: an unhashable `kind` is just not one of them
-        found = repr(kind) if kind is not None else "an object without kind"
-        raise NotAResponse(f"expected a YouTube {resource} response ({expected}), found {found}")
+        found = ("an object without kind" if kind is None else repr(kind)) if isinstance(body, dict) else (
+            "a JSON array" if isinstance(body, list) else f"a JSON {type(body).__name__}")
+        raise NotAResponse(f"expected a YouTube {resource} response ({' or '.join(converters)}), found {found}")
+    items = body.get("items", []) if kind.endswith("ListResponse") else [body]
+    if not isinstance(items, list):  # only `items` is read: a malformed `pageInfo` or `etag` costs no item
+        raise NotAResponse(f"malformed YouTube {kind}: items is a JSON {type(items).__name__}, not an array")
     result: Normalized = Normalized()
-    for item in _list_items(body) if kind.endswith("ListResponse") else [body]:
+    for item in items:
         for outcome in _guarded(item, converters[kind]):
             result.add(outcome)
     return result
@@ -99,19 +96,11 @@ def _api_error(body: dict[str, Any]) -> ApiErrorBody:
     if not isinstance(error, dict):  # OAuth endpoints answer {"error": "invalid_grant", ...}
         return ApiErrorBody(PLATFORM, None, str(body.get("error_description") or error))
     try:
-        parsed = ErrorEnvelope.model_validate(body).error
+        parsed = GoogleError.model_validate(error)
     except ValidationError:
         return ApiErrorBody(PLATFORM, error.get("code"), str(error.get("message", "malformed error")))
-    reasons = ", ".join(parsed.reasons)
+    reasons = ", ".join(item.reason for item in parsed.errors if item.reason)
     return ApiErrorBody(PLATFORM, parsed.code, f"{parsed.message} ({reasons})" if reasons else parsed.message)
-
-
-def _list_items(body: dict[str, Any]) -> list[Any]:
-    """Only `items` is read: a malformed `pageInfo` or `etag` (the collector's) costs no item."""
-    items = body.get("items", [])
-    if not isinstance(items, list):
-        raise NotAResponse(f"malformed YouTube {body.get('kind')}: items is a JSON {type(items).__name__}, not an array")
-    return items
 
 
 def _guarded(item: Any, convert: Convert) -> list[Any]:
@@ -144,31 +133,24 @@ def _item_id(item: dict[str, Any]) -> str | None:
 # -- posts ------------------------------------------------------------------------------------
 
 
-def _post(video_id: str, channel_id: str | None, channel_title: str | None, title: str, description: str,
-          thumbnails: Thumbnails, published_at: datetime, likes: int | None = None, comments: int | None = None,
-          views: int | None = None) -> PostRecord:
-    best = thumbnails.best_url()
+def _post(video_id: str, snippet: PublishedSnippet, stats: VideoStatistics = VideoStatistics()) -> PostRecord:
+    """Counts come from videos.list only; hidden likes or disabled comments leave them None."""
+    best = snippet.thumbnails.best_url()
     return PostRecord(
         platform=PLATFORM,
         post_id=video_id,
-        author_id=channel_id,
-        author_username=channel_title,
-        text=f"{title}\n\n{description}" if description else title,
+        author_id=snippet.channel_id,
+        author_username=snippet.channel_title,
+        text=f"{snippet.title}\n\n{snippet.description}" if snippet.description else snippet.title,
         content_type="video",
         media_urls=[best] if best else [],
-        published_at=published_at,
-        likes=likes,
-        comments=comments,
+        published_at=snippet.published_at,
+        likes=stats.like_count,
+        comments=stats.comment_count,
         shares=None,  # the Data API has no share count (only Analytics does)
-        views=views,
+        views=stats.view_count,
         permalink=WATCH_URL.format(video_id=video_id),
     )
-
-
-def _post_of(video_id: str, snippet: PublishedSnippet, **counts: int | None) -> PostRecord:
-    """A post from a snippet taken as the platform wrote it."""
-    return _post(video_id, snippet.channel_id, snippet.channel_title, snippet.title, snippet.description,
-                 snippet.thumbnails, snippet.published_at, **counts)
 
 
 def _post_from_video(item: dict[str, Any]) -> PostRecord:
@@ -177,10 +159,7 @@ def _post_from_video(item: dict[str, Any]) -> PostRecord:
         raise Unusable(f"{video.kind} is not a video")
     if video.snippet is None:
         raise Unusable("video has no snippet (request part=snippet)")
-    stats = video.statistics
-    # Absent counts stay None: hidden likes and disabled comments are not zeros.
-    return _post_of(video.id, video.snippet, likes=stats.like_count if stats else None,
-                    comments=stats.comment_count if stats else None, views=stats.view_count if stats else None)
+    return _post(video.id, video.snippet, video.statistics or VideoStatistics())
 
 
 def _post_from_playlist_item(item: dict[str, Any]) -> PostRecord:
@@ -200,9 +179,9 @@ def _post_from_playlist_item(item: dict[str, Any]) -> PostRecord:
     if published_at is None:
         raise Unusable("playlist item has no publication time")
     # In other people's playlists the video's owner differs from the playlist's.
-    return _post(video_id, snippet.video_owner_channel_id or snippet.channel_id,
-                 snippet.video_owner_channel_title or snippet.channel_title, snippet.title, snippet.description,
-                 snippet.thumbnails, published_at)
+    return _post(video_id, snippet.model_copy(update={
+        "published_at": published_at, "channel_id": snippet.video_owner_channel_id or snippet.channel_id,
+        "channel_title": snippet.video_owner_channel_title or snippet.channel_title}))
 
 
 def _post_from_search_result(item: dict[str, Any]) -> PostRecord:
@@ -213,8 +192,9 @@ def _post_from_search_result(item: dict[str, Any]) -> PostRecord:
         raise Unusable("search result has no snippet (request part=snippet)")
     # search.list is the one endpoint that HTML-escapes its text.
     channel_title = html.unescape(snippet.channel_title) if snippet.channel_title else None
-    return _post(result.id.video_id, snippet.channel_id, channel_title, html.unescape(snippet.title),
-                 html.unescape(snippet.description), snippet.thumbnails, snippet.published_at)
+    return _post(result.id.video_id, snippet.model_copy(update={
+        "channel_title": channel_title, "title": html.unescape(snippet.title),
+        "description": html.unescape(snippet.description)}))
 
 
 def _post_from_activity(item: dict[str, Any]) -> PostRecord:
@@ -226,7 +206,7 @@ def _post_from_activity(item: dict[str, Any]) -> PostRecord:
     upload = activity.content_details.upload if activity.content_details else None
     if upload is None:
         raise Unusable("upload activity carries no contentDetails.upload.videoId (request part=contentDetails)")
-    return _post_of(upload.video_id, activity.snippet)
+    return _post(upload.video_id, activity.snippet)
 
 
 def _not_a_video(item: dict[str, Any]) -> PostRecord:

@@ -9,7 +9,6 @@ counted in the limiter's shared store per key; once spent, calls fail fast until
 from __future__ import annotations
 
 import re
-from datetime import datetime, time, timedelta
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
@@ -65,21 +64,12 @@ class YouTubeSource(SourceConfig):
         return self.channel
 
 
-def next_quota_reset(now: datetime) -> datetime:
-    """The next midnight in America/Los_Angeles, as an aware datetime."""
-    pacific_day = now.astimezone(QUOTA_TIME_ZONE).date()
-    return datetime.combine(pacific_day + timedelta(days=1), time.min, QUOTA_TIME_ZONE)
-
-
-def _endpoint(method: str, url: str) -> str:
-    return f"{method} {httpx.URL(url).path.rsplit('/', 1)[-1]}"  # "GET videos"
-
-
+DAILY_QUOTA = DailyQuota("units", DAILY_QUOTA_UNITS, QUOTA_TIME_ZONE)
 LIMITS = LimitPolicy(
     platform=PLATFORM,
-    limits=(DailyQuota("units", DAILY_QUOTA_UNITS, QUOTA_TIME_ZONE),),
+    limits=(DAILY_QUOTA,),
     cost=lambda endpoint: METHOD_UNITS.get(endpoint.split(" ", 1)[-1], 1),
-    endpoint=_endpoint,
+    endpoint=lambda method, url: f"{method} {httpx.URL(url).path.rsplit('/', 1)[-1]}",  # "GET videos"
 )
 
 

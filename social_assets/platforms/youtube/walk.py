@@ -1,24 +1,21 @@
 """Reading one YouTube channel's day with the fewest quota units (1 per list call):
 
 1. `channels` by id -> the profile and the uploads playlist ("profiles");
-2. `playlistItems` of the uploads playlist, 50 a page, newest first, until an upload older than the
-   day or `post_limit` videos of the day (landed as "posts" with `normalize=False`: an index only;
+2. `playlistItems` of the uploads playlist, 50 a page, newest first, until an upload older than
+   the day or `post_limit` videos of the day ("posts" with `normalize=False`, an index only:
    `search.list` would cost 100 units a call);
-3. `videos` by 50 ids -> the day's videos with their counts ("posts");
+3. `videos` by 50 ids -> the day's videos with their counts ("posts"); also the refresh;
 4. `commentThreads` of each video with comments, then `comments?parentId=` for threads whose
    replies did not all come inline ("comments"); comments disabled means none.
-
-The refresh is `videos.list` by 50 ids.
 """
 
 from __future__ import annotations
 
-from contextlib import contextmanager
-from dataclasses import dataclass
+from contextlib import contextmanager, suppress
 from datetime import datetime
-from typing import Any, Iterator, Sequence
+from typing import Any, Iterator, Sequence, TypeVar
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from social_assets.core.errors import ApiError, NotFoundError, QuotaExhaustedError
 from social_assets.core.records import Gone, gone_posts
@@ -27,27 +24,28 @@ from social_assets.core.timeutil import utc_now
 from social_assets.platforms.base import DayWindow, PostRef
 from social_assets.platforms.youtube.models import Channel, CommentThread, PlaylistItem, Video
 from social_assets.platforms.youtube.spec import (
-    DAILY_QUOTA_UNITS,
+    DAILY_QUOTA,
     LISTING_PAGE_SIZE,
     PLATFORM,
+    QUOTA_TIME_ZONE,
     YouTubeSource,
-    next_quota_reset,
 )
 
 COMMENT_PAGE_SIZE = 100  # the most commentThreads and comments one call returns
 PAGE_TOKEN = QueryCursor("pageToken", ("nextPageToken",))
 VIDEO_PARTS = "snippet,statistics,contentDetails"
+ModelT = TypeVar("ModelT", bound=BaseModel)
 
 
 class QuotaExceededError(QuotaExhaustedError):
     """The project's daily YouTube Data API quota is spent: retrying before the reset only wastes time."""
 
     def __init__(self, error: QuotaExhaustedError, units_spent: int):
-        resets_at = error.resets_at or next_quota_reset(utc_now())
+        resets_at = error.resets_at or datetime.fromtimestamp(DAILY_QUOTA.next_reset(utc_now().timestamp()), QUOTA_TIME_ZONE)
         counted = "" if error.status else " by the shared count of this key's units"
         super().__init__(
             error.platform, error.method, error.endpoint, error.status,
-            f"daily YouTube Data API quota exhausted{counted} (quotaExceeded: {DAILY_QUOTA_UNITS:,} units per "
+            f"daily YouTube Data API quota exhausted{counted} (quotaExceeded: {DAILY_QUOTA.limit:,} units per "
             f"project per day by default, reset at midnight America/Los_Angeles, next at {resets_at.isoformat()}); "
             f"this collector had spent {units_spent} units. Not retried: run again after the reset.",
             resets_at=resets_at,
@@ -56,12 +54,6 @@ class QuotaExceededError(QuotaExhaustedError):
 
 class ChannelNotFoundError(NotFoundError):  # channels.list answered with no item for the configured id
     pass
-
-
-@dataclass(frozen=True)
-class _Upload:
-    video_id: str
-    published_at: datetime
 
 
 class YouTubeWalk:
@@ -76,13 +68,15 @@ class YouTubeWalk:
         return self.client.session.stats.units
 
     def profile(self) -> None:
-        channel_id = self.source.channel
-        body = self._list("channels", {"part": VIDEO_PARTS, "id": channel_id}, land_as="profiles")
-        for item in body.get("items") or []:
-            try:
-                channel = Channel.model_validate(item)
-            except ValidationError:
-                continue
+        channel_id, params = self.source.channel, {"part": VIDEO_PARTS, "id": self.source.channel}
+        with self._quota_explained():
+            body = self.client.get("/channels", params=params, land_as="profiles")
+        if body is None:  # a logic error here would burn quota on repeats
+            raise RuntimeError(f"youtube walk would send channels {params} twice")
+        if not isinstance(body, dict):
+            raise ApiError(PLATFORM, "GET", self.client.url("/channels"), 200,
+                           f"expected a JSON object, got {type(body).__name__}")
+        for channel in filter(None, (_parsed(Channel, item) for item in body.get("items") or [])):
             uploads = channel.content_details.related_playlists.uploads if channel.content_details else None
             if channel.id == channel_id and uploads:
                 self.uploads_playlist = uploads
@@ -95,8 +89,13 @@ class YouTubeWalk:
     def posts(self, window: DayWindow) -> list[PostRef]:
         if self.uploads_playlist is None:
             self.profile()
-        uploads = self._uploads_in_window(window)
-        return [PostRef(video["id"], _comment_count(video)) for video in self._videos([u.video_id for u in uploads])]
+        refs: list[PostRef] = []
+        with self._quota_explained():
+            for _, body in _video_pages(self.client, self._uploads_in_window(window)):
+                items = body.get("items") if isinstance(body, dict) else None
+                videos = [item for item in items or [] if isinstance(item, dict) and "id" in item]
+                refs += [PostRef(video["id"], _comment_count(video)) for video in videos]
+        return refs
 
     def comments(self, post: PostRef) -> None:
         with_replies = self.source.comment_depth >= 1
@@ -112,57 +111,40 @@ class YouTubeWalk:
             for thread_id in incomplete:
                 self._replies_of(thread_id, post.post_id)
 
-    def _uploads_in_window(self, window: DayWindow) -> list[_Upload]:
-        """The playlist's uploads published in the window, newest first, at most `post_limit`."""
+    def _uploads_in_window(self, window: DayWindow) -> list[str]:
+        """The ids of the playlist's uploads published in the window, newest first, at most `post_limit`."""
         params = {"part": "contentDetails,snippet", "playlistId": self.uploads_playlist, "maxResults": str(LISTING_PAGE_SIZE)}
-        found: list[_Upload] = []
+        found: list[str] = []
         seen: set[str] = set()  # an item repeated across pages (items shift) counts once
         for page in self._pages("playlistItems", params, land_as="posts", normalize=False):
             reached_older = False
-            for upload in filter(None, map(_upload_of, page.get("items") or [])):
-                if upload.video_id in seen or upload.published_at >= window.end:
-                    seen.add(upload.video_id)
+            for video_id, published_at in filter(None, map(_upload_of, page.get("items") or [])):
+                if video_id in seen or published_at >= window.end:
+                    seen.add(video_id)
                     continue
-                seen.add(upload.video_id)
-                if upload.published_at < window.start:
+                seen.add(video_id)
+                if published_at < window.start:
                     # Newest first, so the day is behind us; finish the page in case of
                     # slightly out-of-order items (premieres), then stop paging.
                     reached_older = True
                     continue
-                found.append(upload)
+                found.append(video_id)
                 if len(found) >= self.source.post_limit:
                     return found
             if reached_older:
                 break
         return found
 
-    def _videos(self, video_ids: list[str]) -> list[dict[str, Any]]:
-        with self._quota_explained():
-            return videos(self.client, video_ids)
-
     def _replies_of(self, thread_id: str, video_id: str) -> None:
         params = {"part": "snippet", "parentId": thread_id, "maxResults": str(COMMENT_PAGE_SIZE), "textFormat": "plainText"}
-        try:
+        with suppress(NotFoundError):  # the thread went away
             # Replies pages do not say which video they belong to: record it beside the body.
             for _ in self._pages("comments", params, land_as="comments", context={"video_id": video_id}):
                 pass  # landing is the point
-        except NotFoundError:
-            pass
 
     def _pages(self, resource: str, params: dict[str, str], **kwargs: Any):
         with self._quota_explained():
             yield from self.client.pages("GET", f"/{resource}", PAGE_TOKEN, params=params, **kwargs)
-
-    def _list(self, resource: str, params: dict[str, str], **kwargs: Any) -> dict[str, Any]:
-        """One list call (1 quota unit per HTTP request, retries included), landed."""
-        with self._quota_explained():
-            body = self.client.get(f"/{resource}", params=params, **kwargs)
-        if body is None:  # a logic error here would burn quota on repeats
-            raise RuntimeError(f"youtube walk would send {resource} {params} twice")
-        if not isinstance(body, dict):
-            raise ApiError(PLATFORM, "GET", self.client.url(f"/{resource}"), 200,
-                           f"expected a JSON object, got {type(body).__name__}")
-        return body
 
     @contextmanager
     def _quota_explained(self) -> Iterator[None]:
@@ -174,33 +156,34 @@ class YouTubeWalk:
             raise QuotaExceededError(error, self.units_spent) from error
 
 
-def videos(client: RestClient, video_ids: Sequence[str]) -> list[dict[str, Any]]:
-    """videos.list by 50 ids (one unit per call), landed as "posts"."""
-    found: list[dict[str, Any]] = []
+def _video_pages(client: RestClient, video_ids: Sequence[str]) -> Iterator[tuple[list[str], Any]]:
+    """videos.list by 50 ids (one unit per call), landed as "posts": each batch of ids with its body."""
     for batch in batches(video_ids, LISTING_PAGE_SIZE):
-        body = client.get("/videos", params={"part": VIDEO_PARTS, "id": ",".join(batch)}, land_as="posts")
-        items = body.get("items") if isinstance(body, dict) else None
-        found.extend(item for item in items or [] if isinstance(item, dict) and "id" in item)
-    return found
+        yield batch, client.get("/videos", params={"part": VIDEO_PARTS, "id": ",".join(batch)}, land_as="posts")
 
 
 def refresh(client: RestClient, video_ids: Sequence[str]) -> list[Gone]:
-    """Current statistics of known videos: videos.list, 50 ids (one unit) per call. A video the
-    list leaves out was deleted or made private: it is reported gone."""
+    """Current statistics of known videos. A video the list leaves out was deleted or made
+    private: it is reported gone."""
     missing: list[str] = []
-    for batch in batches(video_ids, LISTING_PAGE_SIZE):
-        body = client.get("/videos", params={"part": VIDEO_PARTS, "id": ",".join(batch)}, land_as="posts")
+    for batch, body in _video_pages(client, video_ids):
         if isinstance(body, dict) and isinstance(body.get("items"), list):
             returned = {item.get("id") for item in body["items"] if isinstance(item, dict)}
             missing += [video_id for video_id in batch if video_id not in returned]
     return gone_posts(missing, "missing from videos.list (deleted or private)")
 
 
-def _upload_of(item: Any) -> _Upload | None:
-    """The video an uploads-playlist item points at, or None for private/deleted/odd items."""
+def _parsed(model: type[ModelT], item: Any) -> ModelT | None:
+    """`item` as `model`, or None: the walk passes over what normalization will reject and explain."""
     try:
-        entry = PlaylistItem.model_validate(item)
+        return model.model_validate(item)
     except ValidationError:
+        return None
+
+
+def _upload_of(item: Any) -> tuple[str, datetime] | None:
+    """(video id, publication time) of an uploads-playlist item, or None for private/deleted/odd items."""
+    if (entry := _parsed(PlaylistItem, item)) is None:
         return None
     details, snippet = entry.content_details, entry.snippet
     video_id = (details and details.video_id) or (snippet and snippet.resource_id and snippet.resource_id.video_id)
@@ -208,22 +191,16 @@ def _upload_of(item: Any) -> _Upload | None:
     published_at = details.video_published_at if details else (snippet and snippet.published_at)
     if not video_id or published_at is None:
         return None
-    return _Upload(video_id, published_at)
+    return video_id, published_at
 
 
 def _comment_count(video: dict[str, Any]) -> int | None:
-    try:
-        statistics = Video.model_validate(video).statistics
-    except ValidationError:
-        return None  # None (hidden or disabled) still asks
-    return statistics.comment_count if statistics else None
+    statistics = (parsed := _parsed(Video, video)) and parsed.statistics
+    return statistics.comment_count if statistics else None  # None (hidden, disabled, unreadable) still asks
 
 
 def _thread_missing_replies(item: Any) -> str | None:
     """The thread's id if it has more replies than came inline, else None."""
-    try:
-        thread = CommentThread.model_validate(item)
-    except ValidationError:
-        return None
-    inline = len(thread.replies.comments) if thread.replies else 0
-    return thread.id if thread.snippet.total_reply_count > inline else None
+    thread = _parsed(CommentThread, item)
+    inline = len(thread.replies.comments) if thread and thread.replies else 0
+    return thread.id if thread and thread.snippet.total_reply_count > inline else None

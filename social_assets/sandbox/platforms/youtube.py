@@ -1,17 +1,16 @@
-"""Emulation of the YouTube Data API v3 over the synthetic world: `channels`, `playlistItems`,
-`videos`, `commentThreads` and `comments`, in the shapes of the recorded responses, with the key
-check, the daily quota (the client's `LIMITS`), `maxResults` bounds, page tokens and Google error
-envelopes.
+"""The YouTube Data API v3 over the synthetic world: `channels`, `playlistItems`, `videos`,
+`commentThreads` and `comments` in the recorded responses' shapes, with the key check, the daily
+quota (the client's `LIMITS`), `maxResults` bounds, page tokens and Google error envelopes.
 
-Each catalog account is a channel (its id hashed from the handle; its uploads playlist "UU" + the
-same 22 characters, newest first); each world post a video whose id encodes its uid; counts are
-the world's at `world.now()`, as strings; some videos hide likes or disable comments (by a hash).
+Each catalog account is a channel (id hashed from the handle; uploads playlist "UU" + the same 22
+characters, newest first); each world post a video whose id encodes its uid; counts are the
+world's at `world.now()`, as strings; some videos hide likes or disable comments (by a hash).
 Every world comment of depth >= 1 is a reply in its top-level ancestor's thread; threads carry at
 most five replies inline, `comments?parentId=` lists them all, newest first.
 
-Faults: `429_burst` is 403 `rateLimitExceeded` or 429 `RESOURCE_EXHAUSTED` (never
-`quotaExceeded`, which only the real quota gives); `5xx` is 500 or 503; `field_missing` /
-`field_renamed` hit one item's `publishedAt` (`publishTime`). An API key does not expire.
+Faults: `429_burst` is 403 `rateLimitExceeded` or 429 `RESOURCE_EXHAUSTED` (never `quotaExceeded`,
+which only the real quota gives); `5xx` is 500 or 503; field faults hit one item's `publishedAt`.
+An API key does not expire.
 """
 
 from __future__ import annotations
@@ -22,11 +21,10 @@ import html
 import json
 from dataclasses import dataclass
 from functools import lru_cache
-from itertools import islice
 from datetime import datetime
 from typing import Any, Callable, ClassVar, Mapping
 
-from social_assets.platforms.youtube.spec import API_KEY_VARIABLE, LIMITS
+from social_assets.platforms.youtube.spec import API_KEY_VARIABLE, COMMENT_ORDERS, LIMITS
 from social_assets.sandbox.engine import (
     QUOTA,
     THROTTLED,
@@ -35,9 +33,9 @@ from social_assets.sandbox.engine import (
     ErrorAnswer,
     FieldFault,
     InvalidCursor,
-    PageTokens,
     b64,
     decode_uid,
+    digest,
     encode_uid,
     share,
     uid_of_token,
@@ -101,18 +99,9 @@ def uid_from_top_level_id(comment_id: str) -> int | None:
     return uid if top_level_comment_id(uid) == comment_id else None
 
 
-def uid_from_comment_id(comment_id: str) -> int | None:
-    """The world comment uid behind a top-level or reply id."""
-    top, dot, child = comment_id.partition(".")
-    if not dot:
-        return uid_from_top_level_id(comment_id)
-    return uid_of_token(child, 16, "reply") if uid_from_top_level_id(top) is not None else None
-
-
 def _playlist_item_id(playlist_id: str, video_id: str) -> str:
     # Real ids are base64 of "<playlist id>.<16 hex digits>".
-    suffix = hashlib.blake2b(video_id.encode(), digest_size=8).hexdigest().upper()
-    return base64.b64encode(f"{playlist_id}.{suffix}".encode()).decode()
+    return base64.b64encode(f"{playlist_id}.{digest(video_id):016X}".encode()).decode()
 
 
 def _etag(content: Any) -> str:
@@ -151,14 +140,17 @@ def google_error(status: int, reason: str, message: str, domain: str = "youtube.
     return SandboxResponse(status, _envelope(status, reason, message, domain, **extra))
 
 
-class _ApiProblem(Exception):  # raised anywhere while answering; becomes a Google error envelope
-    def __init__(self, status: int, reason: str, message: str, domain: str = "youtube.api", **extra: str):
+class _ApiProblem(Exception):
+    """Raised anywhere while answering: a Google error envelope, naming the `parameter` at fault."""
+
+    def __init__(self, status: int, reason: str, message: str, domain: str = "youtube.api", parameter: str = ""):
         super().__init__(message)
-        self.response = google_error(status, reason, message, domain, **extra)
+        where = {"location": parameter, "locationType": "parameter"} if parameter else {}
+        self.response = google_error(status, reason, message, domain, **where)
 
 
 def _bad_parameter(name: str, message: str) -> _ApiProblem:
-    return _ApiProblem(400, "invalidParameter", message, "global", location=name, locationType="parameter")
+    return _ApiProblem(400, "invalidParameter", message, "global", name)
 
 
 def _missing_filter(expected: str) -> _ApiProblem:
@@ -178,11 +170,11 @@ _QUOTA_MESSAGE = ('The request cannot be completed because you have exceeded you
 def _parts(request: SandboxRequest, allowed: str) -> set[str]:
     value = request.param("part")
     if not value:
-        raise _ApiProblem(400, "required", "Required parameter: part", "global", location="part", locationType="parameter")
-    parts = {p.strip() for p in value.split(",") if p.strip()}
+        raise _ApiProblem(400, "required", "Required parameter: part", "global", "part")
+    parts = set(_ids(value))
     unknown = sorted(parts - set(allowed.split()))
     if unknown:
-        raise _ApiProblem(400, "unknownPart", f"'{unknown[0]}'", "youtube.part", location="part", locationType="parameter")
+        raise _ApiProblem(400, "unknownPart", f"'{unknown[0]}'", "youtube.part", "part")
     return parts
 
 
@@ -191,12 +183,11 @@ def _max_results(request: SandboxRequest, low: int, high: int, default: int) -> 
     if value is None:
         return default
     try:
-        number: int | None = int(value)
+        if low <= (number := int(value)) <= high:
+            return number
     except ValueError:
-        number = None
-    if number is None or not low <= number <= high:
-        raise _bad_parameter("maxResults", f"Invalid value '{value}'. Values must be within the range: [{low}, {high}]")
-    return number
+        pass
+    raise _bad_parameter("maxResults", f"Invalid value '{value}'. Values must be within the range: [{low}, {high}]")
 
 
 def _choice(request: SandboxRequest, name: str, allowed: tuple[str, ...]) -> str:
@@ -217,15 +208,10 @@ def _list_response(kind: str, items: list[dict], page_info: dict[str, int], next
             "items": items}
 
 
-def _with_etag(resource: dict[str, Any]) -> dict[str, Any]:
-    resource["etag"] = _etag({k: v for k, v in resource.items() if k != "etag"})
-    return resource
-
-
 def _resource(kind: str, id_: str, parts: set[str], **renderers: Callable[[], Any]) -> dict[str, Any]:
     """A resource with the asked-for parts (each rendered only then) and its etag."""
-    return _with_etag({"kind": kind, "etag": "", "id": id_} |
-                      {name: render() for name, render in renderers.items() if name in parts})
+    content = {"id": id_} | {name: render() for name, render in renderers.items() if name in parts}
+    return {"kind": kind, "etag": _etag({"kind": kind, **content}), **content}
 
 
 # -- the world, seen the YouTube way ------------------------------------------------------
@@ -244,21 +230,11 @@ def _threads(world: World, post: WorldPost) -> list[_Thread]:
             for top in tree.top_level]
 
 
-@dataclass(frozen=True)
-class _ChannelTotals:
-    videos: int
-    views: int
-
-
-def _channel_totals(world: World, account: WorldAccount) -> _ChannelTotals:
-    """Video and view counts over the channel's whole history (cached per world hour)."""
-    return _totals(world, account, world.now())
-
-
 @lru_cache(maxsize=256)  # a served sandbox adds an entry per channel and world hour
-def _totals(world: World, account: WorldAccount, now: datetime) -> _ChannelTotals:
+def _channel_totals(world: World, account: WorldAccount, now: datetime) -> tuple[int, int]:
+    """(videos, views) over the channel's whole history at `now`."""
     posts = world.posts(account)
-    return _ChannelTotals(len(posts), sum(p.views(now) for p in posts))
+    return len(posts), sum(p.views(now) for p in posts)
 
 
 def channel_title(account: WorldAccount) -> str:
@@ -327,8 +303,8 @@ class YouTubeEmulation(Emulation):
         except _ApiProblem as problem:
             return problem.response
         except InvalidCursor:
-            return google_error(400, "invalidPageToken", "The request specifies an invalid page token.",
-                                location="pageToken", locationType="parameter")
+            return _ApiProblem(400, "invalidPageToken", "The request specifies an invalid page token.",
+                               parameter="pageToken").response
 
     def _video(self, video_id: str) -> WorldPost | None:
         uid = uid_from_video_id(video_id)
@@ -368,14 +344,11 @@ class YouTubeEmulation(Emulation):
             status=lambda: {"privacyStatus": "public", "isLinked": True, "longUploadsStatus": "longUploadsUnspecified"})
 
     def _channel_statistics(self, account: WorldAccount) -> dict[str, Any]:
-        totals = _channel_totals(self.world, account)
-        hidden = account.handle.lower() in HIDDEN_SUBSCRIBER_HANDLES
-        stats: dict[str, Any] = {"viewCount": str(totals.views)}
-        if not hidden:  # a hidden count is left out rather than shown as zero
-            stats["subscriberCount"] = str(_three_significant_figures(account.followers(self.world.now())))
-        stats["hiddenSubscriberCount"] = hidden
-        stats["videoCount"] = str(totals.videos)
-        return stats
+        videos, views = _channel_totals(self.world, account, self.world.now())
+        hidden = account.handle.lower() in HIDDEN_SUBSCRIBER_HANDLES  # then left out, not shown as zero
+        shown = _three_significant_figures(account.followers(self.world.now())) if not hidden else None
+        subscribers = {} if hidden else {"subscriberCount": str(shown)}
+        return {"viewCount": str(views), **subscribers, "hiddenSubscriberCount": hidden, "videoCount": str(videos)}
 
     def _list_playlist_items(self, request: SandboxRequest) -> SandboxResponse:
         parts = _parts(request, "id snippet contentDetails status")
@@ -385,16 +358,12 @@ class YouTubeEmulation(Emulation):
             raise _missing_filter("playlistId, id")
         account = self._channels.get("UC" + playlist_id[2:]) if playlist_id.startswith("UU") else None
         if account is None:
-            raise _ApiProblem(404, "playlistNotFound",
-                              "The playlist identified with the request's <code>playlistId</code> parameter cannot be found.",
-                              location="playlistId", locationType="parameter")
-        tokens = PageTokens(f"playlistItems|{playlist_id}")
-        # Walk lazily from the newest upload: only this page and one look-ahead are rendered.
-        wanted = tokens.offset(request.param("pageToken")) + size + 1
-        uploads = list(islice(self.world.iter_posts_newest_first(account), wanted))
-        page = tokens.page(uploads, request.param("pageToken"), size, request.overlap)
+            raise _ApiProblem(404, "playlistNotFound", "The playlist identified with the request's <code>playlistId</code> "
+                              "parameter cannot be found.", parameter="playlistId")
+        # Lazily from the newest upload: only this page and one look-ahead are rendered.
+        page = self.token_page(request, f"playlistItems|{playlist_id}", self.world.iter_posts_newest_first(account), size)
         items = [self._playlist_item(account, playlist_id, post, page.start + i, parts) for i, post in enumerate(page.items)]
-        total = _channel_totals(self.world, account).videos
+        total, _ = _channel_totals(self.world, account, self.world.now())
         return self.ok(_list_response("youtube#playlistItemListResponse", items,
                                       {"totalResults": total, "resultsPerPage": size}, page.next, page.previous), page)
 
@@ -420,8 +389,8 @@ class YouTubeEmulation(Emulation):
         wanted = _ids(request.param("id"))
         if len(wanted) > 50:
             raise _bad_parameter("id", "The request specifies more than 50 video ids.")
-        posts = [post for post in map(self._video, wanted) if post is not None]  # unknown ids: no item
-        items = [self._video_resource(post, parts) for post in posts]
+        # Unknown ids have no item.
+        items = [self._video_resource(post, parts) for post in map(self._video, wanted) if post is not None]
         return self.ok(_list_response("youtube#videoListResponse", items,
                                       {"totalResults": len(items), "resultsPerPage": len(items) or size}))
 
@@ -444,13 +413,9 @@ class YouTubeEmulation(Emulation):
 
     def _video_statistics(self, post: WorldPost) -> dict[str, str]:
         now = self.world.now()
-        stats = {"viewCount": str(post.views(now))}
-        if not self.likes_hidden(post):
-            stats["likeCount"] = str(post.likes(now))
-        stats["favoriteCount"] = "0"
-        if not self.comments_disabled(post):
-            stats["commentCount"] = str(self.world.comment_count(post, now))
-        return stats
+        likes = {} if self.likes_hidden(post) else {"likeCount": str(post.likes(now))}
+        comments = {} if self.comments_disabled(post) else {"commentCount": str(self.world.comment_count(post, now))}
+        return {"viewCount": str(post.views(now)), **likes, "favoriteCount": "0", **comments}
 
     def _video_thumbnails(self, post: WorldPost) -> dict[str, Any]:
         base = f"https://i.ytimg.com/vi/{video_id_for(post.uid)}"
@@ -463,7 +428,7 @@ class YouTubeEmulation(Emulation):
     def _list_comment_threads(self, request: SandboxRequest) -> SandboxResponse:
         parts = _parts(request, "id snippet replies")
         size = _max_results(request, 1, 100, 20)
-        order = _choice(request, "order", ("time", "relevance"))
+        order = _choice(request, "order", COMMENT_ORDERS)
         text_format = _choice(request, "textFormat", ("html", "plainText"))
         video_id = request.param("videoId")
         if not video_id:
@@ -475,8 +440,7 @@ class YouTubeEmulation(Emulation):
         else:  # relevance: an engagement ranking, newest first among equals
             now = self.world.now()
             threads.sort(key=lambda t: (t.top.likes(now) + 2 * len(t.replies), t.top.published_at), reverse=True)
-        page = PageTokens(f"commentThreads|{video_id}|{order}").page(threads, request.param("pageToken"), size,
-                                                                     request.overlap)
+        page = self.token_page(request, f"commentThreads|{video_id}|{order}", threads, size)
         items = [self._thread_resource(post, thread, parts, text_format) for thread in page.items]
         # YouTube's totalResults here is the size of this page, not of the whole list.
         return self.ok(_list_response("youtube#commentThreadListResponse", items,
@@ -487,11 +451,9 @@ class YouTubeEmulation(Emulation):
         where = ("The video identified by the <code><a href=\"/youtube/v3/docs/commentThreads/list#videoId\">"
                  "videoId</a></code> parameter ")
         if post is None:
-            raise _ApiProblem(404, "videoNotFound", where + "could not be found.", location="videoId",
-                              locationType="parameter")
+            raise _ApiProblem(404, "videoNotFound", where + "could not be found.", parameter="videoId")
         if self.comments_disabled(post):
-            raise _ApiProblem(403, "commentsDisabled", where + "has disabled comments.", location="videoId",
-                              locationType="parameter")
+            raise _ApiProblem(403, "commentsDisabled", where + "has disabled comments.", parameter="videoId")
         return post
 
     def _thread_resource(self, post: WorldPost, thread: _Thread, parts: set[str], text_format: str) -> dict[str, Any]:
@@ -511,21 +473,18 @@ class YouTubeEmulation(Emulation):
         post = comment.post
         author = "@" + comment.author  # display names are @handles on today's YouTube
         author_channel = channel_id_for(author)
-        snippet: dict[str, Any] = {
+        published = _rfc3339(comment.published_at)
+        snippet = {
             "channelId": channel_id_for(post.account.handle), "authorDisplayName": author,
             "authorProfileImageUrl": f"https://yt3.ggpht.com/ytc/{author_channel[2:]}=s48-c-k-c0x00ffffff-no-rj",
-            "authorChannelUrl": f"http://www.youtube.com/{author}", "authorChannelId": {"value": author_channel}}
-        if with_video:
-            snippet["videoId"] = video_id_for(post.uid)
-        snippet["textDisplay"] = html.escape(comment.text).replace("\n", "<br>") if text_format == "html" else comment.text
-        snippet["textOriginal"] = comment.text
-        if top is not None:
-            snippet["parentId"] = top_level_comment_id(top.uid)
-        published = _rfc3339(comment.published_at)
-        snippet |= {"canRate": True, "viewerRating": "none", "likeCount": comment.likes(self.world.now()),
-                    "publishedAt": published, "updatedAt": published}
+            "authorChannelUrl": f"http://www.youtube.com/{author}", "authorChannelId": {"value": author_channel},
+            **({"videoId": video_id_for(post.uid)} if with_video else {}),
+            "textDisplay": html.escape(comment.text).replace("\n", "<br>") if text_format == "html" else comment.text,
+            "textOriginal": comment.text, **({"parentId": top_level_comment_id(top.uid)} if top is not None else {}),
+            "canRate": True, "viewerRating": "none", "likeCount": comment.likes(self.world.now()),
+            "publishedAt": published, "updatedAt": published}
         comment_id = top_level_comment_id(comment.uid) if top is None else reply_comment_id(top.uid, comment.uid)
-        return _with_etag({"kind": "youtube#comment", "etag": "", "id": comment_id, "snippet": snippet})
+        return _resource("youtube#comment", comment_id, {"snippet"}, snippet=lambda: snippet)
 
     def _list_comments(self, request: SandboxRequest) -> SandboxResponse:
         _parts(request, "id snippet")
@@ -535,8 +494,7 @@ class YouTubeEmulation(Emulation):
         if not parent_id:
             raise _missing_filter("parentId (the sandbox serves no other filter).")
         thread = self._thread_of(parent_id)
-        page = PageTokens(f"comments|{parent_id}").page(list(thread.replies), request.param("pageToken"), size,
-                                                        request.overlap)
+        page = self.token_page(request, f"comments|{parent_id}", thread.replies, size)
         items = [self._comment_resource(reply, thread.top, text_format, with_video=False) for reply in page.items]
         # The recorded comments.list answer has no totalResults.
         return self.ok(_list_response("youtube#commentListResponse", items, {"resultsPerPage": size}, page.next), page)
@@ -545,8 +503,8 @@ class YouTubeEmulation(Emulation):
         uid = uid_from_top_level_id(top_level_id)
         top = self.world.comment_by_uid(PLATFORM, uid) if uid is not None else None
         if top is None or top.parent_index is not None or self.comments_disabled(top.post):
-            raise _ApiProblem(404, "commentNotFound", "The comment identified by the parentId parameter could not be found.",
-                              location="parentId", locationType="parameter")
+            raise _ApiProblem(404, "commentNotFound", "The comment identified by the parentId parameter could not be "
+                              "found.", parameter="parentId")
         return next(t for t in _threads(self.world, top.post) if t.top.index == top.index)
 
 

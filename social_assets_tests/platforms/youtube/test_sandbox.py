@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from social_assets.sandbox.engine import uid_of_token
 from social_assets.sandbox.http import SandboxRequest
 from social_assets.platforms.youtube.normalize import normalize_comments, normalize_posts, normalize_profiles
 from social_assets.sandbox.platforms.youtube import (
@@ -19,7 +20,6 @@ from social_assets.sandbox.platforms.youtube import (
     channel_id_for,
     reply_comment_id,
     top_level_comment_id,
-    uid_from_comment_id,
     uid_from_top_level_id,
     uid_from_video_id,
     uploads_playlist_id,
@@ -91,12 +91,13 @@ def test_ids_are_reversible(world):
     top, reply = 123_456_789_012, 123_456_789_013
     top_id = top_level_comment_id(top)
     assert re.fullmatch(r"Ug[wxyz][0-9A-Za-z_-]{16}4AaABAg", top_id)
-    assert uid_from_top_level_id(top_id) == top and uid_from_comment_id(top_id) == top
+    assert uid_from_top_level_id(top_id) == top
     reply_id = reply_comment_id(top, reply)
-    assert reply_id.startswith(top_id + ".") and len(reply_id.split(".")[1]) == 22
-    assert uid_from_comment_id(reply_id) == reply
+    thread_id, _, own_part = reply_id.partition(".")
+    assert thread_id == top_id and len(own_part) == 22
+    assert uid_of_token(own_part, 16, "reply") == reply  # the engine's token, scoped to replies
     assert uid_from_video_id("D-lhorsDlUQ") is None or uid_from_video_id("D-lhorsDlUQ") != post.uid
-    assert uid_from_comment_id("UgydxWWoeA7F1OdqypJ4AaABAg.8wWQ3tdHcFx8xcDheui-qb") is None
+    assert uid_of_token("8wWQ3tdHcFx8xcDheui-qb", 16, "reply") is None  # a recorded reply id's own part
     assert uid_from_video_id("short") is None
 
 
