@@ -226,6 +226,13 @@ class LoopbackSandboxTransport(httpx.BaseTransport):
         self.inner.close()
 
 
+class _GracefulServer(ThreadingHTTPServer):
+    """`server_close()` waits for the requests in flight (a stalled one included), so the
+    request log is whole once the server is closed."""
+
+    daemon_threads = False
+
+
 def make_server(
     sandbox: Sandbox, host: str = "127.0.0.1", port: int = 0, stall_seconds: float = STALL_SECONDS
 ) -> ThreadingHTTPServer:
@@ -274,6 +281,6 @@ def make_server(
         def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - stdlib name
             pass  # request logging is the sandbox's own job (SOCIAL_SANDBOX_LOG, issue #3)
 
-    server = ThreadingHTTPServer((host, port), Handler)
+    server = _GracefulServer((host, port), Handler)
     server.daemon_threads = True
     return server
