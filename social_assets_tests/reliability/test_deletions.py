@@ -29,10 +29,9 @@ LATER = COLLECTED + timedelta(hours=6)
 # Bluesky's notFoundPost); elsewhere a deleted comment is only absent, which a partial read of
 # a comment section cannot tell from "not read".
 COMMENT_PLACEHOLDERS = {"reddit", "bluesky"}
-# Platforms whose refresh reports the posts its lookup misses (`core.records.gone_posts`).
-# Instagram, Facebook, TikTok and LinkedIn do not yet: their `?ids=` / `video/query` lookups
-# would report missing ids the same way, about ten lines each.
-REPORTS_GONE_POSTS = {"reddit", "youtube", "x", "mastodon", "bluesky"}
+# Platforms whose refresh reports the posts its lookup misses (`core.records.gone_posts`): all
+# that have a refresh.
+REPORTS_GONE_POSTS = {"reddit", "youtube", "x", "mastodon", "bluesky", "instagram", "facebook", "tiktok", "linkedin"}
 
 
 def query(warehouse, sql, params=()):

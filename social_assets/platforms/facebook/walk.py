@@ -21,10 +21,11 @@ from __future__ import annotations
 from typing import Sequence
 
 from social_assets.core.errors import InvalidRequestError, NotFoundError, PermissionDeniedError
+from social_assets.core.records import Gone
 from social_assets.core.rest import RestClient, batches
 from social_assets.platforms.base import DayWindow, PostRef
 from social_assets.platforms.facebook.spec import PLATFORM, FacebookSource
-from social_assets.platforms.graph.api import BATCH_IDS, GraphNext, data_items, posts_of_day
+from social_assets.platforms.graph.api import BATCH_IDS, GraphNext, data_items, lookup, posts_of_day
 from social_assets.platforms.graph.bodies import summary_total, timestamp
 
 PAGE_FIELDS = "id,name,username,link,followers_count,fan_count"
@@ -85,14 +86,16 @@ class FacebookWalk:
             pass  # deleted since it was listed: no comments, not a failure
 
 
-def refresh(client: RestClient, post_ids: Sequence[str]) -> None:
-    """Current counts of known posts: `GET /?ids=`, 50 a call, landed as "posts"."""
-    fields = f"{POST_FIELDS},{POST_INSIGHTS}"
+def refresh(client: RestClient, post_ids: Sequence[str]) -> list[Gone]:
+    """Current counts of known posts: `GET /?ids=`, 50 a call, landed as "posts". A post Graph
+    says does not exist was deleted: it is reported gone (`graph.api.lookup`)."""
+    fields, gone = f"{POST_FIELDS},{POST_INSIGHTS}", []
     for batch in batches(post_ids, BATCH_IDS):
         try:
-            client.get("/", params={"ids": ",".join(batch), "fields": fields}, land_as="posts")
+            gone += lookup(client, batch, fields)
         except (InvalidRequestError, PermissionDeniedError):
             if fields == POST_FIELDS:
                 raise
             fields = POST_FIELDS  # the token may not read insights
-            client.get("/", params={"ids": ",".join(batch), "fields": fields}, land_as="posts")
+            gone += lookup(client, batch, fields)
+    return gone

@@ -18,7 +18,15 @@
   errors with 200): 1, 2 transient; 4, 17, 32, 341, 613, 80001, 80002 throttled; 190 (any
   subcode: 458 app removed, 459 checkpoint, 460 password changed, 463 expired, 464 unconfirmed)
   auth, a configuration error naming the source and its token variable; 10 and 200-299
-  permission; 100 invalid.
+  permission; 100 with subcode 33 not found (the object does not exist, or not for this
+  token); any other 100 invalid.
+- **Deleted posts** (`lookup`): Graph fails a whole `?ids=` lookup when one id does not exist
+  (code 100, subcode 33, the message naming that id; ⚠ known from client libraries' issues,
+  facebook-sdk #115 and #271, not documented): the batch's ids are then asked one by one
+  (`fields=id`, not landed), those answering 100/33 are reported gone, and the rest looked up
+  again. ⚠ An id left out of a successful answer is reported gone too. ⚠ Graph words 100/33
+  "does not exist, cannot be loaded due to missing permissions": a post our own token
+  collected is taken as deleted.
 """
 
 from __future__ import annotations
@@ -27,14 +35,14 @@ import logging
 import re
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Callable, Iterable, Iterator
+from typing import Any, Callable, Iterable, Iterator, Sequence
 
 import httpx
 
-from social_assets.core.errors import Envelope, ErrorKind, ErrorTable, rule
+from social_assets.core.errors import Envelope, ErrorKind, ErrorTable, NotFoundError, rule
 from social_assets.core.limits import LimitPolicy, UsageShare
-from social_assets.core.records import Unusable
-from social_assets.core.rest import PageRequest
+from social_assets.core.records import Gone, Unusable, gone_posts
+from social_assets.core.rest import PageRequest, RestClient
 from social_assets.platforms.base import DayWindow, PostRef
 
 VERSION = "v24.0"
@@ -48,6 +56,7 @@ THROTTLE_CODES = (4, 17, 32, 341, 613, 80001, 80002)
 AUTH_CODES = (190,)
 PERMISSION_CODES = (10, *range(200, 300))
 INVALID_CODES = (100,)
+MISSING_OBJECT = "33"  # the subcode of code 100 for an object that does not exist
 
 _TOKEN_PARAM = re.compile(r"(access_token|fb_exchange_token)=[^&\s\"']+")
 _VERSION_SEGMENT = re.compile(r"^v\d+(\.\d+)?$")
@@ -83,6 +92,7 @@ ERRORS = ErrorTable(
         rule(ErrorKind.THROTTLED, codes=THROTTLE_CODES),
         rule(ErrorKind.AUTH, codes=AUTH_CODES),
         rule(ErrorKind.PERMISSION, codes=PERMISSION_CODES),
+        rule(ErrorKind.NOT_FOUND, codes=INVALID_CODES, subcodes=(MISSING_OBJECT,)),
         rule(ErrorKind.INVALID, codes=INVALID_CODES),
     ),
 )
@@ -157,6 +167,28 @@ def posts_of_day(
         if older:
             break
     return list(found.values())
+
+
+def lookup(client: RestClient, batch: Sequence[str], fields: str) -> list[Gone]:
+    """Lands `GET /?ids=<batch>` as "posts"; the posts Graph says do not exist are reported
+    gone (see the module docstring)."""
+    try:
+        body = client.get("/", params={"ids": ",".join(batch), "fields": fields}, land_as="posts")
+    except NotFoundError:
+        missing = [object_id for object_id in batch if not _exists(client, object_id)]
+        if not missing:
+            raise
+        rest = [object_id for object_id in batch if object_id not in missing]
+        return gone_posts(missing, "code 100 subcode 33 from Graph (deleted)") + (lookup(client, rest, fields) if rest else [])
+    return gone_posts([i for i in batch if isinstance(body, dict) and i not in body], "missing from a Graph ?ids= lookup (deleted)")
+
+
+def _exists(client: RestClient, object_id: str) -> bool:
+    try:
+        client.get(f"/{object_id}", params={"fields": "id"})
+    except NotFoundError:
+        return False
+    return True
 
 
 class _NoTokensInLogs(logging.Filter):

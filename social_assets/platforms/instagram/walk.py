@@ -26,10 +26,11 @@ from typing import Sequence
 import httpx
 
 from social_assets.core.errors import AuthError, InvalidRequestError, NotFoundError, PermissionDeniedError
+from social_assets.core.records import Gone
 from social_assets.core.rest import RestClient, batches
 from social_assets.core.timeutil import utc_now
 from social_assets.platforms.base import DayWindow, PostRef
-from social_assets.platforms.graph.api import BATCH_IDS, GraphNext, data_items, posts_of_day
+from social_assets.platforms.graph.api import BATCH_IDS, GraphNext, data_items, lookup, posts_of_day
 from social_assets.platforms.graph.bodies import timestamp
 from social_assets.platforms.instagram.spec import PLATFORM, TOKEN_VARIABLE, InstagramSource
 
@@ -105,10 +106,10 @@ class InstagramWalk:
                 pass  # landing is the point
 
 
-def refresh(client: RestClient, media_ids: Sequence[str]) -> None:
-    """Current counts and insights of known media: `GET /?ids=`, 50 a call, landed as "posts"."""
-    for batch in batches(media_ids, BATCH_IDS):
-        client.get("/", params={"ids": ",".join(batch), "fields": f"{MEDIA_FIELDS},{MEDIA_INSIGHTS}"}, land_as="posts")
+def refresh(client: RestClient, media_ids: Sequence[str]) -> list[Gone]:
+    """Current counts and insights of known media: `GET /?ids=`, 50 a call, landed as "posts".
+    A media Graph says does not exist was deleted: it is reported gone (`graph.api.lookup`)."""
+    return [gone for batch in batches(media_ids, BATCH_IDS) for gone in lookup(client, batch, f"{MEDIA_FIELDS},{MEDIA_INSIGHTS}")]
 
 
 def _comments_count(item: dict) -> int | None:

@@ -23,11 +23,13 @@ import json
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta, timezone
 from typing import Any, Iterator, Sequence
+from urllib.parse import unquote
 
 import httpx
 
 from social_assets.core.errors import NotFoundError
 from social_assets.core.http import server_time
+from social_assets.core.records import Gone, gone_posts
 from social_assets.core.rest import OffsetCount, PageRequest, RestClient, batches
 from social_assets.platforms.base import DayWindow, PostRef
 from social_assets.platforms.linkedin.models import Post, to_ms
@@ -94,7 +96,7 @@ class LinkedInWalk:
             if older or len(kept) >= self.source.post_limit:
                 break
         urns = list(kept)[: self.source.post_limit]
-        counts = measure(self.client, self.source.organization, urns)
+        counts, _ = measure(self.client, self.source.organization, urns)
         return [PostRef(urn, counts.get(urn, {}).get("comments")) for urn in urns]
 
     def comments(self, post: PostRef) -> None:
@@ -115,10 +117,11 @@ class LinkedInWalk:
                            summary.get("totalFirstLevelComments") or summary.get("aggregatedTotalComments"))
 
 
-def measure(client: RestClient, organization: str, urns: Sequence[str]) -> dict[str, dict]:
+def measure(client: RestClient, organization: str, urns: Sequence[str]) -> tuple[dict[str, dict], list[str]]:
     """Counts of these posts (see the module docstring), landing the posts with them; returns
-    the counts by URN."""
+    the counts by URN, and the posts the batch lookup answers 404 for."""
     found: dict[str, dict] = {}
+    missing: list[str] = []
     for batch in batches(urns, BATCH_SIZE):
         engagement = engagement_of(client.get(f"/socialMetadata?{restli_query({'ids': batch})}", land_as="posts",
                                               normalize=False))
@@ -129,23 +132,33 @@ def measure(client: RestClient, organization: str, urns: Sequence[str]) -> dict[
         statistics = statistics_of(client.get(f"/organizationalEntityShareStatistics?{restli_query(query)}",
                                               land_as="posts", normalize=False))
         counts = merged_metrics(statistics, engagement)
-        client.call("GET", f"/posts?{restli_query({'ids': batch})}", land_as="posts",
-                    context={"metrics": json.dumps(counts, sort_keys=True)})
+        response = client.call("GET", f"/posts?{restli_query({'ids': batch})}", land_as="posts",
+                               context={"metrics": json.dumps(counts, sort_keys=True)})
+        body = client.parse("GET", "/posts", response) if response is not None else None
+        # A Rest.li batch GET files an id it cannot answer under `errors` with its status.
+        errors = body.get("errors") if isinstance(body, dict) and isinstance(body.get("errors"), dict) else {}
+        missing += [urn for urn in batch if any(unquote(key) == urn and isinstance(error, dict) and error.get("status") == 404
+                                                for key, error in errors.items())]
         found.update(counts)
-    return found
+    return found, missing
 
 
-def refresh(client: RestClient, post_ids: Sequence[str]) -> None:
+def refresh(client: RestClient, post_ids: Sequence[str]) -> list[Gone]:
     """Current counts of known posts of one organization. The share statistics need the
-    organization, which the refresh is not told: one post's author gives it (one call)."""
+    organization, which the refresh is not told: one post's author gives it (one call). A post
+    that answers 404, alone or in the batch lookup, was deleted: it is reported gone. ⚠ That
+    LinkedIn answers a deleted post so is not documented (404 is its answer for an unknown URN)."""
+    missing: list[str] = []
     for urn in dict.fromkeys(post_ids):
         try:
             author = client.get(f"/posts/{encode(urn)}", land_as="posts", normalize=False).get("author")
         except NotFoundError:
-            continue  # deleted since: try the next one
+            missing.append(urn)
+            continue
         if isinstance(author, str):
-            measure(client, author, post_ids)
-        return
+            missing += measure(client, author, [u for u in post_ids if u not in missing])[1]
+        break
+    return gone_posts(missing, "404 from the LinkedIn post lookup (deleted)")
 
 
 def response_day(response: httpx.Response) -> datetime:

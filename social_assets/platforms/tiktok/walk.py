@@ -33,6 +33,7 @@ from typing import Any, Iterator, Sequence
 import httpx
 
 from social_assets.core.errors import AuthError, QuotaExhaustedError
+from social_assets.core.records import Gone, gone_posts
 from social_assets.core.rest import BodyCursor, PageRequest, RestClient, batches
 from social_assets.platforms.base import DayWindow, PostRef
 from social_assets.platforms.tiktok.spec import PAGE_SIZE, PLATFORM, RESEARCH, RESEARCH_PAGE_SIZE, TikTokSource
@@ -136,11 +137,20 @@ class TikTokWalk:
                     pass  # landing is the point
 
 
-def refresh(client: RestClient, post_ids: Sequence[str]) -> None:
-    """Current metrics of known videos: `POST /v2/video/query/`, 20 ids a call."""
+def refresh(client: RestClient, post_ids: Sequence[str]) -> list[Gone]:
+    """Current metrics of known videos: `POST /v2/video/query/`, 20 ids a call. The query
+    answers only the videos that exist: one it leaves out was deleted and is reported gone.
+    ⚠ The docs do not say how a deleted id is answered; leaving it out is what the Research
+    API's "fewer than max_count (deleted items)" suggests."""
+    missing: list[str] = []
     for batch in batches(post_ids, PAGE_SIZE):
-        client.json("POST", VIDEO_QUERY, params={"fields": VIDEO_FIELDS},
-                    json_body={"filters": {"video_ids": batch}}, land_as="posts")
+        body = client.json("POST", VIDEO_QUERY, params={"fields": VIDEO_FIELDS},
+                           json_body={"filters": {"video_ids": batch}}, land_as="posts")
+        data = body.get("data") if isinstance(body, dict) else None
+        if isinstance(data, dict) and isinstance(data.get("videos"), list):
+            returned = {str(video.get("id")) for video in _list(body, "videos")}
+            missing += [video_id for video_id in batch if str(video_id) not in returned]
+    return gone_posts(missing, "missing from video/query (deleted)")
 
 
 def _research_pages(research: RestClient, query: dict[str, int], context: dict[str, str]) -> Iterator[Any]:

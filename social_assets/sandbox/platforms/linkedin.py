@@ -13,11 +13,12 @@ newest first, `paging` without `total`; a batch `ids=List(..)`; one by URN); `so
 comment's replies: LinkedIn shows one level, so the world's deeper replies are filed under
 their top-level comment). Posts are `urn:li:share:` (videos `urn:li:ugcPost:`) with ids
 reversibly encoded from the world's uids; comments name their post's `urn:li:activity:` (the
-same number). Unknown URNs answer 404 `{"message", "status"}`.
+same number). Unknown and deleted URNs answer 404 `{"message", "status"}` (in a batch, as an
+`errors` entry with that status).
 
 Limits: the client's `LIMITS` daily budget per credential; past it, LinkedIn's bare 429, as for
 `429_burst`. Field faults hit a looked-up post's `author` or a comment's `created`. Not emulated:
-member names, media download URLs, edits and deletions, reshares, sponsored content, follower
+member names, media download URLs, edits, reshares, sponsored content, follower
 demographics, writes.
 """
 

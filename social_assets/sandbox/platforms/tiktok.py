@@ -11,7 +11,7 @@ in the documented shapes (the hand-written files in social_assets_tests/platform
   `GET /v2/user/info/`, `POST /v2/video/list/` (`max_count` 1-20, `cursor` in the JSON body:
   the oldest video's time in ms, the sandbox adding its index of the day so videos of one
   second stay apart; `has_more`) and `POST /v2/video/query/` (`filters.video_ids`, at most 20;
-  another account's or an unknown id is left out);
+  another account's, a deleted or an unknown id is left out);
 - Research, with a client token: `POST /v2/research/video/comment/list/` with `video_id` (the
   video's comments) or `comment_id` (the replies of a comment's thread), never both;
   `max_count` up to 100 (default 10), `cursor` an offset. Ids are int64 numbers; a top-level

@@ -86,6 +86,18 @@ def test_the_refresh_looks_up_fifty_posts_a_call():
     assert [r.post_id for x in landed for r in normalize_posts(json.loads(x.body)).records] == ids
 
 
+def test_the_refresh_reports_a_deleted_post_gone_and_still_refreshes_the_rest_of_its_batch():
+    box = Sandbox(clock=SandboxClock(NOW), faults="none", log="")
+    posts = box.world.posts(box.world.account("facebook", "sandboxcafe"), since=NOW - timedelta(days=120))[:70]
+    box.world.delete(posts[55], at=NOW - timedelta(hours=1))
+    ids = [post_id_for(p) for p in posts]
+    landed: list = []
+    gone = refresh(sandbox_client(FACEBOOK, httpx.Client(transport=SandboxTransport(box)), None, landed.append), ids)
+    assert [(g.resource, g.item_id) for g in gone] == [("posts", ids[55])] and "subcode 33" in gone[0].reason
+    records = [r.post_id for x in landed if x.status == 200 for r in normalize_posts(json.loads(x.body)).records]
+    assert records == ids[:55] + ids[56:]
+
+
 def test_a_refused_page_token_is_a_configuration_error_naming_the_source_and_its_variable():
     revoked = "EAArevoked-planted-page-token-0002"
     box = Sandbox(clock=SandboxClock(NOW), faults="none", log="", credentials={})

@@ -14,6 +14,7 @@ import pytest
 from social_assets.core.errors import (
     ErrorKind,
     InvalidRequestError,
+    NotFoundError,
     Outcome,
     QuotaExhaustedError,
 )
@@ -41,7 +42,7 @@ def graph_body(code: int, subcode: int | None = None) -> dict:
     (613, None, 400, ErrorKind.THROTTLED), (80001, None, 400, ErrorKind.THROTTLED), (80002, None, 400, ErrorKind.THROTTLED),
     (190, 463, 400, ErrorKind.AUTH), (190, 460, 401, ErrorKind.AUTH), (190, None, 200, ErrorKind.AUTH),
     (10, None, 400, ErrorKind.PERMISSION), (200, None, 403, ErrorKind.PERMISSION), (299, None, 400, ErrorKind.PERMISSION),
-    (100, 33, 400, ErrorKind.INVALID),
+    (100, 33, 400, ErrorKind.NOT_FOUND), (100, None, 400, ErrorKind.INVALID),
 ])
 def test_the_graph_error_code_decides_whatever_the_status(code, subcode, status, kind):
     assert ERRORS.classify(status, graph_body(code, subcode))[0] is kind
@@ -119,6 +120,8 @@ def test_usage_headers_rise_with_use_and_the_ceiling_pauses_the_page_in_every_cl
 
 def test_graph_refusals_become_the_seam_s_errors():
     http = httpx.Client(transport=SandboxTransport(_sandbox()))
-    with pytest.raises(InvalidRequestError) as unknown:
+    with pytest.raises(NotFoundError) as unknown:
         sandbox_client(FACEBOOK, http).get("/123456789012_999")
     assert "code 100" in str(unknown.value)
+    with pytest.raises(InvalidRequestError):
+        sandbox_client(FACEBOOK, http).call("POST", "/sandboxcafe")

@@ -136,6 +136,19 @@ def test_the_refresh_looks_up_fifty_media_a_call_with_their_insights():
     assert [r.post_id for r in records] == media and all(r.reach is not None and r.views is not None for r in records)
 
 
+def test_the_refresh_reports_a_deleted_media_gone_and_still_refreshes_the_rest_of_its_batch():
+    box = Sandbox(clock=SandboxClock(NOW), faults="none", log="")
+    posts = box.world.posts(box.world.account("instagram", "sandbox_studio"), since=NOW - timedelta(days=90))[:60]
+    box.world.delete(posts[7], at=NOW - timedelta(hours=1))
+    media = [media_id_for(p) for p in posts]
+    landed: list = []
+    gone = refresh(sandbox_client(INSTAGRAM, httpx.Client(transport=SandboxTransport(box)), None, landed.append), media)
+    assert [(g.resource, g.item_id) for g in gone] == [("posts", media[7])] and "subcode 33" in gone[0].reason
+    # Graph fails the whole batch for one missing id: it is asked again without it.
+    records = [r.post_id for x in landed if x.status == 200 for r in normalize_posts(json.loads(x.body)).records]
+    assert records == media[:7] + media[8:]
+
+
 def test_an_expired_token_is_a_configuration_error_naming_the_source_and_its_variable():
     expired = "IGQVJexpired-planted-token-0001"
     box = Sandbox(clock=SandboxClock(NOW), faults="none", log="", credentials={})  # does not know it

@@ -37,6 +37,7 @@ from social_assets.platforms.linkedin.spec import (
 )
 from social_assets.platforms.linkedin.walk import refresh
 from social_assets.sandbox.app import Sandbox, SandboxTransport
+from social_assets.sandbox.platforms.linkedin import post_urn
 from social_assets.sandbox.world import SandboxClock
 from social_assets_tests.clients import TestConnection, walk
 
@@ -281,6 +282,21 @@ def test_the_refresh_lands_the_current_counts_of_known_posts():
     assert sorted(r.post_id for r in records) == sorted(post_ids)
     assert all(r.impressions is not None and r.clicks is not None and r.likes is not None for r in records)
     assert len(transport.requests) == 5  # token, one post for its author, counts, statistics, the batch
+
+
+def test_the_refresh_reports_posts_that_answer_404_alone_or_in_the_batch_gone():
+    _, landed = sandbox_day()
+    post_ids = list(json.loads([r for r in landed if r.resource == "posts" and r.normalize][0].context["metrics"]))
+    assert len(post_ids) >= 3
+    box = Sandbox(clock=SandboxClock(NOW + timedelta(hours=5)), faults="none", log="")
+    posts = {post_urn(p): p for a in box.world.accounts("linkedin") for p in box.world.posts(a, since=DAY.start)}
+    for urn in (post_ids[0], post_ids[-1]):  # the first is asked alone for its author, the last only in the batch
+        box.world.delete(posts[urn], at=NOW + timedelta(hours=1))
+    refreshed: list = []
+    gone = refresh(TestConnection(LINKEDIN, httpx.Client(transport=SandboxTransport(box))).client(SOURCE, refreshed.append), post_ids)
+    assert [(g.resource, g.item_id) for g in gone] == [("posts", post_ids[0]), ("posts", post_ids[-1])]
+    [batch] = [r for r in refreshed if r.normalize]
+    assert sorted(r.post_id for r in normalize_posts(json.loads(batch.body), **batch.context).records) == sorted(post_ids[1:-1])
 
 
 def test_the_organization_is_an_id_or_a_urn():

@@ -18,6 +18,7 @@ from social_assets.platforms.base import DayWindow
 from social_assets.platforms.tiktok.spec import RESEARCH
 from social_assets.platforms.tiktok.walk import ResearchQuotaSpent, TikTokWalk, refresh
 from social_assets.sandbox.app import Sandbox, SandboxTransport
+from social_assets.sandbox.platforms.tiktok import video_id
 from social_assets.sandbox.world import SandboxClock
 from social_assets_tests.clients import TestConnection
 from social_assets_tests.sandbox.conftest import force, log_lines
@@ -112,6 +113,22 @@ def test_the_refresh_asks_video_query_twenty_ids_a_call(setup):
     assert [len(q) for q in queries] == [len(unique[i : i + 20]) for i in range(0, len(unique), 20)]
     found = {v["id"] for r in landed for v in json.loads(r.body)["data"]["videos"]}
     assert found == set(unique)
+
+
+def test_the_refresh_reports_a_video_the_query_leaves_out_gone(setup):
+    sandbox, clock, _ = setup
+    landed = []
+    client, source = client_of(sandbox, clock, landed)
+    walk = TikTokWalk(client, source)
+    walk.profile()
+    ids = [p.post_id for p in walk.posts(day(datetime(2026, 11, 10, tzinfo=timezone.utc)))]
+    assert len(ids) >= 2
+    account = sandbox.world.account("tiktok", "dagster_tok")
+    sandbox.world.delete(next(p for p in sandbox.world.posts(account, since=NOW - timedelta(days=30)) if str(video_id(p)) == ids[1]))
+    landed.clear()
+    gone = refresh(client, ids)
+    assert [(g.resource, g.item_id, g.reason) for g in gone] == [("posts", ids[1], "missing from video/query (deleted)")]
+    assert [v["id"] for r in landed for v in json.loads(r.body)["data"]["videos"]] == ids[:1] + ids[2:]
 
 
 def test_credentials_of_another_account_are_a_configuration_error_naming_the_source(setup):
