@@ -19,31 +19,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
+from benchmarks.home import home_env  # noqa: E402
+
 DAY = date(2026, 11, 19)
 # Landed in chunks of this many pages, each as a source of its own (the way a scoped collection
 # replaces one source's rows), so landing a big day does not need the whole day in memory.
 PAGES_PER_SOURCE = 200
-SOURCES = """
-reddit:
-  defaults: {post_limit: 100, collect_comments: true, comment_depth: 6, sort: new}
-  sources:
-    - subreddit: bench
-"""
-
-
-def _env(root: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("SOCIAL_", "REDDIT_", "YOUTUBE_", "DAGSTER_"))}
-    sources = root / "sources.yaml"
-    sources.write_text(SOURCES)
-    (root / "dagster_home").mkdir(exist_ok=True)
-    env.update(
-        SOCIAL_WAREHOUSE=str(root / "warehouse.duckdb"),
-        SOCIAL_SOURCES=str(sources),
-        DAGSTER_HOME=str(root / "dagster_home"),
-        PYTHONPATH=str(PROJECT_ROOT),
-    )
-    return env
 
 
 def land(comments: int) -> None:
@@ -98,7 +79,7 @@ def normalize() -> None:
 def measure(comments: int) -> dict:
     """Peak RSS (MiB) of the normalize step over `comments` landed comments, in a fresh process."""
     with tempfile.TemporaryDirectory(prefix="bench-rss-") as tmp:
-        env = _env(Path(tmp))
+        env = home_env(Path(tmp))
         subprocess.run([sys.executable, __file__, "land", str(comments)], env=env, check=True)
         started = time.monotonic()
         child = subprocess.Popen([sys.executable, __file__, "normalize"], env=env)
