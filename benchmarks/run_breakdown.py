@@ -33,10 +33,11 @@ PHASES = (
 
 def _imports_seconds() -> float:
     """A bare interpreter importing the CLI and the definitions, for comparison with startup."""
-    started = time.monotonic()
-    subprocess.run([sys.executable, "-c", "import social_assets.cli, social_assets.definitions"],
-                   cwd=PROJECT_ROOT, env=home_env(Path(tempfile.mkdtemp(prefix="bench-imports-"))), check=True)
-    return time.monotonic() - started
+    with tempfile.TemporaryDirectory(prefix="bench-imports-") as tmp:
+        started = time.monotonic()
+        subprocess.run([sys.executable, "-c", "import social_assets.cli, social_assets.definitions"],
+                       cwd=PROJECT_ROOT, env=home_env(Path(tmp)), check=True)
+        return time.monotonic() - started
 
 
 def run(day: str = DAY) -> dict:
