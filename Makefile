@@ -1,13 +1,14 @@
 # The project's entry points. Each target creates the virtual environment first if needed.
 #   make run    collect yesterday (UTC) from the sandbox and build the warehouse (DATE=, or FROM= [TO=])
 #   make test   the whole test suite (what CI runs)
+#   make bench  the benchmarks of issue #11 as one table beside their baselines (BENCH_FULL=1: 1M comments)
 #   make dev    the Dagster UI on this project; prints its URL (http://127.0.0.1:3000, PORT=... to change)
 
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test dev install clean
+.PHONY: run test bench dev install clean
 
 install: $(VENV)/.installed
 
@@ -27,6 +28,9 @@ PYTEST_WORKERS ?= 2
 
 test: install
 	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadgroup $(PYTEST_ARGS)
+
+bench: install
+	nice $(BIN)/python benchmarks/run.py $(BENCH_ARGS)
 
 dev: install
 	$(BIN)/social-assets dev $(if $(PORT),--port $(PORT))

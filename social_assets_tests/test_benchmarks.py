@@ -1,0 +1,35 @@
+"""`make bench` smoke test: the runner at its tiny size prints one table with a row per
+figure. Only the measures that fit in seconds run here (the dbt, memory and `social-assets
+run` measures start Dagster or dbt processes that alone take longer than this test may)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.mark.timeout(60)
+def test_the_runner_prints_one_table_of_figures_beside_their_baselines():
+    done = subprocess.run(
+        [sys.executable, "benchmarks/run.py", "--size", "tiny", "--only", "throughput,collection"],
+        cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert lines[0].split() == ["measure", "figure", "baseline/floor", "ratio", "goal", "met?"]
+    rows = {line.split(" (")[0].split(",")[0]: line for line in lines[2:]}
+    for kind in ("normalize reddit posts", "normalize reddit comments", "normalize youtube comments"):
+        row = rows[kind].split()
+        assert "floor" in row and row[-1] in ("yes", "NO")
+        # figure and floor are positive rates, and the ratio is theirs
+        figure, floor, ratio = (float(v.replace(",", "")) for v in (row[row.index("floor") - 1],
+                                                                   row[row.index("floor") + 1],
+                                                                   row[row.index("floor") + 2]))
+        assert figure > 0 and floor > 0 and abs(ratio - figure / floor) < 0.01
+    assert rows["youtube: daily quota used"].split()[-1] == "yes"  # the sandbox quota is never overrun
+    assert "minimum" in rows["reddit: calls per 1"]
