@@ -17,7 +17,7 @@ import email.utils
 import json
 import time
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any, Callable, Mapping
 from urllib.parse import quote, quote_plus
 
@@ -75,6 +75,12 @@ def server_time(response: httpx.Response) -> datetime:
         except (TypeError, ValueError):
             pass
     return utc_now()
+
+
+def server_day(response: httpx.Response) -> datetime:
+    """The start (00:00 UTC) of the platform's day at this response: windows of past days are
+    asked by its clock, which a sandbox may pin to another day than ours."""
+    return server_time(response).astimezone(timezone.utc).replace(hour=0, minute=0, second=0, microsecond=0)
 
 
 def json_problem(response: httpx.Response) -> str | None:

@@ -26,6 +26,7 @@ from typing import Sequence
 import httpx
 
 from social_assets.core.errors import AuthError, InvalidRequestError, NotFoundError, PermissionDeniedError
+from social_assets.core.http import server_day
 from social_assets.core.records import Gone
 from social_assets.core.rest import RestClient, batches
 from social_assets.core.timeutil import utc_now
@@ -51,7 +52,9 @@ class InstagramWalk:
         self.insights = True  # media insights by field expansion, until Graph refuses them
 
     def profile(self) -> None:
-        today = utc_now().replace(hour=0, minute=0, second=0, microsecond=0)
+        # The 30 days are the API's: ask its clock first (one small call a day).
+        clock = self.client.call("GET", "/me", params={"fields": "id"})
+        today = server_day(clock) if clock is not None else utc_now().replace(hour=0, minute=0, second=0, microsecond=0)
         since, until = int((today - timedelta(days=HISTORY_DAYS)).timestamp()), int(today.timestamp())
         history = f"insights.metric(follower_count).period(day).since({since}).until({until})"
         try:

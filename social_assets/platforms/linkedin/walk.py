@@ -21,14 +21,14 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from typing import Any, Iterator, Sequence
 from urllib.parse import unquote
 
 import httpx
 
 from social_assets.core.errors import NotFoundError
-from social_assets.core.http import server_time
+from social_assets.core.http import server_day
 from social_assets.core.records import Gone, gone_posts
 from social_assets.core.rest import OffsetCount, PageRequest, RestClient, batches
 from social_assets.platforms.base import DayWindow, PostRef
@@ -72,7 +72,7 @@ class LinkedInWalk:
         if response is None:
             return
         followers = self.client.parse("GET", "/networkSizes", response).get("firstDegreeSize")
-        today = response_day(response)
+        today = server_day(response)
         start = today - timedelta(days=FOLLOWER_HISTORY_DAYS)
         interval = f"(timeRange:(start:{to_ms(start)},end:{to_ms(today)}),timeGranularityType:DAY)"
         query = {"q": "organizationalEntity", "organizationalEntity": organization, "timeIntervals": interval}
@@ -160,11 +160,6 @@ def refresh(client: RestClient, post_ids: Sequence[str]) -> list[Gone]:
         break
     return gone_posts(missing, "404 from the LinkedIn post lookup (deleted)")
 
-
-def response_day(response: httpx.Response) -> datetime:
-    """The start of the API's day (UTC) at this answer."""
-    now = server_time(response).astimezone(timezone.utc)
-    return now.replace(hour=0, minute=0, second=0, microsecond=0)
 
 
 def _posts(page: Any) -> Iterator[Post]:

@@ -13,7 +13,7 @@ from datetime import datetime, timedelta, timezone
 import httpx
 import pytest
 
-from social_assets.core.errors import AuthError
+from social_assets.core.errors import AuthError, NotFoundError
 from social_assets.core.records import ApiErrorBody
 from social_assets.platforms.base import DayWindow
 from social_assets.platforms.instagram import PLATFORM as INSTAGRAM
@@ -147,6 +147,18 @@ def test_the_refresh_reports_a_deleted_media_gone_and_still_refreshes_the_rest_o
     # Graph fails the whole batch for one missing id: it is asked again without it.
     records = [r.post_id for x in landed if x.status == 200 for r in normalize_posts(json.loads(x.body)).records]
     assert records == media[:7] + media[8:]
+
+
+def test_a_batch_in_which_nothing_exists_any_more_purges_nothing():
+    """A token that lost access to the account answers every id as a deletion does (code 100,
+    subcode 33): when a whole batch answers so, the refresh fails instead of reporting it gone."""
+    box = Sandbox(clock=SandboxClock(NOW), faults="none", log="")
+    posts = box.world.posts(box.world.account("instagram", "sandbox_studio"), since=NOW - timedelta(days=90))[:3]
+    for post in posts:
+        box.world.delete(post, at=NOW - timedelta(hours=1))
+    client = sandbox_client(INSTAGRAM, httpx.Client(transport=SandboxTransport(box)), None, lambda landed: None)
+    with pytest.raises(NotFoundError):
+        refresh(client, [media_id_for(p) for p in posts])
 
 
 def test_an_expired_token_is_a_configuration_error_naming_the_source_and_its_variable():
