@@ -177,8 +177,8 @@ def lookup(client: RestClient, batch: Sequence[str], fields: str) -> list[Gone]:
     except NotFoundError:
         missing = [object_id for object_id in batch if not _exists(client, object_id)]
         # A token that lost access answers every id the way a deletion does; purging is for
-        # good, so a batch in which nothing exists any more purges nothing.
-        if not missing or len(missing) == len(batch):
+        # good, so a batch of several posts in which none exists any more purges nothing.
+        if not missing or len(missing) == len(batch) > 1:
             raise
         rest = [object_id for object_id in batch if object_id not in missing]
         return gone_posts(missing, "code 100 subcode 33 from Graph (deleted)") + (lookup(client, rest, fields) if rest else [])
