@@ -23,7 +23,7 @@ from typing import Any, Callable, Mapping
 import httpx
 
 from social_assets.core.api import ApiSpec, Auth, api_key_params, authenticator, describe_variables, resolve_values
-from social_assets.core.errors import AuthError
+from social_assets.core.errors import AuthError, CredentialsNotSet
 from social_assets.core.http import ApiSession, LandedResponse, json_problem
 from social_assets.core.limits import Limiter, shared_state
 from social_assets.core.rest import RestClient
@@ -114,7 +114,8 @@ class Connection:
         preferred = spec.auth[0]
         variables, values = resolve_values(preferred, names, self.environ)
         missing = [name for name, value in zip(variables, values) if not value]
-        raise AuthError(
+        none_set = not any(any(resolve_values(auth, names, self.environ)[1]) for auth in spec.auth)
+        raise (CredentialsNotSet if none_set else AuthError)(
             self.platform.name, "AUTH", spec.base_url, None,
             f"{who}: {describe_variables(tuple(missing))} not set (live mode needs {preferred.kind.value} credentials)",
         )
