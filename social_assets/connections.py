@@ -8,7 +8,8 @@ Credentials belong to a source: each source may name the environment variables i
 (`credentials:` in the sources file), else the platform's default variables are used. A
 platform declares its auth kinds in order of preference; a source uses the first whose
 credentials are all set (an auth that needs none always qualifies). In live mode a source with
-no usable auth is a configuration error naming the source and the variables. In sandbox mode
+no usable auth is a configuration error naming the source and the variables (`CredentialsNotSet`
+when none of them is set at all: an optional companion API, YouTube Analytics, is then skipped). In sandbox mode
 credentials that are set are the ones sent, else the sandbox's own; the sandbox runs in process
 unless `SOCIAL_SANDBOX_URL` points at a served one (`social-assets sandbox serve`). Sandbox code
 is imported only in sandbox mode.
