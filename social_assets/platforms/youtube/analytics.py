@@ -1,10 +1,11 @@
 """Past subscriber counts of a channel that authorized the YouTube Analytics API v2 (the
 companion `analytics`, OAuth2 scope yt-analytics.readonly, PLATFORMS.md §2).
 
-Walk: right after `channels.list`, `land_subscriber_history` asks `reports` for the daily
-`subscribersGained` and `subscribersLost` of the `SUBSCRIBER_HISTORY_DAYS` Los Angeles days
-before the one the count was read in, and lands the result table as "profiles" with the
-channel, its `subscriberCount` and the moment YouTube answered it (`counted_at`) beside it.
+Walk: right after `channels.list` (the walk's step 1), `land_subscriber_history` asks
+`reports` for the daily `subscribersGained` and `subscribersLost` of the
+`SUBSCRIBER_HISTORY_DAYS` Los Angeles days before the one the count was read in, and lands the
+result table as "profiles" with the channel, its `subscriberCount` and the moment YouTube
+answered it (`counted_at`, the answer's Date) beside it.
 Where the channel has not authorized it (live mode, none of `ANALYTICS_VARIABLES` set for the
 source) nothing is asked: the channel is collected as before, with no history.
 
@@ -38,6 +39,7 @@ from typing import Any
 from social_assets.core.errors import CredentialsNotSet
 from social_assets.core.records import Normalized, NotAResponse, ProfileRecord, Rejected, Unusable
 from social_assets.core.rest import RestClient
+from social_assets.core.timeutil import utc_now
 from social_assets.platforms.youtube import normalize
 from social_assets.platforms.youtube.models import Channel
 from social_assets.platforms.youtube.spec import ANALYTICS, PLATFORM, QUOTA_TIME_ZONE
@@ -48,8 +50,9 @@ METRICS = ("subscribersGained", "subscribersLost")
 ANALYTICS_DAYS = QUOTA_TIME_ZONE  # DAYS_IN_LOS_ANGELES
 
 
-def land_subscriber_history(client: RestClient, channel: Channel, counted_at: datetime) -> None:
-    """Land the channel's daily subscriber changes before `counted_at`, when it authorized it."""
+def land_subscriber_history(client: RestClient, channel: Channel) -> None:
+    """Land the channel's daily subscriber changes before the count `client` just read (its
+    `channels.list` answer), when the channel authorized it."""
     stats = channel.statistics
     if stats is None or stats.hidden_subscriber_count or stats.subscriber_count is None:
         return  # HIDDEN_COUNT_NO_HISTORY
@@ -57,6 +60,7 @@ def land_subscriber_history(client: RestClient, channel: Channel, counted_at: da
         analytics = client.companion(ANALYTICS)
     except CredentialsNotSet:
         return  # not authorized: collected as before
+    counted_at = client.answered_at or utc_now()
     today = counted_at.astimezone(ANALYTICS_DAYS).date()
     params = {"ids": f"channel=={channel.id}", "startDate": (today - timedelta(days=SUBSCRIBER_HISTORY_DAYS)).isoformat(),
               "endDate": (today - timedelta(days=1)).isoformat(), "metrics": ",".join(METRICS),

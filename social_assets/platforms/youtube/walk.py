@@ -1,7 +1,6 @@
 """Reading one YouTube channel's day with the fewest quota units (1 per list call):
 
-1. `channels` by id -> the profile and the uploads playlist ("profiles"); then, where the
-   channel authorized YouTube Analytics, its past daily subscriber changes (`analytics.py`);
+1. `channels` by id -> the profile and the uploads playlist ("profiles");
 2. `playlistItems` of the uploads playlist, 50 a page, newest first, until an upload older than the
    day or `post_limit` videos of the day (landed as "posts" with `normalize=False`: an index only;
    `search.list` would cost 100 units a call);
@@ -22,7 +21,6 @@ from typing import Any, Iterator, Sequence
 from pydantic import ValidationError
 
 from social_assets.core.errors import ApiError, NotFoundError, QuotaExhaustedError
-from social_assets.core.http import server_time
 from social_assets.core.records import Gone, gone_posts
 from social_assets.core.rest import QueryCursor, RestClient, batches
 from social_assets.core.timeutil import utc_now
@@ -72,7 +70,6 @@ class YouTubeWalk:
         self.client = client
         self.source = source
         self.uploads_playlist: str | None = None
-        self.answered_at = utc_now()
 
     @property
     def units_spent(self) -> int:
@@ -90,7 +87,7 @@ class YouTubeWalk:
             uploads = channel.content_details.related_playlists.uploads if channel.content_details else None
             if channel.id == channel_id and uploads:
                 self.uploads_playlist = uploads
-                land_subscriber_history(self.client, channel, self.answered_at)
+                land_subscriber_history(self.client, channel)  # where the channel authorized it
                 return
         raise ChannelNotFoundError(
             PLATFORM, "GET", self.client.url("/channels"), 404,
@@ -161,11 +158,9 @@ class YouTubeWalk:
     def _list(self, resource: str, params: dict[str, str], **kwargs: Any) -> dict[str, Any]:
         """One list call (1 quota unit per HTTP request, retries included), landed."""
         with self._quota_explained():
-            response = self.client.call("GET", f"/{resource}", params=params, **kwargs)
-        if response is None:  # a logic error here would burn quota on repeats
+            body = self.client.get(f"/{resource}", params=params, **kwargs)
+        if body is None:  # a logic error here would burn quota on repeats
             raise RuntimeError(f"youtube walk would send {resource} {params} twice")
-        self.answered_at = server_time(response)  # when YouTube counted what it answered
-        body = self.client.parse("GET", f"/{resource}", response)
         if not isinstance(body, dict):
             raise ApiError(PLATFORM, "GET", self.client.url(f"/{resource}"), 200,
                            f"expected a JSON object, got {type(body).__name__}")

@@ -12,7 +12,6 @@ most five replies inline, `comments?parentId=` lists them all, newest first.
 Faults: `429_burst` is 403 `rateLimitExceeded` or 429 `RESOURCE_EXHAUSTED` (never
 `quotaExceeded`, which only the real quota gives); `5xx` is 500 or 503; `field_missing` /
 `field_renamed` hit one item's `publishedAt` (`publishTime`). An API key does not expire.
-Past subscriber counts (YouTube Analytics) and Google's token endpoint: `youtube_analytics.py`.
 """
 
 from __future__ import annotations
@@ -308,6 +307,7 @@ class YouTubeEmulation(Emulation):
         self._routes: dict[str, Callable[[SandboxRequest], SandboxResponse]] = {
             "channels": self._list_channels, "playlistItems": self._list_playlist_items, "videos": self._list_videos,
             "commentThreads": self._list_comment_threads, "comments": self._list_comments}
+        # Past subscriber counts (YouTube Analytics) and Google's token endpoint: youtube_analytics.py.
         self.analytics = analytics.AnalyticsRoutes(world, self.accepted, self.tokens, self._channels, self.ok)
 
     def is_token_request(self, request: SandboxRequest) -> bool:
