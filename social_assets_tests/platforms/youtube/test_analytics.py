@@ -70,6 +70,12 @@ def test_columns_are_found_by_their_headers_and_missing_rows_mean_no_data():
     assert history({"kind": "youtubeAnalytics#resultTable", "columnHeaders": HEADERS}) == ([], [])
 
 
+def test_a_day_missing_between_reported_days_counts_no_change():
+    records, rejected = history(table([["2026-11-01", 5, 1], ["2026-11-03", 2, 4]]))  # no row for 2 November
+    assert records == [("2026-11-04T08:00:00+00:00", 1000), ("2026-11-02T08:00:00+00:00", 1002)]
+    assert rejected == []
+
+
 def test_an_unreadable_day_stops_the_count_back_and_rejects_the_older_days():
     body = table([["2026-11-01", 5, 1], ["2026-11-02", "3", 0], ["2026-11-03", 2, 4]])
     records, rejected = history(body)
