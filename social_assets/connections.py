@@ -8,7 +8,8 @@ Credentials belong to a source: each source may name the environment variables i
 (`credentials:` in the sources file), else the platform's default variables are used. A
 platform declares its auth kinds in order of preference; a source uses the first whose
 credentials are all set (an auth that needs none always qualifies). In live mode a source with
-no usable auth is a configuration error naming the source and the variables. In sandbox mode
+no usable auth is a configuration error naming the source and the variables (`CredentialsNotSet`
+when none of them is set at all: an optional companion API, YouTube Analytics, is then skipped). In sandbox mode
 credentials that are set are the ones sent, else the sandbox's own; the sandbox runs in process
 unless `SOCIAL_SANDBOX_URL` points at a served one (`social-assets sandbox serve`). Sandbox code
 is imported only in sandbox mode.
@@ -23,7 +24,7 @@ from typing import Any, Callable, Mapping
 import httpx
 
 from social_assets.core.api import ApiSpec, Auth, api_key_params, authenticator, describe_variables, resolve_values
-from social_assets.core.errors import AuthError
+from social_assets.core.errors import AuthError, CredentialsNotSet
 from social_assets.core.http import ApiSession, LandedResponse, json_problem
 from social_assets.core.limits import Limiter, shared_state
 from social_assets.core.rest import RestClient
@@ -114,7 +115,8 @@ class Connection:
         preferred = spec.auth[0]
         variables, values = resolve_values(preferred, names, self.environ)
         missing = [name for name, value in zip(variables, values) if not value]
-        raise AuthError(
+        none_set = not any(any(resolve_values(auth, names, self.environ)[1]) for auth in spec.auth)
+        raise (CredentialsNotSet if none_set else AuthError)(
             self.platform.name, "AUTH", spec.base_url, None,
             f"{who}: {describe_variables(tuple(missing))} not set (live mode needs {preferred.kind.value} credentials)",
         )

@@ -79,6 +79,11 @@ class AuthError(ApiError):
     The message names the source and the variables to fix, never their values."""
 
 
+class CredentialsNotSet(AuthError):
+    """In live mode, none of an API's credential variables is set: not a half-done setup but
+    none at all, which an optional API (YouTube Analytics) takes as "not authorized"."""
+
+
 class PermissionDeniedError(ApiError):
     """The credential works but may not read this (a private account, a missing scope)."""
 

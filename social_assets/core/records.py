@@ -165,7 +165,8 @@ class ProfileRecord(_Record):
     posts_count: int | None
     # Likes the account's posts received in all (TikTok's likes_count); None where not given.
     likes_received: int | None = None
-    # Set on a past count a platform's history endpoint gives (LinkedIn's daily follower gains):
+    # Set on a past count a platform's history endpoint gives (daily follower gains on Instagram
+    # and LinkedIn, YouTube Analytics' subscriber changes):
     # the moment it describes. Such a record is a derived follower snapshot, not the profile.
     observed_at: datetime | None = None
 

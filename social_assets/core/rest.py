@@ -21,12 +21,13 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field, replace
+from datetime import datetime
 from typing import Any, Callable, Iterable, Iterator, Mapping, Protocol, Sized, TypeVar
 
 import httpx
 
 from social_assets.core.errors import ApiError
-from social_assets.core.http import ApiSession
+from social_assets.core.http import ApiSession, server_time
 from social_assets.core.records import Resource
 
 T = TypeVar("T")
@@ -182,6 +183,9 @@ class RestClient:
         # first use by `companion`; set by whoever builds the client (`connections.py`).
         self.companions: dict[str, Callable[[], RestClient]] = {}
         self._opened: dict[str, RestClient] = {}
+        # When the platform produced the latest answer (its Date header): the moment a count it
+        # gave was read (YouTube's past subscriber counts are counted back from it).
+        self.answered_at: datetime | None = None
 
     @property
     def platform(self) -> str:
@@ -225,10 +229,12 @@ class RestClient:
         if key in self._sent:
             return None
         self._sent.add(key)
-        return self.session.request(
+        response = self.session.request(
             method, url, params={**(params or {}), **self._auth_params} or None, data=form, json_body=json_body,
             headers=self.headers, land_as=land_as, normalize=normalize, context=context, authenticated=authenticated,
         )
+        self.answered_at = server_time(response)
+        return response
 
     def json(self, method: str, path: str, **kwargs: Any) -> Any:
         """`call`'s body parsed as JSON (None for a repeated request)."""

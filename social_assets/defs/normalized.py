@@ -72,7 +72,7 @@ def build_normalized_asset(resource: Resource) -> AssetsDefinition:
                     PartitionWrite(NORMALIZED_TABLES[resource], rows),
                     # The three normalized assets share ops.dead_letters: each replaces its items.
                     letters_write(con, result.dead_letters, kind="item", resource=resource),
-                    # Derived past follower counts (LinkedIn's follower gains) come with the profiles.
+                    # Derived past follower counts (Instagram, LinkedIn, YouTube Analytics) come with the profiles.
                     *([PartitionWrite(FOLLOWER_HISTORY, result.history)] if result.history is not None else []),
                 ],
             )

@@ -128,9 +128,9 @@ NORMALIZED_TABLES = {
     ),
 }
 
-# Past follower counts derived from a platform's history endpoint (LinkedIn's daily follower
-# gains), written by normalized/profiles beside the profiles: analytics.follower_snapshots
-# marks them `derived`.
+# Past follower counts derived from a platform's history endpoint (Instagram's and LinkedIn's
+# daily follower gains, YouTube Analytics' subscriber changes), written by normalized/profiles
+# beside the profiles: analytics.follower_snapshots marks them `derived`.
 FOLLOWER_HISTORY = Table(
     "normalized",
     "follower_history",

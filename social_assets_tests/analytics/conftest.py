@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
+import pandas as pd
 import pytest
 
 from social_assets_tests.pipeline import build_analytics, collect_partition, memory_instance, refresh_hour
@@ -27,6 +28,25 @@ def brand_members(youtube_channel: str) -> dict[str, set[tuple[str, str]]]:
         "pulse": {("reddit", "u/sandbox_bob"), ("youtube", youtube_channel)},
         "community": {("reddit", "r/duckdb"), ("reddit", "u/sandbox_bob")},
     }
+
+
+def follower_snapshots(con) -> pd.DataFrame:
+    """Every follower snapshot, computed here from the normalized tables: the counts collected
+    (normalized.profiles, at collected_at) and the past counts derived from a platform's history
+    (normalized.follower_history, at observed_at). One per account and moment: a collected count
+    wins over a derived one of the same moment; of several derivations of a moment, the latest
+    read (its collected_at) wins. Columns: platform, account_id, collected_at (the moment),
+    followers, snapshot_source."""
+    collected = con.execute(
+        "SELECT platform, account_id, collected_at, followers, collected_at AS read_at FROM normalized.profiles").df()
+    derived = con.execute(
+        "SELECT platform, account_id, observed_at AS collected_at, followers, collected_at AS read_at "
+        "FROM normalized.follower_history").df()
+    both = pd.concat([collected.assign(snapshot_source="collected"), derived.assign(snapshot_source="derived")])
+    # "collected" sorts before "derived"; then the latest read first.
+    both = both.sort_values(["snapshot_source", "read_at"], ascending=[True, False], kind="stable")
+    kept = both.drop_duplicates(["platform", "account_id", "collected_at"], keep="first")
+    return kept.drop(columns="read_at").reset_index(drop=True)
 
 
 @pytest.fixture(scope="package")

@@ -1,6 +1,7 @@
 """analytics.brand_rollups_*: a brand's accounts across platforms, against an independent pandas
-computation from analytics.posts and analytics.follower_snapshots (the package's warehouse:
-see conftest.py), with the brands written out by hand."""
+computation from analytics.posts and the follower snapshots merged from the normalized tables
+(`conftest.follower_snapshots`; the package's warehouse: see conftest.py), with the brands
+written out by hand."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from social_assets_tests.analytics.conftest import brand_members
+from social_assets_tests.analytics.conftest import brand_members, follower_snapshots
 
 METRICS = ["likes", "comments", "shares", "views", "saves", "impressions", "reach", "clicks", "watch_time_seconds"]
 GRAINS = {"daily": "D", "weekly": "W", "monthly": "M"}
@@ -42,7 +43,7 @@ def total(values) -> float:
 
 def expected_brand_rollups(con, grain: str, members: dict[str, set[tuple[str, str]]]) -> list[dict]:
     posts = con.execute("SELECT * FROM analytics.posts").df()
-    snapshots = con.execute("SELECT platform, account_id, collected_at, followers FROM analytics.follower_snapshots").df()
+    snapshots = follower_snapshots(con)  # collected and derived counts, merged in the test
 
     def followers_at(platform: str, account: str, moment) -> float:
         mine = snapshots[(snapshots.platform == platform) & (snapshots.account_id == account) & (snapshots.collected_at <= moment)]

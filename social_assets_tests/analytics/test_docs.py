@@ -93,18 +93,28 @@ def test_follower_snapshots_are_taken_when_the_platform_answered(warehouse):
     con = duckdb.connect(str(warehouse), read_only=True)
     try:
         snapshots = con.execute(
-            "SELECT platform, account_id, collected_at, snapshot_source FROM analytics.follower_snapshots ORDER BY ALL"
+            "SELECT platform, account_id, collected_at, followers, snapshot_source FROM analytics.follower_snapshots"
         ).fetchall()
         answered = set(con.execute(
             "SELECT platform, account_id, fetched_at FROM raw.profiles WHERE status = 200"
         ).fetchall())
+        history = {(p, a, moment): followers for p, a, moment, followers in con.execute(
+            "SELECT platform, account_id, observed_at, followers FROM normalized.follower_history "
+            "ORDER BY collected_at").fetchall()}  # of several derivations of a moment, the latest read
     finally:
         con.close()
+    collected = [s for s in snapshots if s[4] == "collected"]
+    derived = [s for s in snapshots if s[4] == "derived"]
     # Each collection (the sandbox clock pinned to 02:00 the morning after each day) gave one
-    # snapshot per account, dated when the profile request was answered.
-    assert {moment for *_, moment, _ in snapshots} == {datetime.combine(d + timedelta(days=1), datetime.min.time()) + timedelta(hours=2) for d in DAYS}
-    assert all((p, a, moment) in answered for p, a, moment, _ in snapshots)
-    assert {source for *_, source in snapshots} == {"collected"}
+    # collected snapshot per account, dated when the profile request was answered.
+    assert {moment for _, _, moment, _, _ in collected} == {datetime.combine(d + timedelta(days=1), datetime.min.time()) + timedelta(hours=2) for d in DAYS}
+    assert all((p, a, moment) in answered for p, a, moment, _, _ in collected)
+    # Derived snapshots are YouTube's past counts (Analytics), at the end of Los Angeles days
+    # (07:00 UTC in summer time, 08:00 after 1 November), with the count normalized from it.
+    assert derived and {p for p, *_ in derived} == {"youtube"}
+    assert {moment.hour for _, _, moment, _, _ in derived} == {7, 8}
+    assert all(history[(p, a, moment)] == followers for p, a, moment, followers, _ in derived)
+    assert {(p, a, moment) for p, a, moment, *_ in derived}.isdisjoint((p, a, m) for p, a, m, *_ in collected)
 
 
 def test_rollup_materializations_carry_per_platform_figures(built):

@@ -8,6 +8,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from social_assets_tests.analytics.conftest import follower_snapshots
+
 GRAINS = {"daily": "D", "weekly": "W", "monthly": "M"}
 METRICS = ["likes", "comments", "shares", "views", "saves", "impressions", "reach", "clicks", "watch_time_seconds"]
 
@@ -15,7 +17,8 @@ METRICS = ["likes", "comments", "shares", "views", "saves", "impressions", "reac
 def expected_rollups(con: duckdb.DuckDBPyConnection, grain: str) -> pd.DataFrame:
     posts = con.execute("SELECT * FROM normalized.posts").df()
     refreshed = con.execute("SELECT * FROM normalized.post_metrics").df()
-    profiles = con.execute("SELECT platform, account_id, collected_at, followers FROM normalized.profiles").df()
+    # Collected and derived (past) follower counts, merged here (see conftest.follower_snapshots).
+    profiles = follower_snapshots(con)
 
     # Each post: what it is from its latest collection, its counts from its latest observation.
     described = posts.sort_values(["collected_at", "account_id"]).groupby(["platform", "post_id"]).tail(1)

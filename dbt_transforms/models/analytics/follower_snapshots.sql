@@ -1,7 +1,8 @@
 -- One point in time per account: the followers the platform reported.
 -- snapshot_source says where the figure comes from: 'collected' is the count the profile
 -- endpoint answered at collected_at; 'derived' is a past count worked out from a platform's
--- history endpoint (LinkedIn's daily follower gains, normalized.follower_history), with
+-- history endpoint (Instagram's and LinkedIn's daily follower gains, YouTube Analytics'
+-- subscriber changes; normalized.follower_history), with
 -- collected_at = the moment it describes. A collected count wins over a derived one of the
 -- same moment, and of several derivations of one moment the latest read wins.
 with snapshots as (

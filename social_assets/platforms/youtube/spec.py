@@ -93,11 +93,29 @@ ERRORS = ErrorTable(
     ),
 )
 
+# -- YouTube Analytics API v2: past subscriber counts, where a channel authorized it ----------
+# (see `analytics.py`). ⚠ Decision `ANALYTICS_TOKEN_ENDPOINT`: PLATFORMS.md §2 names the OAuth2
+# scope (yt-analytics.readonly) but not the token endpoint; Google's refresh is a form POST to
+# `ANALYTICS_TOKEN_URL` with the client id and secret in the form, and does not rotate the token.
+ANALYTICS = "analytics"  # the companion API's name
+ANALYTICS_BASE_URL = "https://youtubeanalytics.googleapis.com/v2"
+ANALYTICS_TOKEN_URL = "https://oauth2.googleapis.com/token"
+ANALYTICS_VARIABLES = ("YOUTUBE_CLIENT_ID", "YOUTUBE_CLIENT_SECRET", "YOUTUBE_REFRESH_TOKEN")
+# ⚠ The Analytics API's own quota is not in PLATFORMS.md ("n/a"): its calls are not counted as
+# Data API units (cost 0), and one call a source a day stays far below any daily limit.
+ANALYTICS_API = ApiSpec(
+    base_url=ANALYTICS_BASE_URL,
+    auth=(Auth(AuthKind.REFRESH_TOKEN, ANALYTICS_VARIABLES, token_url=ANALYTICS_TOKEN_URL, client_auth="form"),),
+    limits=LimitPolicy(platform=PLATFORM, limits=(), cost=lambda endpoint: 0),
+    errors=ERRORS,
+)
+
 API = ApiSpec(
     base_url=BASE_URL,
     auth=(Auth(AuthKind.API_KEY, (API_KEY_VARIABLE,), param="key"),),
     limits=LIMITS,
     errors=ERRORS,
+    companions={ANALYTICS: ANALYTICS_API},
 )
 
 CAPABILITIES = Capabilities(comments=True, max_depth=1, sorts=COMMENT_ORDERS, batch_lookup=LISTING_PAGE_SIZE)

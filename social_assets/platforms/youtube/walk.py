@@ -22,6 +22,7 @@ from social_assets.core.records import Gone, gone_posts
 from social_assets.core.rest import QueryCursor, RestClient, batches
 from social_assets.core.timeutil import utc_now
 from social_assets.platforms.base import DayWindow, PostRef
+from social_assets.platforms.youtube.analytics import land_subscriber_history
 from social_assets.platforms.youtube.models import Channel, CommentThread, PlaylistItem, Video
 from social_assets.platforms.youtube.spec import (
     DAILY_QUOTA,
@@ -80,6 +81,7 @@ class YouTubeWalk:
             uploads = channel.content_details.related_playlists.uploads if channel.content_details else None
             if channel.id == channel_id and uploads:
                 self.uploads_playlist = uploads
+                land_subscriber_history(self.client, channel)  # where the channel authorized it
                 return
         raise ChannelNotFoundError(
             PLATFORM, "GET", self.client.url("/channels"), 404,

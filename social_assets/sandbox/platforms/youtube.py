@@ -43,11 +43,12 @@ from social_assets.sandbox.engine import (
     unb64,
 )
 from social_assets.sandbox.http import SandboxRequest, SandboxResponse
+from social_assets.sandbox.platforms import youtube_analytics as analytics
 from social_assets.sandbox.world import CommentTree, World, WorldAccount, WorldComment, WorldPost
 
 PLATFORM = "youtube"
 SANDBOX_API_KEY = "AIzaSy-sandbox-youtube-data-api-v3-key"
-CREDENTIALS = {API_KEY_VARIABLE: SANDBOX_API_KEY}
+CREDENTIALS = {API_KEY_VARIABLE: SANDBOX_API_KEY, **analytics.CREDENTIALS}  # the API key first (`units_used`)
 API_PREFIX = "/youtube/v3/"
 INLINE_REPLIES = 5  # commentThreads carry at most this many replies; the rest via comments.list
 
@@ -254,7 +255,7 @@ class YouTubeEmulation(Emulation):
     """The YouTube Data API v3 over the synthetic world (see the module docstring)."""
 
     platform = PLATFORM
-    hosts: ClassVar[tuple[str, ...]] = ("www.googleapis.com", "youtube.googleapis.com")
+    hosts: ClassVar[tuple[str, ...]] = ("www.googleapis.com", "youtube.googleapis.com", *analytics.HOSTS)
     catalog: ClassVar[tuple[tuple[str, str], ...]] = tuple(
         ("channel", handle) for handle in ("@dagsterio", "@duckdblabs", "@datatalksclub", "@socialpulse", "@brandstudio")
     ) + tuple(("channel", f"@sandbox_channel_{n:02d}") for n in range(1, 46))  # for scaling tests
@@ -282,8 +283,15 @@ class YouTubeEmulation(Emulation):
         self._routes: dict[str, Callable[[SandboxRequest], SandboxResponse]] = {
             "channels": self._list_channels, "playlistItems": self._list_playlist_items, "videos": self._list_videos,
             "commentThreads": self._list_comment_threads, "comments": self._list_comments}
+        # Past subscriber counts (YouTube Analytics) and Google's token endpoint: youtube_analytics.py.
+        self.analytics = analytics.AnalyticsRoutes(world, self.accepted, self.tokens, self._channels, self.ok)
 
-    def authenticate(self, request: SandboxRequest) -> str | SandboxResponse:
+    def is_token_request(self, request: SandboxRequest) -> bool:
+        return self.analytics.is_token_request(request)
+
+    def authenticate(self, request: SandboxRequest) -> str | SandboxResponse | None:
+        if self.analytics.serves(request):
+            return self.analytics.authenticate(request)
         key = request.param("key")
         if not key:
             return google_error(403, "forbidden", "The request is missing a valid API key.", "global")
@@ -295,6 +303,8 @@ class YouTubeEmulation(Emulation):
         return request.path.removeprefix(API_PREFIX) if request.path.startswith(API_PREFIX) else None
 
     def route(self, request: SandboxRequest) -> SandboxResponse:
+        if self.analytics.serves(request):
+            return self.analytics.route(request)
         handler = self._routes.get(self.resource_of(request) or "")
         if handler is None or request.method != "GET":
             return google_error(404, "notFound", "Not Found", "global")

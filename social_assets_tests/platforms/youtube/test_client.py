@@ -58,6 +58,11 @@ class Run:
     def calls(self, resource: str) -> list[LandedResponse]:
         return [r for r in self.landed if r.endpoint.endswith(f"/youtube/v3/{resource}")]
 
+    @property
+    def data_api(self) -> list[LandedResponse]:
+        """The Data API's answers (not the Analytics report, which costs no Data API unit)."""
+        return [r for r in self.landed if "/youtube/v3/" in r.endpoint]
+
 
 def new_sandbox() -> Sandbox:
     return Sandbox(clock=SandboxClock(NOW))
@@ -155,7 +160,8 @@ def test_source_takes_channel_ids_only():
         YouTubeSource(channel="UCshort")
     with pytest.raises(ValidationError):
         YouTubeSource(channel=SOCIALPULSE, sort="new")
-    assert PLATFORM.source_type is YouTubeSource and PLATFORM.credentials == ("YOUTUBE_API_KEY",)
+    assert PLATFORM.source_type is YouTubeSource
+    assert PLATFORM.credentials == ("YOUTUBE_API_KEY", "YOUTUBE_CLIENT_ID", "YOUTUBE_CLIENT_SECRET", "YOUTUBE_REFRESH_TOKEN")
 
 
 # -- collecting a day ---------------------------------------------------------------------
@@ -183,7 +189,7 @@ def test_collects_exactly_the_worlds_posts_of_the_day(busy_day):
 
 
 def test_lands_the_profile_and_the_playlist_index(busy_day):
-    [profile_call] = [l for l in busy_day.landed if l.resource == "profiles"]
+    [profile_call] = busy_day.calls("channels")
     [profile] = normalize_profiles(json.loads(profile_call.body)).records
     assert (profile.account_id, profile.username) == (SOCIALPULSE, "@socialpulse")
     index_calls = [l for l in busy_day.landed if not l.normalize]
@@ -232,7 +238,7 @@ def test_replies_listed_by_parent_need_the_video_hint(busy_day):
 
 def test_units_spent_are_the_calls_made_and_the_fewest_possible(busy_day):
     run = busy_day
-    assert run.collector.units_spent == len(run.landed) == run.youtube.units_used()
+    assert run.collector.units_spent == len(run.data_api) == run.youtube.units_used()
     assert run.collector.units_spent == minimal_units(run.world, run.youtube, BUSY_DAY, source())
     requests = Counter((l.endpoint, tuple(sorted(l.params.items()))) for l in run.landed)
     assert max(requests.values()) == 1  # never the same request twice
@@ -264,7 +270,7 @@ def test_videos_are_fetched_fifty_at_a_time():
     assert [len(c.params["id"].split(",")) for c in video_calls] == [50] * full + ([rest] if rest else [])
     assert {r.post_id for r in collected_posts(run)} == {video_id_for(p.uid) for p in expected}
     assert len(run.calls("playlistItems")) >= 2
-    assert run.collector.units_spent == len(run.landed) == minimal_units(run.world, run.youtube, month, src)
+    assert run.collector.units_spent == len(run.data_api) == minimal_units(run.world, run.youtube, month, src)
 
 
 def test_post_limit_keeps_the_newest_posts_of_the_day():

@@ -11,10 +11,12 @@ import pytest
 
 from social_assets.core.records import ApiErrorBody, NotAResponse
 from social_assets.platforms import PLATFORMS
+from social_assets.platforms.youtube import analytics
 from social_assets.platforms.youtube.normalize import normalize_comments, normalize_posts, normalize_profiles
 
 REALDATA = Path("/work/shared/realdata/youtube")
-NORMALIZERS = {"posts": normalize_posts, "comments": normalize_comments, "profiles": normalize_profiles}
+# Profiles go through analytics.py, which hands channels to normalize_profiles (and reads history).
+NORMALIZERS = {"posts": normalize_posts, "comments": normalize_comments, "profiles": analytics.normalize_profiles}
 
 # What each recorded file is a response of; "error" files must raise ApiErrorBody.
 FILE_RESOURCES = {
