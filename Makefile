@@ -22,9 +22,11 @@ $(VENV)/.installed: pyproject.toml
 run: install
 	$(BIN)/social-assets run $(if $(DATE),--date $(DATE)) $(if $(FROM),--from $(FROM)) $(if $(TO),--to $(TO))
 
-# The suite runs on both cores (pytest-xdist); PYTEST_WORKERS=0 runs it in one process.
-# loadgroup: tests sharing an expensive fixture stay on one worker (social_assets_tests/conftest.py).
-PYTEST_WORKERS ?= 2
+# The suite runs in parallel (pytest-xdist): three workers on two cores, because much of its
+# time is spent waiting (on runs in subprocesses, backoffs, the UI) rather than computing.
+# PYTEST_WORKERS=0 runs it in one process. loadgroup: tests sharing an expensive fixture stay
+# on one worker (social_assets_tests/conftest.py).
+PYTEST_WORKERS ?= 3
 
 test: install
 	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadgroup $(PYTEST_ARGS)
