@@ -72,6 +72,9 @@ def test_each_request_shows_only_faults_it_can(sandbox):
     # The token endpoint: only throttling and server errors, never a tampered token body.
     token = SandboxRequest("POST", "www.reddit.com", "/api/v1/access_token", [], {}, b"grant_type=client_credentials")
     assert reddit.fault_kinds(token) == {"429_burst", "5xx"}
+    # Google's token endpoint (YouTube Analytics): server errors only; its throttles are the Data API's 403s.
+    google_token = SandboxRequest("POST", "oauth2.googleapis.com", "/token", [], {}, b"grant_type=refresh_token")
+    assert youtube.fault_kinds(google_token) == {"5xx"}
     assert kinds(reddit, "oauth.reddit.com", "/r/python/about") == generic | {"expired_token"}
     assert kinds(reddit, "oauth.reddit.com", "/r/python/new") == generic | {"expired_token"} | fields
     assert kinds(reddit, "oauth.reddit.com", "/r/python/new", after="t3_x") == set(FAULT_KINDS)

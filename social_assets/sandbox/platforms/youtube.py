@@ -43,6 +43,7 @@ from social_assets.sandbox.engine import (
     unb64,
 )
 from social_assets.sandbox.http import SandboxRequest, SandboxResponse
+from social_assets.sandbox.faults import RATE_LIMITED
 from social_assets.sandbox.platforms import youtube_analytics as analytics
 from social_assets.sandbox.world import CommentTree, World, WorldAccount, WorldComment, WorldPost
 
@@ -288,6 +289,13 @@ class YouTubeEmulation(Emulation):
 
     def is_token_request(self, request: SandboxRequest) -> bool:
         return self.analytics.is_token_request(request)
+
+    def fault_kinds(self, request: SandboxRequest) -> frozenset[str]:
+        # ⚠ Decision: Google's token endpoint is faulted with server errors only. YouTube's
+        # throttle answers (403 rateLimitExceeded) are the Data API's, and a 4xx from a token
+        # endpoint is a refused grant (core/limits/tokens.py), not a throttle.
+        kinds = super().fault_kinds(request)
+        return kinds - {RATE_LIMITED} if self.is_token_request(request) else kinds
 
     def authenticate(self, request: SandboxRequest) -> str | SandboxResponse | None:
         if self.analytics.serves(request):
