@@ -24,12 +24,11 @@ run: install
 
 # The suite runs in parallel (pytest-xdist): three workers on two cores, because much of its
 # time is spent waiting (on runs in subprocesses, backoffs, the UI) rather than computing.
-# PYTEST_WORKERS=0 runs it in one process. loadgroup: tests sharing an expensive fixture stay
-# on one worker (social_assets_tests/conftest.py).
+# PYTEST_WORKERS=0 runs it in one process.
 PYTEST_WORKERS ?= 3
 
 test: install
-	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadgroup $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) $(PYTEST_ARGS)
 
 bench: install
 	nice $(BIN)/python benchmarks/run.py $(BENCH_ARGS)

@@ -33,21 +33,9 @@ def pytest_configure(config):
     prepare_dbt_project()
 
 
-# Tests that share an expensive session or package fixture run on one worker, so it is built
-# once rather than once per worker (pytest-xdist's `--dist loadgroup`, which `make test` uses).
-SHARED_FIXTURE_GROUPS = {
-    "calm_run": (  # reliability/conftest.py: `make run` on a fresh project
-        "social_assets_tests/reliability/test_concurrent_runs.py",
-        "social_assets_tests/reliability/test_killed_run.py",
-        "social_assets_tests/reliability/test_no_network.py",
-    ),
-    "automation_warehouse": ("social_assets_tests/automation/",),  # automation/conftest.py
-    "analytics_warehouse": ("social_assets_tests/analytics/",),  # analytics/conftest.py
-}
-
-# Tests that take minutes (alone or as a group), longest first. They start first, one per
-# worker, and the short tests fill in around them, so both workers finish at about the same
-# time (pytest-xdist hands tests out in collection order).
+# Tests that take minutes (alone or with the tests sharing their fixture), longest first. They
+# start first, one per worker, and the short tests fill in around them, so the workers finish
+# at about the same time (pytest-xdist hands tests out in collection order).
 SLOW_FIRST = (
     "social_assets_tests/reliability/test_concurrent_runs.py",
     "social_assets_tests/reliability/test_killed_run.py",
@@ -64,16 +52,11 @@ SLOW_FIRST = (
 )
 
 
-@pytest.hookimpl(tryfirst=True)  # before pytest-xdist's own, which reads the group markers
 def pytest_collection_modifyitems(config, items):
     def rank(item) -> int:
         return next((i for i, prefix in enumerate(SLOW_FIRST) if item.nodeid.startswith(prefix)), len(SLOW_FIRST))
 
     items.sort(key=rank)  # stable: the rest keep their order
-    for item in items:
-        group = next((g for g, prefixes in SHARED_FIXTURE_GROUPS.items() if item.nodeid.startswith(prefixes)), None)
-        if group:
-            item.add_marker(pytest.mark.xdist_group(group))
 
 
 def realdata_files(platform: str) -> list[Path]:
