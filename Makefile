@@ -24,11 +24,12 @@ run: install
 
 # The suite runs in parallel (pytest-xdist): three workers on two cores, because much of its
 # time is spent waiting (on runs in subprocesses, backoffs, the UI) rather than computing.
-# PYTEST_WORKERS=0 runs it in one process.
+# worksteal: a worker that runs out of tests takes queued ones from the others, so a queue
+# behind a long test does not leave the rest idle. PYTEST_WORKERS=0 runs it in one process.
 PYTEST_WORKERS ?= 3
 
 test: install
-	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist worksteal $(PYTEST_ARGS)
 
 bench: install
 	nice $(BIN)/python benchmarks/run.py $(BENCH_ARGS)
