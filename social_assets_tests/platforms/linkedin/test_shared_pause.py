@@ -23,8 +23,9 @@ PATH = "/rest/networkSizes/urn:li:organization:2414183"
 def _linkedin_process(base_url: str, store: str, results) -> None:
     client = _collector(LINKEDIN, base_url, store)
     client.session.backoff_initial, client.session.backoff_max = 0.01, 0.05  # the 429s come at once
-    # Never wait for the reset, however near midnight the test runs: the pause is what is tested.
-    client.session.limiter = Limiter(replace(LIMITS, max_wait=0.0), client.session.limiter.state)
+    # Wait a second at most (the other process may hold the store a moment), never for the reset
+    # however near midnight the test runs: the pause is what is tested.
+    client.session.limiter = Limiter(replace(LIMITS, max_wait=1.0), client.session.limiter.state)
     answered, paused = 0, []
     for n in range(CALLS_PER_PROCESS):
         try:
