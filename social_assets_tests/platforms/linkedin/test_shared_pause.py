@@ -51,7 +51,7 @@ def test_a_persistent_429_pauses_linkedin_until_midnight_utc_in_every_process(st
     # Both processes were paused, each until the next midnight UTC, for every call left.
     assert all(paused and len(set(paused)) == 1 and set(paused) <= midnights for _, paused, _ in outcomes)
     assert sum(len(paused) for _, paused, _ in outcomes) == 2 * CALLS_PER_PROCESS - SANDBOX_DAILY_LIMIT
-    # The pause came after the run of 429s (one more may have been in flight in the other
-    # process), and after it neither process sent anything.
-    assert PAUSE_AFTER_429S <= calls.count(429) <= PAUSE_AFTER_429S + 1
+    # The pause came after the run of 429s (one more may have been in flight in each process
+    # when it was recorded), and after it neither process sent anything.
+    assert PAUSE_AFTER_429S <= calls.count(429) <= PAUSE_AFTER_429S + 2
     assert sum(sent for *_, sent in outcomes) == len(calls)
