@@ -91,6 +91,7 @@ def pipeline_env(tmp_path: Path, sources_file: Path, monkeypatch: pytest.MonkeyP
     # A developer's shell must not change what the tests see.
     monkeypatch.delenv("SOCIAL_SANDBOX_FAULTS", raising=False)
     monkeypatch.delenv("SOCIAL_SANDBOX_LOG", raising=False)
+    monkeypatch.delenv("SOCIAL_SANDBOX_SCALE", raising=False)
     monkeypatch.delenv("SOCIAL_API_MODE", raising=False)
     for platform in PLATFORMS.values():
         monkeypatch.delenv(f"SOCIAL_API_MODE_{platform.name.upper()}", raising=False)

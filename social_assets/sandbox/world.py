@@ -22,7 +22,10 @@ every post draws at least `MIN_COMMENTS_PER_POST` comments, so a daily collectio
 account finds posts, comments and a profile. `SOCIAL_SANDBOX_SCALE=N` (`scale`) multiplies
 every account's followers and posting rate, and with the followers its likes and comments per
 post: one source then makes a busy community's day (up to `MAX_POSTS_PER_DAY` posts and
-`MAX_COMMENTS_PER_POST` comments each, the limits of the id layout).
+`MAX_COMMENTS_PER_POST` comments each, the limits of the id layout). Scale 1 is the world as it
+always was, value for value. A scaled day is still computed on demand, one day's posts and one
+post's comments at a time, and only the most recently used ones are kept (`_BoundedCache`), so
+serving hundreds of thousands of comments never holds them all.
 
 Platform sandboxes render these platform-neutral objects in their API's shapes. Ids are derived
 reversibly from (account number, day, index) so any id a client was given can be resolved
@@ -31,14 +34,16 @@ again without a lookup table.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import math
 import os
 import random
-from collections import defaultdict
+import threading
+from bisect import bisect_right
+from collections import OrderedDict, defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
-from functools import lru_cache
 from typing import Any, Callable
 
 from social_assets.core.timeutil import from_iso, utc_now
@@ -47,8 +52,15 @@ SCALE_VARIABLE = "SOCIAL_SANDBOX_SCALE"
 EPOCH = date(2020, 1, 1)  # day 0 of the world; ids encode days since then
 FOLLOWERS_ANCHOR = datetime(2026, 1, 1, tzinfo=timezone.utc)  # base_followers hold on this day
 DEFAULT_SEED = 20260101
-MAX_POSTS_PER_DAY = 255
+MAX_POSTS_PER_DAY = 9_999
 MAX_COMMENTS_PER_POST = 4000
+MAX_SCALE = 10_000  # beyond this a day would pass MAX_POSTS_PER_DAY for every account anyway
+# Post uids: (account number * 40,000 + day) << 8 | index for a day's first 256 posts, the
+# layout every existing id was made from; a busy day's later posts are marked by this bit and
+# keep 14 bits for their index. Every uid stays below 2**53 with its comments, so the
+# platforms' fixed-size id encodings (7 or 8 bytes) hold them.
+_BUSY_DAY_BIT = 1 << 40
+_SMALL_INDEX_BITS, _BUSY_INDEX_BITS = 8, 14
 ACCRUAL_HOURS = 18.0  # engagement reaches ~63% of its final value after this many hours
 MIN_COMMENTS_PER_POST = 3  # every post draws some conversation, so every collected day has comments
 QUIET_DAY_POST_LATEST = 12 * 3600 - 1  # seconds into the day
@@ -93,8 +105,9 @@ def scale_from(value: str | None) -> float:
         scale = float(value)
     except ValueError:
         scale = 0.0
-    if not 0 < scale <= 10_000:
-        raise ValueError(f"{SCALE_VARIABLE}={value!r} is not an activity multiplier; use a number above 0, e.g. 1 or 100")
+    if not 0 < scale <= MAX_SCALE:  # also refuses nan and inf
+        raise ValueError(f"{SCALE_VARIABLE}={value!r} is not an activity multiplier: use a number above 0 and "
+                         f"at most {MAX_SCALE:,}, e.g. 1 (the default world) or 100 (a busy community)")
     return scale
 
 
@@ -104,7 +117,11 @@ def _rng(*parts: object) -> random.Random:
 
 
 def _poisson(rng: random.Random, lam: float) -> int:
-    # Knuth's method is fine for the small rates used here.
+    if lam > 500:
+        # Only scaled worlds get here: Knuth's product would underflow (exp(-745) is 0), and a
+        # Poisson count this large is normal to within a fraction of a percent.
+        return max(0, round(rng.gauss(lam, math.sqrt(lam))))
+    # Knuth's method is fine for the small rates of an unscaled world.
     limit, k, p = math.exp(-lam), 0, 1.0
     while True:
         p *= rng.random()
@@ -136,7 +153,7 @@ class WorldAccount:
         return int(self.base_followers * math.exp(self.daily_growth * days))
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # slots: a busy day holds many
 class WorldPost:
     account: WorldAccount
     day: date
@@ -161,7 +178,7 @@ class WorldPost:
         return int(self.final_likes * self.share_ratio * accrual(at - self.published_at))
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # slots: a busy day holds many
 class WorldComment:
     post: WorldPost
     index: int
@@ -178,7 +195,18 @@ class WorldComment:
 
 
 def post_uid(account_number: int, day: date, index: int) -> int:
-    return ((account_number * 40_000 + (day - EPOCH).days) << 8) | index
+    account_day = account_number * 40_000 + (day - EPOCH).days
+    if index < 1 << _SMALL_INDEX_BITS:
+        return (account_day << _SMALL_INDEX_BITS) | index
+    return _BUSY_DAY_BIT | (account_day << _BUSY_INDEX_BITS) | index
+
+
+def post_place(uid: int) -> tuple[int, date, int]:
+    """The (account number, day, index) a post uid was made from (the inverse of `post_uid`)."""
+    bits = _BUSY_INDEX_BITS if uid & _BUSY_DAY_BIT else _SMALL_INDEX_BITS
+    account_day, index = (uid & ~_BUSY_DAY_BIT) >> bits, uid & ((1 << bits) - 1)
+    account_number, day_number = divmod(account_day, 40_000)
+    return account_number, EPOCH + timedelta(days=day_number), index
 
 
 def comment_uid(post: WorldPost, index: int) -> int:
@@ -296,13 +324,12 @@ class World:
             day -= timedelta(days=1)
 
     def post_by_uid(self, platform: str, uid: int, include_deleted: bool = False) -> WorldPost | None:
-        index = uid & 0xFF
-        account_number, day_number = divmod(uid >> 8, 40_000)
+        account_number, day, index = post_place(uid)
         account = self.account_by_number(platform, account_number)
         if account is None:
             return None
-        posts = self.posts_on(account, EPOCH + timedelta(days=day_number))
-        if index >= len(posts) or posts[index].published_at > self.now():
+        posts = self.posts_on(account, day)
+        if index >= len(posts) or posts[index].uid != uid or posts[index].published_at > self.now():
             return None
         if not include_deleted and self.is_deleted(posts[index]):
             return None
@@ -318,7 +345,12 @@ class World:
                 if c.published_at <= at and (include_deleted or not self.is_deleted(c))]
 
     def comment_count(self, post: WorldPost, at: datetime | None = None) -> int:
-        return len(self.comments(post, at))
+        if self._deletions or _comment_tree.holds(self.seed, post):
+            return len(self.comments(post, at))
+        # Listings show every post's count: the arrival times alone give it, without building
+        # (and caching) a busy post's thousands of comments for one number.
+        at = at or self.now()
+        return bisect_right(_arrival_times(_comments_rng(self.seed, post), post), at)
 
     def comment_by_uid(self, platform: str, uid: int, include_deleted: bool = False) -> WorldComment | None:
         post_uid_, offset = divmod(uid, MAX_COMMENTS_PER_POST + 1)
@@ -362,7 +394,43 @@ class CommentTree:
         return self._sizes[comment.index]
 
 
-@lru_cache(maxsize=4096)
+class _BoundedCache:
+    """Memoizes a function returning tuples, keeping the most recently used results up to
+    `budget` items in all (the newest result always, however large). An entry-count bound
+    (`lru_cache`) would let a scaled world's days and comment trees, thousands of items each,
+    fill the memory; this keeps a busy post's comments while they are being paged through."""
+
+    def __init__(self, function: Callable[..., tuple], budget: int):
+        self.function, self.budget = function, budget
+        self._results: OrderedDict[tuple, tuple] = OrderedDict()
+        self._items = 0
+        self._lock = threading.Lock()  # the sandbox server answers from several threads
+        functools.update_wrapper(self, function)
+
+    def __call__(self, *key: Any) -> tuple:
+        with self._lock:
+            if key in self._results:
+                self._results.move_to_end(key)
+                return self._results[key]
+        result = self.function(*key)
+        with self._lock:
+            if key not in self._results:
+                self._results[key] = result
+                self._items += len(result)
+            while self._items > self.budget and len(self._results) > 1:
+                self._items -= len(self._results.popitem(last=False)[1])
+        return result
+
+    def holds(self, *key: Any) -> bool:
+        with self._lock:
+            return key in self._results
+
+    def cache_clear(self) -> None:
+        with self._lock:
+            self._results.clear()
+            self._items = 0
+
+
 def _posts_on(seed: int, account: WorldAccount, day: date) -> tuple[WorldPost, ...]:
     if day < account.created_at.date() or day < EPOCH:
         return ()
@@ -397,13 +465,21 @@ def _posts_on(seed: int, account: WorldAccount, day: date) -> tuple[WorldPost, .
     return tuple(posts)
 
 
-@lru_cache(maxsize=2048)
-def _comment_tree(seed: int, post: WorldPost) -> tuple[WorldComment, ...]:
-    rng = _rng(seed, post.account.platform, "comments", post.uid)
+def _comments_rng(seed: int, post: WorldPost) -> random.Random:
+    return _rng(seed, post.account.platform, "comments", post.uid)
+
+
+def _arrival_times(rng: random.Random, post: WorldPost) -> list[datetime]:
+    """When the post's comments arrive, oldest first: the first draws of its comments' `rng`."""
     # Arrival delays follow the same accrual curve as likes, so counts and trees agree.
     delays = sorted(-ACCRUAL_HOURS * math.log(1.0 - rng.random()) for _ in range(post.final_comments))
+    return [post.published_at + timedelta(hours=delay_hours, seconds=1) for delay_hours in delays]
+
+
+def _comment_tree(seed: int, post: WorldPost) -> tuple[WorldComment, ...]:
+    rng = _comments_rng(seed, post)
     comments: list[WorldComment] = []
-    for index, delay_hours in enumerate(delays):
+    for index, published_at in enumerate(_arrival_times(rng, post)):
         parent: WorldComment | None = None
         if comments and rng.random() < 0.55:
             # Favour recent comments: conversations continue where they are active.
@@ -417,10 +493,16 @@ def _comment_tree(seed: int, post: WorldPost) -> tuple[WorldComment, ...]:
                 uid=comment_uid(post, index),
                 parent_index=parent.index if parent else None,
                 depth=parent.depth + 1 if parent else 0,
-                published_at=post.published_at + timedelta(hours=delay_hours, seconds=1),
+                published_at=published_at,
                 author=f"user_{rng.randint(1, 50_000)}",
                 text=" ".join(rng.sample(_WORDS, k=rng.randint(2, 14))).capitalize(),
                 final_likes=int(rng.paretovariate(1.6)) - 1,
             )
         )
     return tuple(comments)
+
+
+# Some 20,000 posts (thousands of an unscaled world's account-days, as many as before) and
+# 100,000 comments, a few hundred bytes each: tens of MB however busy the world.
+_posts_on = _BoundedCache(_posts_on, budget=20_000)
+_comment_tree = _BoundedCache(_comment_tree, budget=100_000)

@@ -30,6 +30,7 @@ def _no_fault_environment(monkeypatch):
     # The tests say which profile and log they want; a developer's shell must not.
     monkeypatch.delenv("SOCIAL_SANDBOX_FAULTS", raising=False)
     monkeypatch.delenv("SOCIAL_SANDBOX_LOG", raising=False)
+    monkeypatch.delenv("SOCIAL_SANDBOX_SCALE", raising=False)
 
 
 @pytest.fixture

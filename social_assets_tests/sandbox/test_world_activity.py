@@ -10,9 +10,12 @@ from pathlib import Path
 import httpx
 import pytest
 
+from social_assets.sandbox import world as world_module
 from social_assets.sandbox.app import Sandbox, SandboxTransport, emulation_modules, sandbox_credentials
+from social_assets.sandbox.platforms.mastodon import _host_of, post_id_for
+from social_assets.sandbox.platforms.reddit import to_base36
 from social_assets.sandbox.platforms.youtube import channel_id_for
-from social_assets.sandbox.world import SandboxClock, World
+from social_assets.sandbox.world import MAX_POSTS_PER_DAY, SandboxClock, World
 from social_assets.sources import load_sources
 
 from .conftest import NOW, UA
@@ -94,10 +97,57 @@ def test_profiles_of_default_sources_answer():
 # -- SOCIAL_SANDBOX_SCALE ---------------------------------------------------------------------
 
 
+def reddit_http(sandbox: Sandbox) -> tuple[httpx.Client, dict[str, str]]:
+    """A client on the sandbox and the headers of an app-only Reddit token."""
+    http = httpx.Client(transport=SandboxTransport(sandbox))
+    reddit = sandbox_credentials("reddit")
+    token = http.post("https://www.reddit.com/api/v1/access_token", data={"grant_type": "client_credentials"},
+                      auth=(reddit["REDDIT_CLIENT_ID"], reddit["REDDIT_CLIENT_SECRET"]), headers={"User-Agent": UA}
+                      ).json()["access_token"]
+    return http, {"Authorization": f"bearer {token}", "User-Agent": UA}
+
+
+def reddit_day(sandbox: Sandbox, subreddit: str, day: date) -> tuple[int, list[dict]]:
+    """The subreddit's subscribers and its posts of `day`, read over HTTP as a collector would:
+    /about, then /new pages of 100 down to the first older post."""
+    http, headers = reddit_http(sandbox)
+    about = http.get(f"https://oauth.reddit.com/r/{subreddit}/about", headers=headers).json()["data"]
+    start = datetime.combine(day, datetime.min.time(), timezone.utc).timestamp()
+    found: list[dict] = []
+    after = None
+    while True:
+        page = http.get(f"https://oauth.reddit.com/r/{subreddit}/new", headers=headers,
+                        params={"limit": 100, "raw_json": 1, **({"after": after} if after else {})}).json()["data"]
+        posts = [child["data"] for child in page["children"]]
+        found += [p for p in posts if start <= p["created_utc"] < start + 86400]
+        after = page["after"]
+        if not after or not posts or posts[-1]["created_utc"] < start:
+            return about["subscribers"], found
+
+
 def test_scale_one_is_the_default_world():
+    """Unset, "" and 1 are the world every other test was written against, value for value."""
     plain, scaled = World(catalogs(), clock=SandboxClock(NOW)), World(catalogs(), clock=SandboxClock(NOW), scale=1)
     for platform in catalogs():
         assert plain.accounts(platform) == scaled.accounts(platform)
+    python = scaled.account("reddit", "python")
+    assert (python.base_followers, python.created_at) == (186_427, datetime(2012, 9, 15, 17, 27, 30, tzinfo=timezone.utc))
+    [post] = scaled.posts_on(python, date(2026, 11, 18))
+    assert (post.uid, post.published_at, post.final_likes, post.final_comments, scaled.comment_count(post)) == \
+        (10_883_328, datetime(2026, 11, 18, 22, 50, 39, tzinfo=timezone.utc), 904, 39, 34)
+    comment = scaled.comments(post)[5]
+    assert (comment.uid, comment.author, comment.text) == (43_544_195_334, "user_45196", "Duckdb recap data")
+    for unset in (None, ""):
+        assert world_module.scale_from(unset) == 1.0
+
+
+def test_scale_one_over_http_is_the_default_world(monkeypatch):
+    monkeypatch.delenv("SOCIAL_SANDBOX_SCALE", raising=False)
+    default = reddit_day(Sandbox(clock=SandboxClock(NOW), faults="none", log=""), "python", date(2026, 11, 18))
+    monkeypatch.setenv("SOCIAL_SANDBOX_SCALE", "1")
+    assert reddit_day(Sandbox(clock=SandboxClock(NOW), faults="none", log=""), "python", date(2026, 11, 18)) == default
+    subscribers, [post] = default
+    assert post["id"] == to_base36(10_883_328) and post["num_comments"] == 34
 
 
 def test_scale_multiplies_followers_posts_and_comments():
@@ -115,10 +165,74 @@ def test_scale_multiplies_followers_posts_and_comments():
     assert loud_comments > 10 * calm_comments  # likes, and with them comments, grow with the followers
 
 
+def test_scale_multiplies_a_reddit_day_served_over_http():
+    """Two weeks of r/python read through the API at scale 1 and 10: ten times the subscribers
+    (to the rounding of one), and the posts and comments of Poisson days around ten times."""
+    days = [date(2026, 11, 19) - timedelta(days=n) for n in range(14)]
+    quiet = Sandbox(clock=SandboxClock(NOW), faults="none", log="", scale=1)
+    busy = Sandbox(clock=SandboxClock(NOW), faults="none", log="", scale=10)
+    calm = [reddit_day(quiet, "python", day) for day in days]
+    loud = [reddit_day(busy, "python", day) for day in days]
+    assert all(abs(l_subs - 10 * c_subs) <= 10 for (c_subs, _), (l_subs, _) in zip(calm, loud))
+    calm_posts, loud_posts = sum(len(p) for _, p in calm), sum(len(p) for _, p in loud)
+    assert 7 <= loud_posts / calm_posts <= 13, (calm_posts, loud_posts)
+    calm_comments = sum(p["num_comments"] for _, posts in calm for p in posts)
+    loud_comments = sum(p["num_comments"] for _, posts in loud for p in posts)
+    # about 10 x 10: each post's comments follow its likes, which follow the followers
+    assert 50 <= loud_comments / calm_comments <= 200, (calm_comments, loud_comments)
+    # deterministic: another sandbox at the same scale serves the same day
+    assert reddit_day(Sandbox(clock=SandboxClock(NOW), faults="none", log="", scale=10), "python", days[0]) == loud[0]
+
+
 def test_a_busy_day_from_one_source():
     world = World(catalogs(), clock=SandboxClock(NOW), scale=200)
     day = world.posts_on(world.account("reddit", "python"), (NOW - timedelta(days=2)).date())
     assert len(day) >= 200 and sum(p.final_comments for p in day) >= 100_000
+
+
+def test_thousands_of_posts_a_day_each_found_again_by_its_id():
+    """At scale 1000 one account posts thousands of times a day: past the 256 posts of the
+    original id layout, and past Mastodon's 1,000 ids per second. Every post keeps its own id,
+    and the API finds each one again by it."""
+    sandbox = Sandbox(clock=SandboxClock(NOW), faults="none", log="", scale=1000)
+    world = sandbox.world
+    day = date(2026, 11, 18)
+    reddit_posts = world.posts_on(world.account("reddit", "python"), day)
+    assert 2_000 <= len(reddit_posts) <= MAX_POSTS_PER_DAY
+    assert len({p.uid for p in reddit_posts}) == len(reddit_posts)
+    assert all(world.post_by_uid("reddit", p.uid) == p for p in reddit_posts)
+    http, headers = reddit_http(sandbox)
+    late = reddit_posts[-150:]
+    info = http.get("https://oauth.reddit.com/api/info", headers=headers,
+                    params={"id": ",".join(f"t3_{to_base36(p.uid)}" for p in late[:100]), "raw_json": 1}).json()
+    assert [child["data"]["id"] for child in info["data"]["children"]] == [to_base36(p.uid) for p in late[:100]]
+
+    account = world.accounts("mastodon")[0]
+    statuses = world.posts_on(account, day)
+    assert len(statuses) > 1000
+    for post in (statuses[0], statuses[999], statuses[1000], statuses[-1]):
+        response = http.get(f"https://{_host_of(account)}/api/v1/statuses/{post_id_for(post)}")
+        assert response.status_code == 200 and response.json()["id"] == post_id_for(post)
+    assert len({post_id_for(p) for p in statuses}) == len(statuses)
+
+
+def test_a_scaled_world_keeps_only_a_bounded_share_in_memory():
+    """Days and comment trees are memoized up to a budget of items, the newest always kept."""
+    calls: list[int] = []
+
+    def items(n: int) -> tuple:
+        calls.append(n)
+        return tuple(range(n))
+
+    cache = world_module._BoundedCache(items, budget=100)
+    assert cache(60) == tuple(range(60)) and cache(60) == tuple(range(60)) and calls == [60]
+    cache(30)  # 90 items: both kept
+    assert cache.holds(60) and cache.holds(30)
+    cache(30), cache(50)  # 60 is the least recently used: it goes
+    assert not cache.holds(60) and cache.holds(30) and cache.holds(50)
+    cache(500)  # larger than the budget: kept alone
+    assert cache.holds(500) and not cache.holds(30) and not cache.holds(50)
+    assert world_module._comment_tree.budget <= 100_000 and world_module._posts_on.budget <= 100_000
 
 
 def test_scale_comes_from_the_environment(monkeypatch):
@@ -128,13 +242,27 @@ def test_scale_comes_from_the_environment(monkeypatch):
     assert sandbox.world.scale == 5
     assert sandbox.world.account("youtube", "@socialpulse").base_followers == \
         5 * default.account("youtube", "@socialpulse").base_followers
-    for bad in ("lots", "0", "-2", "nan"):
+    for bad in ("lots", "0", "-2", "nan", "inf", "1e9", " "):
         monkeypatch.setenv("SOCIAL_SANDBOX_SCALE", bad)
-        with pytest.raises(ValueError, match="SOCIAL_SANDBOX_SCALE"):
+        with pytest.raises(ValueError, match=f"SOCIAL_SANDBOX_SCALE={bad!r} is not an activity multiplier"):
             Sandbox(clock=SandboxClock(NOW), faults="none", log="")
 
 
 # -- many accounts ----------------------------------------------------------------------------
+
+
+def test_the_catalog_accounts_are_deterministic_and_distinct():
+    """The accounts made for scaling tests are drawn like the examples: the same in every world
+    (and process: their draws are hashed from the seed and handle), and different from each other."""
+    first, second = World(catalogs(), clock=SandboxClock(NOW)), World(catalogs(), clock=SandboxClock(NOW))
+    for platform in catalogs():
+        accounts = first.accounts(platform)
+        assert accounts == second.accounts(platform)
+        assert len({(a.base_followers, a.posts_per_day, a.created_at) for a in accounts}) == len(accounts), platform
+        day = (NOW - timedelta(days=1)).date()
+        assert len({tuple(p.uid for p in first.posts_on(a, day)) for a in accounts}) == len(accounts), platform
+    reddit = {a.handle: a for a in first.accounts("reddit")}
+    assert reddit["sandbox_community_01"].base_followers != reddit["sandbox_community_02"].base_followers
 
 
 def test_every_platform_has_at_least_50_accounts_and_serves_them():
