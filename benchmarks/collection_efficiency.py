@@ -12,8 +12,13 @@
    same source-days (profile: 1 call; listings: Reddit 100 posts a page, YouTube 50 uploads a
    playlistItems page plus 50 videos a videos.list call; reading on to the first older post;
    X 100 posts a timeline page bounded by the day, 100 replies a conversation-search page).
+4. Reddit at its real limit (1,000 calls per 600 s) on a virtual clock: sources of the sandbox
+   catalog, their activity multiplied (`SOCIAL_SANDBOX_SCALE`), each collected for a day with
+   its comments under one shared client id. Printed: posts per hour of the clock, calls past the
+   limit and 429s, the share of sources collected, duplicate posts, and the CPU the collection
+   (client and in-process sandbox) spent per item.
 
-    .venv/bin/python benchmarks/collection_efficiency.py [--seconds 60] [--processes 2]
+    .venv/bin/python benchmarks/collection_efficiency.py [--seconds 60] [--processes 2] [--scale 30]
 """
 
 from __future__ import annotations
@@ -330,6 +335,90 @@ def mastodon_per_thousand_posts(with_comments: bool, accounts: int = 20, days: i
     return {"posts": posts, "calls": calls, "minimum": minimum, "source_days": accounts * days}
 
 
+# -- 4. Reddit at its real limit, a scaled day -----------------------------------------------
+
+
+class VirtualClock:
+    """Epoch seconds shared by the clients' limiters and the sandbox's windows and tokens: the
+    real time that has passed plus every sleep, which returns at once. So the work takes its
+    real time, and an hour of waiting for Reddit's window takes none."""
+
+    def __init__(self) -> None:
+        self.started, self.slept = time.time(), 0.0
+
+    def __call__(self) -> float:
+        return time.time() + self.slept
+
+    def sleep(self, seconds: float) -> None:
+        self.slept += max(0.0, seconds)
+
+
+def reddit_at_real_limit(sources: int, scale: float, days: int = 1) -> dict:
+    """`sources` catalog subreddits made for scaling tests (`sandbox_community_NN`) at `scale`,
+    each collected for `days` days with comments, one after another, under one client id at
+    Reddit's own limit. Each source's day starts a new client, as each run does; they share the
+    credential's limit state. Past the window's first 1,000 calls the limit, not the CPU, sets
+    the pace: posts per hour then approach 6,000 calls an hour over the calls a post costs."""
+    clock = VirtualClock()
+    sandbox = Sandbox(clock=SandboxClock(NOW), faults="none", log="", scale=scale)
+    reddit = sandbox.platforms["reddit"]
+    reddit.wall_clock = clock
+    calls: list[tuple[float, int]] = []
+    answer = reddit.handle
+
+    def recorded(request, *args, **kwargs):
+        response = answer(request, *args, **kwargs)
+        if "access_token" not in request.path:
+            calls.append((clock(), response.status))
+        return response
+
+    reddit.handle = recorded
+    http = httpx.Client(transport=SandboxTransport(sandbox))
+    subreddits = [handle for kind, handle in reddit.catalog if handle.startswith("sandbox_community_")][:sources]
+    posts = comments = collected = duplicates = 0
+    started, cpu = clock(), time.process_time()
+    with tempfile.TemporaryDirectory() as tmp:
+        saved_store = os.environ.get("SOCIAL_LIMIT_STORE")
+        os.environ["SOCIAL_LIMIT_STORE"] = str(Path(tmp) / "limits.sqlite")  # a limit state of its own
+        try:
+            for day in days_back(days):
+                for sub in subreddits:
+                    source = RedditSource(subreddit=sub, post_limit=1000)
+                    found: list[int] = []
+                    api = Connection(REDDIT, "sandbox (benchmark)", http, {}).client(
+                        source, lambda landed: found.append(landed.body.count('"kind": "t1"')))
+                    api.session.sleep = api.session.limiter.sleep = clock.sleep
+                    api.session.limiter.clock = clock
+                    try:
+                        kept = walk_source(REDDIT, REDDIT.walk(api, source), source, day)  # the day's PostRefs
+                    except ApiError as error:
+                        print(f"  {sub} {day.start.date()} failed: {error}", file=sys.stderr)
+                        continue
+                    collected += 1
+                    ids = [post.post_id for post in kept]
+                    posts += len(ids)
+                    duplicates += len(ids) - len(set(ids))
+                    comments += sum(found)
+        finally:
+            if saved_store is None:
+                del os.environ["SOCIAL_LIMIT_STORE"]
+            else:
+                os.environ["SOCIAL_LIMIT_STORE"] = saved_store
+    [limit] = REDDIT_LIMITS.limits
+    per_window: dict[int, int] = {}  # the sandbox's windows, as Reddit's: fixed, on the clock
+    for moment, _ in calls:
+        per_window[int(moment // limit.window)] = per_window.get(int(moment // limit.window), 0) + 1
+    hours = (clock() - started) / 3600
+    return {
+        "sources": len(subreddits) * days, "collected": collected, "posts": posts, "comments": comments,
+        "duplicates": duplicates, "calls": len(calls), "hours": hours,
+        "posts_per_hour": posts / hours if hours else float("inf"),
+        "most_in_window": max(per_window.values(), default=0), "limit": limit.limit, "window": limit.window,
+        "throttled": sum(1 for _, status in calls if status == 429),
+        "cpu_s": time.process_time() - cpu,
+    }
+
+
 def _comment_calls(youtube, world, post) -> int:
     """commentThreads pages (100 threads each), then comments pages (100 replies each) for the
     threads with more than the five replies that come inline; a video with comments off still
@@ -358,6 +447,8 @@ def main() -> None:
     parser.add_argument("--window", type=int, default=10, help="sandbox Reddit window, seconds")
     parser.add_argument("--youtube-quota", type=int, default=2000, help="sandbox YouTube units per day")
     parser.add_argument("--store", help="SOCIAL_LIMIT_STORE the Reddit processes share (default: a new SQLite file)")
+    parser.add_argument("--sources", type=int, default=5, help="catalog subreddits collected at Reddit's real limit")
+    parser.add_argument("--scale", type=float, default=30.0, help="their SOCIAL_SANDBOX_SCALE")
     args = parser.parse_args()
 
     store = args.store.split("://", 1)[0] if args.store else "SQLite"
@@ -397,6 +488,15 @@ def main() -> None:
         label = "with comments:" if with_comments else "posts only:   "
         print(f"  mastodon {label}{1000 * md['calls'] / md['posts']:7.1f} calls   minimum "
               f"{1000 * md['minimum'] / md['posts']:7.1f}   ({md['posts']} posts, {md['source_days']} source-days)")
+
+    print(f"Reddit at its real limit: {args.sources} catalog subreddits at SOCIAL_SANDBOX_SCALE={args.scale:g}, "
+          "a day each with comments, one client id, virtual clock")
+    real = reddit_at_real_limit(args.sources, args.scale)
+    print(f"  {real['posts']:,} posts and {real['comments']:,} comments in {real['calls']:,} calls over "
+          f"{real['hours']:.2f} h: {real['posts_per_hour']:,.0f} posts per hour")
+    print(f"  overuse: most calls in one {real['window']:g} s window {real['most_in_window']} of {real['limit']:g}; "
+          f"429 answers {real['throttled']}; sources collected {real['collected']} of {real['sources']}; "
+          f"duplicate posts {real['duplicates']}; {real['cpu_s']:.1f} CPU-s")
 
 
 if __name__ == "__main__":

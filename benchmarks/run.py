@@ -24,10 +24,10 @@ from benchmarks import dbt_scaling, normalize_memory, normalize_throughput, run_
 SIZES = {
     "tiny": {"throughput_items": 300, "rounds": 1, "memory": [200, 1_000], "dbt": (5, 2, 3),
              "reddit_seconds": 2, "reddit_source_days": 6, "youtube_quota": 30,
-             "x_days": 1, "accounts_days": (2, 2)},
+             "x_days": 1, "accounts_days": (2, 2), "real_limit": (5, 3, 1)},
     "default": {"throughput_items": 10_000, "rounds": 3, "memory": [10_000, 100_000], "dbt": (100, 5, 365),
                 "reddit_seconds": 20, "reddit_source_days": 60, "youtube_quota": 500,
-                "x_days": 6, "accounts_days": (20, 10)},
+                "x_days": 6, "accounts_days": (20, 10), "real_limit": (5, 10, 20)},
 }
 MILLION = 1_000_000
 
@@ -128,7 +128,28 @@ def collection_rows(size: dict) -> list[Row]:
     ):
         rows.append(Row(f"{platform}: calls per 1,000 posts with comments", f"{1000 * per['calls'] / per['posts']:,.1f}",
                         f"minimum {1000 * per['minimum'] / per['posts']:,.1f}", per["calls"] / per["minimum"]))
-    return rows
+    return rows + real_limit_rows(*size["real_limit"])
+
+
+def real_limit_rows(sources: int, scale: float, days: int) -> list[Row]:
+    """The founding plan's targets, at Reddit's real limit on a virtual clock (sleeps take no
+    time): catalog subreddits made busy by SOCIAL_SANDBOX_SCALE, a day each with comments."""
+    from benchmarks import collection_efficiency as ce
+
+    r = ce.reddit_at_real_limit(sources, scale, days)
+    success = r["collected"] / r["sources"]
+    met = (r["posts_per_hour"] >= 1000 and r["most_in_window"] <= r["limit"] and r["throttled"] == 0
+           and success >= 0.99 and r["duplicates"] == 0)
+    what = f"{sources} subreddits x {days} day(s) at SCALE={scale:g}: {r['posts']:,} posts, {r['calls']:,} calls"
+    return [
+        Row(f"reddit at its real limit, posts per hour ({what}, {r['hours']:.2f} h)", f"{r['posts_per_hour']:,.0f}",
+            "goal 1,000", r["posts_per_hour"] / 1000, ">= 1; no overuse, 99% collected, 0 dup", met),
+        Row(f"reddit at its real limit: most calls in one window (of {r['limit']:g} per {r['window']:g} s) "
+            "/ 429s / collected / duplicate posts",
+            f"{r['most_in_window']} / {r['throttled']} / {success:.0%} / {r['duplicates']}"),
+        Row(f"reddit scaled collection, client + in-process sandbox ({r['posts'] + r['comments']:,} items), items/cpu-s",
+            f"{(r['posts'] + r['comments']) / r['cpu_s']:,.0f}"),
+    ]
 
 
 MEASURES: dict[str, Callable[[dict], list[Row]]] = {

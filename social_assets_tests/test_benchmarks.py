@@ -4,6 +4,7 @@ run` measures start Dagster or dbt processes that alone take longer than this te
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -33,3 +34,8 @@ def test_the_runner_prints_one_table_of_figures_beside_their_baselines():
         assert figure > 0 and floor > 0 and abs(ratio - figure / floor) < 0.01
     assert rows["youtube: daily quota used"].split()[-1] == "yes"  # the sandbox quota is never overrun
     assert "minimum" in rows["reddit: calls per 1"]
+    # the founding plan's targets at Reddit's real limit, on busy (SOCIAL_SANDBOX_SCALE) sources
+    assert rows["reddit at its real limit"].split()[-1] == "yes"
+    calls, throttled, collected, duplicates = re.search(
+        r"(\d+) / (\d+) / (\d+)% / (\d+)\s+-", rows["reddit at its real limit: most calls in one window"]).groups()
+    assert 0 < int(calls) <= 1000 and (throttled, collected, duplicates) == ("0", "100", "0")
