@@ -437,9 +437,12 @@ def _posts_on(seed: int, account: WorldAccount, day: date) -> tuple[WorldPost, .
     rng = _rng(seed, account.platform, account.handle, day.isoformat())
     count = min(MAX_POSTS_PER_DAY, _poisson(rng, min(account.posts_per_day, MAX_POSTS_PER_DAY)))
     midnight = datetime(day.year, day.month, day.day, tzinfo=timezone.utc)
+    # Mastodon and TikTok key a post by its second * 1000 + its index of the day: a scaled day of
+    # more than 1,000 posts ends as many seconds early, so those keys stay inside their day.
+    last_second = 86_399 - count // 1000
     # A quiet day still has one post, published in the morning, so that every account shows up
     # in every daily collection (only the days that would have had none differ).
-    times = sorted(rng.randint(0, 86_399) for _ in range(count)) or [rng.randint(0, QUIET_DAY_POST_LATEST)]
+    times = sorted(rng.randint(0, last_second) for _ in range(count)) or [rng.randint(0, QUIET_DAY_POST_LATEST)]
     followers = account.followers(midnight)
     posts = []
     for index, offset in enumerate(times):

@@ -55,7 +55,7 @@ from social_assets.sandbox.engine import (
     int_param,
 )
 from social_assets.sandbox.http import SandboxRequest, SandboxResponse
-from social_assets.sandbox.world import EPOCH, MAX_POSTS_PER_DAY, CommentTree, World, WorldAccount, WorldComment, WorldPost
+from social_assets.sandbox.world import EPOCH, CommentTree, World, WorldAccount, WorldComment, WorldPost
 
 PLATFORM = "mastodon"
 SANDBOX_TOKEN = "sandbox-mastodon-access-token-0123456789"
@@ -299,8 +299,7 @@ class MastodonEmulation(Emulation):
         max_id, since_id, min_id = (int_param(request.param(n), 0) for n in ("max_id", "since_id", "min_id"))
         if min_id:
             newer = []
-            # (the day before too: a scaled day's late posts have ids of the next day's first seconds)
-            day = (_moment_of(min_id) - timedelta(seconds=MAX_POSTS_PER_DAY // 1000 + 1)).date()
+            day = _moment_of(min_id).date()
             while day <= now.date() and len(newer) < limit:
                 newer += [p for p in self.world.posts_on(account, day)
                           if p.published_at <= now and int(post_id_for(p)) > min_id and not self.world.is_deleted(p)]
@@ -386,16 +385,11 @@ class MastodonEmulation(Emulation):
         if account is None or _host_of(account) != host:
             return None
         key = number >> _POST_SHIFT
-        moment = datetime.fromtimestamp(key // 1000, timezone.utc)
-        # Keys rise with the day's index: a scaled day's 1000th and later posts push theirs past
-        # their second, even past midnight, so search their day and the one before.
-        post = None
-        for day in sorted({moment.date(), (moment - timedelta(seconds=MAX_POSTS_PER_DAY // 1000 + 1)).date()}, reverse=True):
-            posts = self.world.posts_on(account, day)
-            at = bisect_left(posts, key, key=_post_ms)
-            if at < len(posts) and _post_ms(posts[at]) == key:
-                post = posts[at]
-                break
+        # Keys rise with the day's index, and a scaled day's 1000th and later posts carry theirs
+        # past their second (never past their day): search.
+        posts = self.world.posts_on(account, datetime.fromtimestamp(key // 1000, timezone.utc).date())
+        at = bisect_left(posts, key, key=_post_ms)
+        post = posts[at] if at < len(posts) else None
         if post is None or post_id_for(post) != str(number) or post.published_at > self.world.now():
             return None
         return None if self.world.is_deleted(post) else post
