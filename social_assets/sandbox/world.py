@@ -54,7 +54,7 @@ FOLLOWERS_ANCHOR = datetime(2026, 1, 1, tzinfo=timezone.utc)  # base_followers h
 DEFAULT_SEED = 20260101
 MAX_POSTS_PER_DAY = 9_999
 MAX_COMMENTS_PER_POST = 4000
-MAX_SCALE = 10_000  # beyond this a day would pass MAX_POSTS_PER_DAY for every account anyway
+MAX_SCALE = 10_000  # more is surely a typo: most accounts reach MAX_POSTS_PER_DAY well before
 # Post uids: (account number * 40,000 + day) << 8 | index for a day's first 256 posts, the
 # layout every existing id was made from; a busy day's later posts are marked by this bit and
 # keep 14 bits for their index. Every uid stays below 2**53 with its comments, so the
