@@ -42,7 +42,7 @@ from social_assets.platforms.reddit.models import (
     Link,
     Listing,
     MoreChildrenResponse,
-    PartialAccount,
+    Named,
     Subreddit,
     Thing,
 )
@@ -185,10 +185,9 @@ def _walk_tree(things: list[Thing], parent_depth: int | None, depths: dict[str, 
                 guess = 0 if parent_depth is None else parent_depth + 1
                 _walk_tree(_things(nested, result), guess, depths, result)
             continue
-        depth = _comment_depth(comment, parent_depth, depths)
-        result.add(_item(thing, {"t1"}, "", lambda _: _comment_or_gone(comment, depth)))
+        result.add(_item(thing, {"t1"}, "", lambda _: _comment_or_gone(comment, parent_depth, depths)))
         if comment.replies:
-            _walk_tree(comment.replies.children, depth, depths, result)
+            _walk_tree(comment.replies.children, depths[f"t1_{comment.id}"], depths, result)
 
 
 def _flat_comments(things: list[Thing], depths: dict[str, int], result: Normalized) -> None:
@@ -196,15 +195,12 @@ def _flat_comments(things: list[Thing], depths: dict[str, int], result: Normaliz
     so a reply finds its parent's depth in `depths`."""
     for thing in things:
         if thing.kind != "more":
-            result.add(_item(thing, {"t1"}, "is not a comment", lambda t: _flat_comment(t, depths)))
+            result.add(_item(thing, {"t1"}, "is not a comment",
+                             lambda t: _comment_or_gone(Comment.model_validate(t.data), None, depths)))
 
 
-def _flat_comment(thing: Thing, depths: dict[str, int]) -> CommentRecord | Gone:
-    comment = Comment.model_validate(thing.data)
-    return _comment_or_gone(comment, _comment_depth(comment, None, depths))
-
-
-def _comment_or_gone(comment: Comment, depth: int) -> CommentRecord | Gone:
+def _comment_or_gone(comment: Comment, parent_depth: int | None, depths: dict[str, int]) -> CommentRecord | Gone:
+    depth = _comment_depth(comment, parent_depth, depths)
     reason = gone_reason(comment.author, comment.body)
     return Gone(resource="comments", item_id=comment.id, reason=reason) if reason else comment_record(comment, depth)
 
@@ -291,7 +287,7 @@ def _subreddit_profile(data: dict[str, Any]) -> ProfileRecord:
 
 
 def _partial_profile(data: dict[str, Any]) -> ProfileRecord:
-    return _profile("u", PartialAccount.model_validate(data).name, None)
+    return _profile("u", Named.model_validate(data).name, None)
 
 
 def _profile(prefix: str, name: str, followers: int | None) -> ProfileRecord:
