@@ -118,17 +118,13 @@ ERRORS = ErrorTable(
 )
 
 
-def user_agent() -> str:
-    # REDDIT_USER_AGENT is not a credential, so it may come from the environment directly.
-    return os.environ.get(USER_AGENT_VAR) or DEFAULT_USER_AGENT
-
-
 API = ApiSpec(
     base_url=API_BASE,
     auth=(Auth(AuthKind.CLIENT_CREDENTIALS, CREDENTIAL_VARS, token_url=TOKEN_URL, scheme="bearer"),),
     limits=LIMITS,
     errors=ERRORS,
-    headers={"User-Agent": user_agent()},
+    # REDDIT_USER_AGENT is not a credential, so it may come from the environment directly.
+    headers={"User-Agent": os.environ.get(USER_AGENT_VAR) or DEFAULT_USER_AGENT},
 )
 
 

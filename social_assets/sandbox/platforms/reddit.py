@@ -311,18 +311,13 @@ class RedditEmulation(Emulation):
 
     def _thing_by_fullname(self, fullname: str) -> dict[str, Any] | None:
         kind, _, id36 = fullname.partition("_")
-        if kind == "t3":
-            post = self._post(id36)
-            return self._link_thing(post) if post else None
-        if kind == "t1":
-            comment = self._comment(id36)
-            if comment is None:
-                return None
+        if kind == "t3" and (post := self._post(id36)):
+            return self._link_thing(post)
+        if kind == "t1" and (comment := self._comment(id36)):
             return self._comment_thing(comment, depth=None)
-        if kind == "t5":
-            for account in self.world.accounts(PLATFORM):
-                if account.kind == "subreddit" and subreddit_id36(account.handle) == id36:
-                    return {"kind": "t5", "data": self._subreddit_data(account)}
+        for account in self.world.accounts(PLATFORM) if kind == "t5" else ():
+            if account.kind == "subreddit" and subreddit_id36(account.handle) == id36:
+                return {"kind": "t5", "data": self._subreddit_data(account)}
         return None
 
     def _post(self, id36: str) -> WorldPost | None:
@@ -478,9 +473,8 @@ def _parent_fullname(comment: WorldComment) -> str:
 
 
 def _more(count: int, first: str, parent_name: str, depth: int, children: list[str]) -> dict[str, Any]:
-    data = {"count": count, "name": f"t1_{first}", "id": first, "parent_id": parent_name, "depth": depth,
-            "children": children}
-    return {"kind": "more", "data": data}
+    return {"kind": "more", "data": {"count": count, "name": f"t1_{first}", "id": first, "parent_id": parent_name,
+                                     "depth": depth, "children": children}}
 
 
 def _load_more(thread: _Thread, hidden: list[WorldComment], parent_name: str, depth: int) -> dict[str, Any]:
