@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import html
 from collections.abc import Iterator
-from contextlib import suppress
 from http import HTTPStatus
 from typing import Any, Callable, Mapping
 from urllib.parse import urlsplit
@@ -328,20 +327,11 @@ def raise_if_error(body: Any) -> None:
     status = envelope.error
     if status is None:
         status = next((s.value for s in HTTPStatus if s.phrase == envelope.message), None)
-    raise ApiErrorBody(PLATFORM, status, _error_message(envelope, status))
-
-
-def _error_message(envelope: ErrorEnvelope, status: int | str | None) -> str:
-    if envelope.reason:
-        return f"{envelope.reason}: {envelope.explanation}" if envelope.explanation else envelope.reason
-    if envelope.message:
-        return envelope.message
-    if isinstance(status, str) and status:
-        return status  # the token endpoint's `{"error": "invalid_grant"}`
-    if isinstance(status, int):
-        with suppress(ValueError):
-            return HTTPStatus(status).phrase  # `{"error": 403}` comes without a message
-    return "no message"
+    reason = f"{envelope.reason}: {envelope.explanation}" if envelope.reason and envelope.explanation else envelope.reason
+    # The token endpoint's `{"error": "invalid_grant"}` is its own message; `{"error": 403}` has none.
+    phrase = next((s.phrase for s in HTTPStatus if s.value == status), None) if isinstance(status, int) else None
+    message = reason or envelope.message or (status if isinstance(status, str) else None) or phrase or "no message"
+    raise ApiErrorBody(PLATFORM, status, message)
 
 
 def describe(body: Any) -> str:

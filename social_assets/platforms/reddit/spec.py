@@ -110,11 +110,9 @@ def envelope(body: Any) -> Envelope | None:
 
 ERRORS = ErrorTable(
     envelope=envelope,
-    rules=(
-        # A write endpoint's errors come back with 200 (morechildren with bad ids).
-        rule(ErrorKind.INVALID, statuses=[200], codes=["INVALID_ID", "TOO_MANY_IDS", "BAD_NUMBER", "NO_THING_ID"]),
-        rule(ErrorKind.PERMISSION, statuses=[403]),
-    ),
+    # A write endpoint's errors come back with 200 (morechildren with bad ids); other statuses
+    # mean what `core.errors.STATUS_KINDS` says (403: permission, as for a quarantined subreddit).
+    rules=(rule(ErrorKind.INVALID, statuses=[200], codes=["INVALID_ID", "TOO_MANY_IDS", "BAD_NUMBER", "NO_THING_ID"]),),
 )
 
 
