@@ -381,9 +381,7 @@ def _field(value: Any, *path: str) -> Any:
 
 
 def _parse_listing(body: Any, what: str, result: Normalized) -> Listing:
-    """The Listing, its children kept raw; a child that is not a thing is rejected alone.
-    Paging fields (`after`, `before`, `dist`) are the collector's business: a malformed one
-    costs no item here."""
+    """The Listing, its children kept raw; a child that is not a thing is rejected alone."""
     children = _field(body, "data", "children")
     if isinstance(children, list):
         body = {"kind": body.get("kind"), "data": {"children": _things(children, result)}}
