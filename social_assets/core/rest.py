@@ -281,7 +281,6 @@ def _frozen(values: Mapping[str, str] | None) -> tuple:
     return tuple(sorted((values or {}).items()))
 
 
-
 ModelT = TypeVar("ModelT", bound=BaseModel)
 
 
