@@ -40,7 +40,7 @@ from social_assets.sandbox.engine import (
     int_param,
 )
 from social_assets.sandbox.http import SandboxRequest, SandboxResponse
-from social_assets.sandbox.world import CommentTree, World, WorldAccount, WorldComment, WorldPost
+from social_assets.sandbox.world import CommentTree, WorldAccount, WorldComment, WorldPost
 
 PLATFORM = "reddit"
 SANDBOX_CLIENT_ID = "sandbox-reddit-client"
@@ -379,18 +379,18 @@ class RedditEmulation(Emulation):
         post = self._post(post_id)
         if post is None or (subreddit is not None and subreddit.lower() != _Place.of(post).subreddit.lower()):
             return self.error(NOT_FOUND)
-        thread = _Thread(self.world, post, request.param("sort"))
         levels = int_param(request.param("depth"), default=self.max_tree_depth)
         levels = self.max_tree_depth if levels <= 0 else min(levels, self.max_tree_depth)
         limit = max(1, min(int_param(request.param("limit"), default=self.default_comment_limit), self.max_comment_limit))
         anchor = self._comment(request.param("comment") or comment_id or "")
         if anchor is not None and anchor.post.uid == post.uid:
             # A subtree view: the anchor comment is the only root and depths count from it.
-            roots, parent_name, base_depth = [anchor], _parent_fullname(anchor), anchor.depth
+            thread = _Thread(self, post, request.param("sort"), levels, limit, base_depth=anchor.depth)
+            comments = thread.level([anchor], _parent_fullname(anchor), [])
         else:
             # Reddit ignores a comment id it cannot find and shows the whole tree.
-            roots, parent_name, base_depth = thread.top_level, f"t3_{to_base36(post.uid)}", 0
-        comments = _Renderer(self, thread, levels=levels, budget=limit, base_depth=base_depth).level(roots, parent_name, [])
+            thread = _Thread(self, post, request.param("sort"), levels, limit)
+            comments = thread.level(thread.top_level, f"t3_{to_base36(post.uid)}", [])
         post_listing = _listing([self._link_thing(post, on_comment_page=True)], None, None, dist=1, geo_filter="")
         return self.ok([post_listing, _listing(comments, None, None, dist=None, geo_filter="")])
 
@@ -403,12 +403,11 @@ class RedditEmulation(Emulation):
         ids = [i for i in (params.get("children") or "").split(",") if i]
         if len(ids) > self.morechildren_max_ids:
             return self.error(BAD_REQUEST)
-        thread = _Thread(self.world, post, params.get("sort"))
         asked = [c for c in (self._comment(i) for i in ids) if c is not None and c.post.uid == post.uid]
         levels = int_param(params.get("depth"), default=0)
         only_asked = bool(re.match(r"^[^0Ff]", params.get("limit_children") or "0"))
-        flat = _Renderer(self, thread, levels=levels if levels > 0 else None, budget=self.morechildren_max_comments, flat=True)
-        return self.ok({"json": {"errors": [], "data": {"things": flat.flat_list(thread.ordered(asked), only_asked)}}})
+        thread = _Thread(self, post, params.get("sort"), levels if levels > 0 else None, self.morechildren_max_comments, flat=True)
+        return self.ok({"json": {"errors": [], "data": {"things": thread.flat_list(asked, only_asked)}}})
 
     _COMMENT = _THING | constant_fields(
         null="associated_award collapsed_because_crowd_control collapsed_reason collapsed_reason_code comment_type "
@@ -445,11 +444,16 @@ EMULATION = RedditEmulation
 
 
 class _Thread(CommentTree):
-    """The comments of one post visible now, siblings sorted for display."""
+    """One post's comments visible now, siblings sorted for display, rendered depth first:
+    `budget` of them at most, then a "load more" stub for the rest of a level; below `levels`
+    (None: no limit) a "continue this thread" stub. Nested for the comment page, depths from
+    `base_depth`; or `flat` for /api/morechildren: pre-order, `replies` ""."""
 
-    def __init__(self, world: World, post: WorldPost, sort: str | None):
-        self.now, self.sort = world.now(), sort if sort in COMMENT_SORTS else "confidence"
-        super().__init__(world.comments(post, include_deleted=True), order=self._sort_key)
+    def __init__(self, emulation: RedditEmulation, post: WorldPost, sort: str | None, levels: int | None, budget: int,
+                 base_depth: int = 0, flat: bool = False):
+        self.emulation, self.levels, self.budget, self.base_depth, self.flat = emulation, levels, budget, base_depth, flat
+        self.now, self.sort = emulation.world.now(), sort if sort in COMMENT_SORTS else "confidence"
+        super().__init__(emulation.world.comments(post, include_deleted=True), order=self._sort_key)
 
     def _sort_key(self, comment: WorldComment) -> tuple:
         stamp = comment.published_at.timestamp()
@@ -461,8 +465,51 @@ class _Thread(CommentTree):
             return (comment.likes(self.now), stamp)
         return (-comment.likes(self.now), stamp)  # confidence, top, qa, live, random
 
-    def ordered(self, comments: list[WorldComment]) -> list[WorldComment]:
-        return sorted(comments, key=self._sort_key)
+    def level(self, siblings: list[WorldComment], parent_name: str, out: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        for position, comment in enumerate(siblings):
+            if self.budget <= 0:
+                out.append(self._load_more(siblings[position:], parent_name, self._depth(comment)))
+                break
+            self.comment(comment, out)
+        return out
+
+    def comment(self, comment: WorldComment, out: list[dict[str, Any]], with_replies: bool = True) -> None:
+        self.budget -= 1
+        thing = self.emulation._comment_thing(comment, self._depth(comment))
+        out.append(thing)
+        replies = self.replies(comment) if with_replies else []
+        if not replies:
+            return
+        depth = self._depth(comment) + 1
+        nested = out if self.flat else []
+        if self.levels is not None and depth >= self.levels:
+            nested.append(_more(0, "_", f"t1_{to_base36(comment.uid)}", depth, []))  # "continue this thread"
+        else:
+            self.level(replies, f"t1_{to_base36(comment.uid)}", nested)
+        if not self.flat:
+            thing["data"]["replies"] = _listing(nested, None, None, dist=None, geo_filter="")
+
+    def flat_list(self, asked: list[WorldComment], only_asked: bool) -> list[dict[str, Any]]:
+        """The asked-for comments (and, unless `only_asked`, their replies); the rest, once the
+        budget is spent, as "load more" stubs by parent."""
+        out: list[dict[str, Any]] = []
+        visible = [c for c in sorted(asked, key=self._sort_key) if self.levels is None or c.depth < self.levels]
+        for position, comment in enumerate(visible):
+            if self.budget <= 0:
+                by_parent: dict[str, list[WorldComment]] = defaultdict(list)
+                for hidden in visible[position:]:
+                    by_parent[_parent_fullname(hidden)].append(hidden)
+                out.extend(self._load_more(hidden, name, hidden[0].depth) for name, hidden in by_parent.items())
+                break
+            self.comment(comment, out, with_replies=not only_asked)
+        return out
+
+    def _load_more(self, hidden: list[WorldComment], parent_name: str, depth: int) -> dict[str, Any]:
+        return _more(sum(self.subtree_size(c) for c in hidden), to_base36(hidden[0].uid), parent_name, depth,
+                     [to_base36(c.uid) for c in hidden])
+
+    def _depth(self, comment: WorldComment) -> int:
+        return comment.depth - self.base_depth
 
 
 def _parent_fullname(comment: WorldComment) -> str:
@@ -475,68 +522,6 @@ def _parent_fullname(comment: WorldComment) -> str:
 def _more(count: int, first: str, parent_name: str, depth: int, children: list[str]) -> dict[str, Any]:
     return {"kind": "more", "data": {"count": count, "name": f"t1_{first}", "id": first, "parent_id": parent_name,
                                      "depth": depth, "children": children}}
-
-
-def _load_more(thread: _Thread, hidden: list[WorldComment], parent_name: str, depth: int) -> dict[str, Any]:
-    return _more(sum(thread.subtree_size(c) for c in hidden), to_base36(hidden[0].uid), parent_name, depth,
-                 [to_base36(c.uid) for c in hidden])
-
-
-def _continue_thread(parent: WorldComment, depth: int) -> dict[str, Any]:
-    return _more(0, "_", f"t1_{to_base36(parent.uid)}", depth, [])
-
-
-class _Renderer:
-    """Comments depth first, `budget` of them at most, then a "load more" stub for the rest of a
-    level; below `levels` (None: no limit) a "continue this thread" stub. Nested for the comment
-    page, depths from `base_depth`; or `flat` for /api/morechildren: pre-order, `replies` ""."""
-
-    def __init__(self, emulation: RedditEmulation, thread: _Thread, levels: int | None, budget: int,
-                 base_depth: int = 0, flat: bool = False):
-        self.emulation, self.thread, self.levels, self.budget = emulation, thread, levels, budget
-        self.base_depth, self.flat = base_depth, flat
-
-    def level(self, siblings: list[WorldComment], parent_name: str, out: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        for position, comment in enumerate(siblings):
-            if self.budget <= 0:
-                out.append(_load_more(self.thread, siblings[position:], parent_name, self._depth(comment)))
-                break
-            self.comment(comment, out)
-        return out
-
-    def comment(self, comment: WorldComment, out: list[dict[str, Any]], with_replies: bool = True) -> None:
-        self.budget -= 1
-        thing = self.emulation._comment_thing(comment, self._depth(comment))
-        out.append(thing)
-        replies = self.thread.replies(comment) if with_replies else []
-        if not replies:
-            return
-        depth = self._depth(comment) + 1
-        nested = out if self.flat else []
-        if self.levels is not None and depth >= self.levels:
-            nested.append(_continue_thread(comment, depth))
-        else:
-            self.level(replies, f"t1_{to_base36(comment.uid)}", nested)
-        if not self.flat:
-            thing["data"]["replies"] = _listing(nested, None, None, dist=None, geo_filter="")
-
-    def flat_list(self, asked: list[WorldComment], only_asked: bool) -> list[dict[str, Any]]:
-        """The asked-for comments (and, unless `only_asked`, their replies); the rest, once the
-        budget is spent, as "load more" stubs by parent."""
-        out: list[dict[str, Any]] = []
-        visible = [c for c in asked if self.levels is None or c.depth < self.levels]
-        for position, comment in enumerate(visible):
-            if self.budget <= 0:
-                by_parent: dict[str, list[WorldComment]] = defaultdict(list)
-                for hidden in visible[position:]:
-                    by_parent[_parent_fullname(hidden)].append(hidden)
-                out.extend(_load_more(self.thread, hidden, name, hidden[0].depth) for name, hidden in by_parent.items())
-                break
-            self.comment(comment, out, with_replies=not only_asked)
-        return out
-
-    def _depth(self, comment: WorldComment) -> int:
-        return comment.depth - self.base_depth
 
 
 # -- post content -----------------------------------------------------------------------------
