@@ -14,7 +14,8 @@ endpoint. `pages` follows a `Paginator`:
 - `UpTo`: any of these, its last page asking only for the items still allowed.
 
 Every paginator stops on a repeated cursor; a walk stops early by leaving the loop.
-`batches` cuts ids into lookups of the platform's batch size.
+`batches` cuts ids into lookups of the platform's batch size; `parsed` reads an item a walk
+needs, passing over a malformed one.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from datetime import datetime
 from typing import Any, Callable, Iterable, Iterator, Mapping, Protocol, Sized, TypeVar
 
 import httpx
+from pydantic import BaseModel, ValidationError
 
 from social_assets.core.errors import ApiError
 from social_assets.core.http import ApiSession, server_time
@@ -278,3 +280,13 @@ class RestClient:
 def _frozen(values: Mapping[str, str] | None) -> tuple:
     return tuple(sorted((values or {}).items()))
 
+
+ModelT = TypeVar("ModelT", bound=BaseModel)
+
+
+def parsed(model: type[ModelT], item: Any) -> ModelT | None:
+    """`item` as `model`, or None: a walk passes over an item its normalizer will reject and explain."""
+    try:
+        return model.model_validate(item)
+    except ValidationError:
+        return None

@@ -26,10 +26,7 @@ class Thing(RedditModel):  # `data` is validated later against the model its kin
     data: dict[str, Any]
 
 
-class ListingData(RedditModel):
-    after: str | None = None
-    before: str | None = None
-    dist: int | None = None
+class ListingData(RedditModel):  # paging (`after`) is the walk's paginator's business
     children: list[Thing]
 
 
@@ -54,13 +51,11 @@ class MediaSource(RedditModel):  # the full-size rendition: `u` for images, `gif
 
 class MediaItem(RedditModel):
     status: str | None = None
-    e: str | None = None  # "Image", "AnimatedImage", "RedditVideo"
     s: MediaSource | None = None
 
 
 class GalleryItem(RedditModel):
     media_id: str
-    caption: str | None = None
 
 
 class GalleryData(RedditModel):
@@ -89,7 +84,6 @@ class Preview(RedditModel):
 
 class Link(RedditModel):
     id: str
-    name: str | None = None
     title: str
     selftext: str = ""
     author: str | None = None
@@ -109,17 +103,13 @@ class Link(RedditModel):
     gallery_data: GalleryData | None = None
     media_metadata: dict[str, MediaItem] | None = None
     poll_data: dict[str, Any] | None = None
-    edited: bool | float = False
-    subreddit: str | None = None
     removed_by_category: str | None = None  # deleted, moderator, reddit, author, ...: the post is gone
 
 
 class Comment(RedditModel):
     id: str
-    name: str | None = None
     body: str
     author: str | None = None
-    author_fullname: str | None = None
     created_utc: EpochSeconds  # finite, 1970..9999: NaN or 1e20 rejects the item
     score: int | None = None
     parent_id: str
@@ -127,16 +117,11 @@ class Comment(RedditModel):
     depth: int | None = None
     # A Listing of replies, or "" for none (also "" for every comment in /api/morechildren).
     replies: Listing | Literal[""] = ""
-    edited: bool | float = False
-    permalink: str | None = None
 
 
 class More(RedditModel):
     id: str
-    name: str | None = None
     parent_id: str
-    count: int = 0
-    depth: int | None = None
     children: list[str] = Field(default_factory=list)
 
     @property
@@ -148,8 +133,7 @@ class MoreChildrenData(RedditModel):
     things: list[Thing] = Field(default_factory=list)
 
 
-class MoreChildrenJson(RedditModel):
-    errors: list[Any] = Field(default_factory=list)
+class MoreChildrenJson(RedditModel):  # its `errors` are read by `normalize.raise_if_error`
     data: MoreChildrenData | None = None
 
 
@@ -157,35 +141,21 @@ class MoreChildrenResponse(RedditModel):  # t1 and `more` things in pre-order, l
     json_: MoreChildrenJson = Field(alias="json")
 
 
+class Named(RedditModel):  # an account in /api/user_data_by_account_ids
+    name: str
+
+
 class ProfileSubreddit(RedditModel):  # a user's profile page `u_<name>`: subscribers are followers
-    display_name: str | None = None
     subscribers: int | None = None
 
 
-class Account(RedditModel):
-    name: str
-    id: str | None = None
-    created_utc: float | None = None
-    link_karma: int | None = None
-    comment_karma: int | None = None
-    total_karma: int | None = None
-    is_suspended: bool = False
+class Account(Named):
     subreddit: ProfileSubreddit | None = None
-
-
-class PartialAccount(RedditModel):
-    name: str
-    created_utc: float | None = None
-    link_karma: int | None = None
-    comment_karma: int | None = None
 
 
 class Subreddit(RedditModel):
     display_name: str
-    id: str | None = None
-    name: str | None = None
     subscribers: int | None = None
-    created_utc: float | None = None
 
 
 class ErrorEnvelope(RedditModel):  # {"message": "Unauthorized", "error": 401}, or {"reason", "explanation"}

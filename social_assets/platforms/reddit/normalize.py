@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import html
 from collections.abc import Iterator
-from contextlib import suppress
 from http import HTTPStatus
 from typing import Any, Callable, Mapping
 from urllib.parse import urlsplit
@@ -42,7 +41,7 @@ from social_assets.platforms.reddit.models import (
     Link,
     Listing,
     MoreChildrenResponse,
-    PartialAccount,
+    Named,
     Subreddit,
     Thing,
 )
@@ -185,10 +184,9 @@ def _walk_tree(things: list[Thing], parent_depth: int | None, depths: dict[str, 
                 guess = 0 if parent_depth is None else parent_depth + 1
                 _walk_tree(_things(nested, result), guess, depths, result)
             continue
-        depth = _comment_depth(comment, parent_depth, depths)
-        result.add(_item(thing, {"t1"}, "", lambda _: _comment_or_gone(comment, depth)))
+        result.add(_item(thing, {"t1"}, "", lambda _: _comment_or_gone(comment, parent_depth, depths)))
         if comment.replies:
-            _walk_tree(comment.replies.children, depth, depths, result)
+            _walk_tree(comment.replies.children, depths[f"t1_{comment.id}"], depths, result)
 
 
 def _flat_comments(things: list[Thing], depths: dict[str, int], result: Normalized) -> None:
@@ -196,15 +194,12 @@ def _flat_comments(things: list[Thing], depths: dict[str, int], result: Normaliz
     so a reply finds its parent's depth in `depths`."""
     for thing in things:
         if thing.kind != "more":
-            result.add(_item(thing, {"t1"}, "is not a comment", lambda t: _flat_comment(t, depths)))
+            result.add(_item(thing, {"t1"}, "is not a comment",
+                             lambda t: _comment_or_gone(Comment.model_validate(t.data), None, depths)))
 
 
-def _flat_comment(thing: Thing, depths: dict[str, int]) -> CommentRecord | Gone:
-    comment = Comment.model_validate(thing.data)
-    return _comment_or_gone(comment, _comment_depth(comment, None, depths))
-
-
-def _comment_or_gone(comment: Comment, depth: int) -> CommentRecord | Gone:
+def _comment_or_gone(comment: Comment, parent_depth: int | None, depths: dict[str, int]) -> CommentRecord | Gone:
+    depth = _comment_depth(comment, parent_depth, depths)
     reason = gone_reason(comment.author, comment.body)
     return Gone(resource="comments", item_id=comment.id, reason=reason) if reason else comment_record(comment, depth)
 
@@ -291,7 +286,7 @@ def _subreddit_profile(data: dict[str, Any]) -> ProfileRecord:
 
 
 def _partial_profile(data: dict[str, Any]) -> ProfileRecord:
-    return _profile("u", PartialAccount.model_validate(data).name, None)
+    return _profile("u", Named.model_validate(data).name, None)
 
 
 def _profile(prefix: str, name: str, followers: int | None) -> ProfileRecord:
@@ -332,20 +327,11 @@ def raise_if_error(body: Any) -> None:
     status = envelope.error
     if status is None:
         status = next((s.value for s in HTTPStatus if s.phrase == envelope.message), None)
-    raise ApiErrorBody(PLATFORM, status, _error_message(envelope, status))
-
-
-def _error_message(envelope: ErrorEnvelope, status: int | str | None) -> str:
-    if envelope.reason:
-        return f"{envelope.reason}: {envelope.explanation}" if envelope.explanation else envelope.reason
-    if envelope.message:
-        return envelope.message
-    if isinstance(status, str) and status:
-        return status  # the token endpoint's `{"error": "invalid_grant"}`
-    if isinstance(status, int):
-        with suppress(ValueError):
-            return HTTPStatus(status).phrase  # `{"error": 403}` comes without a message
-    return "no message"
+    reason = f"{envelope.reason}: {envelope.explanation}" if envelope.reason and envelope.explanation else envelope.reason
+    # The token endpoint's `{"error": "invalid_grant"}` is its own message; `{"error": 403}` has none.
+    phrase = next((s.phrase for s in HTTPStatus if s.value == status), None) if isinstance(status, int) else None
+    message = reason or envelope.message or (status if isinstance(status, str) else None) or phrase or "no message"
+    raise ApiErrorBody(PLATFORM, status, message)
 
 
 def describe(body: Any) -> str:
@@ -395,9 +381,7 @@ def _field(value: Any, *path: str) -> Any:
 
 
 def _parse_listing(body: Any, what: str, result: Normalized) -> Listing:
-    """The Listing, its children kept raw; a child that is not a thing is rejected alone.
-    Paging fields (`after`, `before`, `dist`) are the collector's business: a malformed one
-    costs no item here."""
+    """The Listing, its children kept raw; a child that is not a thing is rejected alone."""
     children = _field(body, "data", "children")
     if isinstance(children, list):
         body = {"kind": body.get("kind"), "data": {"children": _things(children, result)}}

@@ -110,17 +110,10 @@ def envelope(body: Any) -> Envelope | None:
 
 ERRORS = ErrorTable(
     envelope=envelope,
-    rules=(
-        # A write endpoint's errors come back with 200 (morechildren with bad ids).
-        rule(ErrorKind.INVALID, statuses=[200], codes=["INVALID_ID", "TOO_MANY_IDS", "BAD_NUMBER", "NO_THING_ID"]),
-        rule(ErrorKind.PERMISSION, statuses=[403]),
-    ),
+    # A write endpoint's errors come back with 200 (morechildren with bad ids); other statuses
+    # mean what `core.errors.STATUS_KINDS` says (403: permission, as for a quarantined subreddit).
+    rules=(rule(ErrorKind.INVALID, statuses=[200], codes=["INVALID_ID", "TOO_MANY_IDS", "BAD_NUMBER", "NO_THING_ID"]),),
 )
-
-
-def user_agent() -> str:
-    # REDDIT_USER_AGENT is not a credential, so it may come from the environment directly.
-    return os.environ.get(USER_AGENT_VAR) or DEFAULT_USER_AGENT
 
 
 API = ApiSpec(
@@ -128,7 +121,8 @@ API = ApiSpec(
     auth=(Auth(AuthKind.CLIENT_CREDENTIALS, CREDENTIAL_VARS, token_url=TOKEN_URL, scheme="bearer"),),
     limits=LIMITS,
     errors=ERRORS,
-    headers={"User-Agent": user_agent()},
+    # REDDIT_USER_AGENT is not a credential, so it may come from the environment directly.
+    headers={"User-Agent": os.environ.get(USER_AGENT_VAR) or DEFAULT_USER_AGENT},
 )
 
 

@@ -11,13 +11,10 @@ import logging
 from collections import deque
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Iterator, Sequence
-
-from pydantic import ValidationError
+from typing import Any, Sequence
 
 from social_assets.core.errors import ApiError, NotFoundError, PermissionDeniedError
-from social_assets.core.http import server_time
-from social_assets.core.rest import QueryCursor, RestClient, UpTo, batches
+from social_assets.core.rest import QueryCursor, RestClient, UpTo, batches, parsed
 from social_assets.core.timeutil import from_epoch_seconds
 from social_assets.platforms.base import DayWindow, PostRef
 from social_assets.platforms.reddit.models import Link, Listing, More, MoreChildrenResponse, Thing
@@ -50,19 +47,17 @@ class RedditWalk:
         self.source = source
         self.page_size = page_size
         self.stats = WalkStats()
-        self.server_now: datetime | None = None  # the server's clock, which `top` periods count from
         self.kept: list[Link] = []
 
     def profile(self) -> None:
         source = self.source
         path = f"/r/{source.subreddit}/about" if source.subreddit else f"/user/{source.user}/about"
-        response = self.client.call("GET", path, params=RAW, land_as="profiles")
-        if response is not None:
-            self.server_now = server_time(response)
+        self.client.call("GET", path, params=RAW, land_as="profiles")
 
     def posts(self, window: DayWindow) -> list[PostRef]:
         source = self.source
-        path, params = _listing_request(source, window, self.server_now or window.end)
+        # `top` periods count from the server's clock, as it answered the profile.
+        path, params = _listing_request(source, window, self.client.answered_at or window.end)
         params["limit"] = str(min(self.page_size, source.post_limit))
         kept: dict[str, Link] = {}
         read: set[str] = set()  # by id: a post repeated across pages (items shift) counts once
@@ -71,7 +66,8 @@ class RedditWalk:
             listing = _as_listing(body, path)
             self.stats.listing_pages += 1
             read.update(child.data.get("id", "") for child in listing.children)
-            links = list(_links(listing))
+            # A post without a date cannot be placed in a day; the normalizer reports it.
+            links = [link for t in listing.children if t.kind == "t3" and (link := parsed(Link, t.data)) is not None]
             kept.update((link.id, link) for link in links if link.id not in kept and from_epoch_seconds(link.created_utc) in window)
             if len(read) >= source.post_limit or not listing.children:
                 break
@@ -131,10 +127,9 @@ class RedditWalk:
             if body is None:
                 continue
             self.stats.morechildren_calls += 1
-            try:
-                response = MoreChildrenResponse.model_validate(body)
-            except ValidationError:
-                raise ApiError(PLATFORM, "POST", self.client.url("/api/morechildren"), 200, "malformed morechildren response") from None
+            response = parsed(MoreChildrenResponse, body)
+            if response is None:
+                raise ApiError(PLATFORM, "POST", self.client.url("/api/morechildren"), 200, "malformed morechildren response")
             thread.add_flat(response.json_.data.things if response.json_.data else [])
 
 
@@ -171,11 +166,7 @@ class _ThreadWalk:
             if isinstance(comment_id, str):
                 self.seen.add(comment_id)
                 self.depths[f"t1_{comment_id}"] = depth
-        elif thing.kind == "more":
-            try:
-                stub = More.model_validate(thing.data)
-            except ValidationError:
-                return
+        elif thing.kind == "more" and (stub := parsed(More, thing.data)) is not None:
             if stub.is_continue_thread:
                 if stub.parent_id in self._continued:
                     return
@@ -190,28 +181,12 @@ def _listing_request(source: RedditSource, window: DayWindow, now: datetime) -> 
     else:
         path = f"/user/{source.user}/submitted"
         params["sort"] = source.listing_sort
-    if source.listing_sort == "top":
-        params["t"] = _top_period(window, now)
+    if source.listing_sort == "top":  # the shortest period that still reaches back to the start of the day
+        params["t"] = next(name for name, span in TOP_PERIODS.items() if span is None or now - span <= window.start)
     return path, params
 
 
-def _top_period(window: DayWindow, now: datetime) -> str:
-    """The shortest `t` period that still reaches back to the start of the day."""
-    return next(name for name, span in TOP_PERIODS.items() if span is None or now - span <= window.start)
-
-
 def _as_listing(body: Any, path: str) -> Listing:
-    try:
-        return Listing.model_validate(body)
-    except ValidationError:
-        raise ApiError(PLATFORM, "GET", path, 200, "response is not a Listing") from None
-
-
-def _links(listing: Listing) -> Iterator[Link]:
-    for thing in listing.children:
-        if thing.kind != "t3":
-            continue
-        try:
-            yield Link.model_validate(thing.data)
-        except ValidationError:
-            continue  # the normalizer reports it; a post without a date cannot be placed in a day
+    if (listing := parsed(Listing, body)) is None:
+        raise ApiError(PLATFORM, "GET", path, 200, "response is not a Listing")
+    return listing

@@ -25,12 +25,10 @@ from contextlib import contextmanager
 from datetime import datetime, timedelta
 from typing import Any, Iterator, Sequence
 
-from pydantic import ValidationError
-
 from social_assets.core.errors import NotFoundError, QuotaExhaustedError
 from social_assets.core.http import server_time
 from social_assets.core.records import Gone, gone_posts
-from social_assets.core.rest import QueryCursor, RestClient, batches
+from social_assets.core.rest import QueryCursor, RestClient, batches, parsed
 from social_assets.platforms.base import DayWindow, PostRef
 from social_assets.platforms.x.models import Tweet
 from social_assets.platforms.x.spec import PAGE_SIZE, PLATFORM, XSource
@@ -160,12 +158,8 @@ def _cap_explained() -> Iterator[None]:
 
 def _tweets(body: Any) -> Iterator[Tweet]:
     data = body.get("data") if isinstance(body, dict) else None
-    for item in data if isinstance(data, list) else []:
-        try:
-            tweet = Tweet.model_validate(item)
-        except ValidationError:
-            continue  # the normalizer reports it
-        if tweet.created_at is not None:
+    for tweet in (parsed(Tweet, item) for item in (data if isinstance(data, list) else [])):
+        if tweet is not None and tweet.created_at is not None:  # the normalizer reports the others
             yield tweet
 
 

@@ -40,7 +40,7 @@ from social_assets.sandbox.engine import (
     int_param,
 )
 from social_assets.sandbox.http import SandboxRequest, SandboxResponse
-from social_assets.sandbox.world import CommentTree, World, WorldAccount, WorldComment, WorldPost
+from social_assets.sandbox.world import CommentTree, WorldAccount, WorldComment, WorldPost
 
 PLATFORM = "reddit"
 SANDBOX_CLIENT_ID = "sandbox-reddit-client"
@@ -311,18 +311,13 @@ class RedditEmulation(Emulation):
 
     def _thing_by_fullname(self, fullname: str) -> dict[str, Any] | None:
         kind, _, id36 = fullname.partition("_")
-        if kind == "t3":
-            post = self._post(id36)
-            return self._link_thing(post) if post else None
-        if kind == "t1":
-            comment = self._comment(id36)
-            if comment is None:
-                return None
+        if kind == "t3" and (post := self._post(id36)):
+            return self._link_thing(post)
+        if kind == "t1" and (comment := self._comment(id36)):
             return self._comment_thing(comment, depth=None)
-        if kind == "t5":
-            for account in self.world.accounts(PLATFORM):
-                if account.kind == "subreddit" and subreddit_id36(account.handle) == id36:
-                    return {"kind": "t5", "data": self._subreddit_data(account)}
+        for account in self.world.accounts(PLATFORM) if kind == "t5" else ():
+            if account.kind == "subreddit" and subreddit_id36(account.handle) == id36:
+                return {"kind": "t5", "data": self._subreddit_data(account)}
         return None
 
     def _post(self, id36: str) -> WorldPost | None:
@@ -334,43 +329,41 @@ class RedditEmulation(Emulation):
         uid = from_base36(id36)
         return self.world.comment_by_uid(PLATFORM, uid, include_deleted=True) if uid is not None else None
 
-    _LINK = constant_fields(
-        null="approved_at_utc mod_reason_title link_flair_css_class top_awarded_type link_flair_text_color "
-             "author_flair_background_color author_flair_template_id category link_flair_text approved_by "
-             "author_flair_css_class content_categories mod_note removed_by_category banned_by likes suggested_sort "
-             "banned_at_utc view_count author_flair_text removed_by mod_reason_by num_reports distinguished "
-             "removal_reason report_reasons discussion_type author_flair_text_color",
-        false="saved clicked hidden hide_score quarantine is_original_content is_meta can_mod_post "
-              "is_created_from_ads_ui author_premium edited allow_live_comments archived no_follow pinned over_18 "
-              "media_only can_gild spoiler locked visited author_is_blocked contest_mode author_patreon_flair stickied",
-        zero="gilded downs total_awards_received num_crossposts",
-        lists="link_flair_richtext user_reports author_flair_richtext all_awardings awarders treatment_tags mod_reports",
-        dicts="media_embed secure_media_embed gildings", true="is_crosspostable is_robot_indexable send_replies",
-        empty="link_flair_background_color", pwls=6, wls=6, link_flair_type="text", author_flair_type="text",
+    # Moderation, flair and award fields, the same on every post and comment of the sandbox's world.
+    _THING = constant_fields(
+        null="approved_at_utc approved_by author_flair_background_color author_flair_css_class author_flair_template_id "
+             "author_flair_text author_flair_text_color banned_at_utc banned_by distinguished likes mod_note "
+             "mod_reason_by mod_reason_title num_reports removal_reason report_reasons top_awarded_type",
+        false="archived author_is_blocked author_patreon_flair author_premium can_gild can_mod_post edited locked saved "
+              "stickied",
+        zero="downs gilded total_awards_received", dicts="gildings", true="send_replies",
+        lists="all_awardings author_flair_richtext awarders mod_reports treatment_tags user_reports",
+        author_flair_type="text",
+    )
+    _LINK = _THING | constant_fields(
+        null="category content_categories discussion_type link_flair_css_class link_flair_text link_flair_text_color "
+             "removed_by removed_by_category suggested_sort view_count",
+        false="allow_live_comments clicked contest_mode hidden hide_score is_created_from_ads_ui is_meta "
+              "is_original_content media_only no_follow over_18 pinned quarantine spoiler visited",
+        zero="num_crossposts", lists="link_flair_richtext", dicts="media_embed secure_media_embed",
+        true="is_crosspostable is_robot_indexable", empty="link_flair_background_color", pwls=6, wls=6,
+        link_flair_type="text",
     )
 
     def _link_thing(self, post: WorldPost, on_comment_page: bool = False) -> dict[str, Any]:
-        now = self.world.now()
-        id36 = to_base36(post.uid)
-        where = _Where.of(post)
+        now, id36, place, kind = self.world.now(), to_base36(post.uid), _Place.of(post), content_kind(post)
         score, created = post.likes(now), post.published_at.timestamp()
-        permalink = f"/r/{where.subreddit}/comments/{id36}/{_slug(post.title)}/"
-        kind = content_kind(post)
-        media = _Media(post, id36, kind, permalink, where.subreddit)
-        data = self._LINK | {
-            "subreddit": where.subreddit, "selftext": media.selftext, "author_fullname": f"t2_{user_id36(where.author)}",
-            "title": post.title, "subreddit_name_prefixed": where.prefixed, "thumbnail_height": media.thumbnail_size,
-            "name": f"t3_{id36}", "upvote_ratio": round(0.75 + (digest("ratio", post.uid) % 25) / 100, 2),
-            "subreddit_type": where.subreddit_type, "ups": score, "thumbnail_width": media.thumbnail_size,
-            "secure_media": media.reddit_video, "is_reddit_media_domain": kind in ("image", "video"), "score": score,
-            "thumbnail": media.thumbnail, "is_self": kind == "text", "created": created, "domain": media.domain,
-            "selftext_html": _markdown_html(media.selftext) if media.selftext else None,
-            "subreddit_id": f"t5_{subreddit_id36(where.subreddit)}", "id": id36, "author": where.author,
-            "num_comments": self.world.comment_count(post), "permalink": permalink, "url": media.url,
+        data = self._LINK | _media_fields(post, kind, place) | {
+            "subreddit": place.subreddit, "author_fullname": f"t2_{user_id36(place.author)}", "title": post.title,
+            "subreddit_name_prefixed": place.prefixed, "name": f"t3_{id36}",
+            "upvote_ratio": round(0.75 + (digest("ratio", post.uid) % 25) / 100, 2), "subreddit_type": place.subreddit_type,
+            "ups": score, "is_reddit_media_domain": kind in ("image", "video"), "score": score, "is_self": kind == "text",
+            "created": created, "subreddit_id": f"t5_{subreddit_id36(place.subreddit)}", "id": id36, "author": place.author,
+            "num_comments": self.world.comment_count(post), "permalink": place.permalink,
             "subreddit_subscribers": post.account.followers(now) if post.account.kind == "subreddit" else 0,
-            "created_utc": created, "media": media.reddit_video, "is_video": kind == "video",
+            "created_utc": created, "is_video": kind == "video",
         }
-        data.update(media.extra_fields())
+        data["selftext_html"] = _markdown_html(data["selftext"]) if data["selftext"] else None
         if on_comment_page:
             data["num_duplicates"] = 0  # only the comment page's copy of a post carries it
         deletion = self.world.deletion(PLATFORM, post.uid)
@@ -384,20 +377,20 @@ class RedditEmulation(Emulation):
     def _comment_page(self, post_id: str, comment_id: str | None, request: SandboxRequest,
                       subreddit: str | None = None) -> SandboxResponse:
         post = self._post(post_id)
-        if post is None or (subreddit is not None and subreddit.lower() != _Where.of(post).subreddit.lower()):
+        if post is None or (subreddit is not None and subreddit.lower() != _Place.of(post).subreddit.lower()):
             return self.error(NOT_FOUND)
-        thread = _Thread(self.world, post, request.param("sort"))
         levels = int_param(request.param("depth"), default=self.max_tree_depth)
         levels = self.max_tree_depth if levels <= 0 else min(levels, self.max_tree_depth)
         limit = max(1, min(int_param(request.param("limit"), default=self.default_comment_limit), self.max_comment_limit))
         anchor = self._comment(request.param("comment") or comment_id or "")
         if anchor is not None and anchor.post.uid == post.uid:
             # A subtree view: the anchor comment is the only root and depths count from it.
-            roots, parent_name, base_depth = [anchor], _parent_fullname(anchor), anchor.depth
+            thread = _Thread(self, post, request.param("sort"), levels, limit, base_depth=anchor.depth)
+            comments = thread.level([anchor], _parent_fullname(anchor), [])
         else:
             # Reddit ignores a comment id it cannot find and shows the whole tree.
-            roots, parent_name, base_depth = thread.top_level, f"t3_{to_base36(post.uid)}", 0
-        comments = _Renderer(self, thread, levels=levels, budget=limit, base_depth=base_depth).level(roots, parent_name, [])
+            thread = _Thread(self, post, request.param("sort"), levels, limit)
+            comments = thread.level(thread.top_level, f"t3_{to_base36(post.uid)}", [])
         post_listing = _listing([self._link_thing(post, on_comment_page=True)], None, None, dist=1, geo_filter="")
         return self.ok([post_listing, _listing(comments, None, None, dist=None, geo_filter="")])
 
@@ -410,40 +403,30 @@ class RedditEmulation(Emulation):
         ids = [i for i in (params.get("children") or "").split(",") if i]
         if len(ids) > self.morechildren_max_ids:
             return self.error(BAD_REQUEST)
-        thread = _Thread(self.world, post, params.get("sort"))
         asked = [c for c in (self._comment(i) for i in ids) if c is not None and c.post.uid == post.uid]
         levels = int_param(params.get("depth"), default=0)
         only_asked = bool(re.match(r"^[^0Ff]", params.get("limit_children") or "0"))
-        flat = _Renderer(self, thread, levels=levels if levels > 0 else None, budget=self.morechildren_max_comments, flat=True)
-        return self.ok({"json": {"errors": [], "data": {"things": flat.flat_list(thread.ordered(asked), only_asked)}}})
+        thread = _Thread(self, post, params.get("sort"), levels if levels > 0 else None, self.morechildren_max_comments, flat=True)
+        return self.ok({"json": {"errors": [], "data": {"things": thread.flat_list(asked, only_asked)}}})
 
-    _COMMENT = constant_fields(
-        null="approved_at_utc comment_type mod_reason_by banned_by author_flair_template_id likes banned_at_utc "
-             "mod_reason_title collapsed_reason_code approved_by mod_note top_awarded_type author_flair_css_class "
-             "removal_reason collapsed_reason distinguished associated_award unrepliable_reason author_flair_text_color "
-             "report_reasons author_flair_text collapsed_because_crowd_control author_flair_background_color num_reports",
-        false="author_is_blocked saved archived can_mod_post collapsed edited author_patreon_flair stickied "
-              "author_premium can_gild score_hidden locked",
-        lists="awarders user_reports all_awardings author_flair_richtext treatment_tags mod_reports",
-        zero="total_awards_received gilded downs controversiality", dicts="gildings", true="send_replies",
-        author_flair_type="text", rte_mode="markdown",
+    _COMMENT = _THING | constant_fields(
+        null="associated_award collapsed_because_crowd_control collapsed_reason collapsed_reason_code comment_type "
+             "unrepliable_reason",
+        false="collapsed score_hidden", zero="controversiality", rte_mode="markdown",
     )
 
     def _comment_thing(self, comment: WorldComment, depth: int | None) -> dict[str, Any]:
         """A comment with `replies` "" (a comment page sets its replies)."""
-        post, where = comment.post, _Where.of(comment.post)
-        post36, id36 = to_base36(post.uid), to_base36(comment.uid)
+        place, id36 = _Place.of(comment.post), to_base36(comment.uid)
         score, created = comment.likes(self.world.now()), comment.published_at.timestamp()
         data = self._COMMENT | {
-            "subreddit_id": f"t5_{subreddit_id36(where.subreddit)}", "subreddit": where.subreddit, "replies": "",
+            "subreddit_id": f"t5_{subreddit_id36(place.subreddit)}", "subreddit": place.subreddit, "replies": "",
             "id": id36, "no_follow": score < 2, "author": comment.author, "created_utc": created,
             "parent_id": _parent_fullname(comment), "score": score,
             "author_fullname": f"t2_{user_id36(comment.author)}", "body": comment.text, "name": f"t1_{id36}",
-            "is_submitter": comment.author == where.author,
-            "body_html": _markdown_html(comment.text, sc_markers=False),
-            "permalink": f"/r/{where.subreddit}/comments/{post36}/{_slug(post.title)}/{id36}/",
-            "subreddit_type": where.subreddit_type, "created": created, "link_id": f"t3_{post36}",
-            "subreddit_name_prefixed": where.prefixed, "ups": score,
+            "is_submitter": comment.author == place.author, "body_html": _markdown_html(comment.text, sc_markers=False),
+            "permalink": f"{place.permalink}{id36}/", "subreddit_type": place.subreddit_type, "created": created,
+            "link_id": f"t3_{to_base36(comment.post.uid)}", "subreddit_name_prefixed": place.prefixed, "ups": score,
         }
         if depth is not None:  # trees and /api/morechildren carry depth; /api/info does not
             data["depth"] = depth
@@ -461,11 +444,16 @@ EMULATION = RedditEmulation
 
 
 class _Thread(CommentTree):
-    """The comments of one post visible now, siblings sorted for display."""
+    """One post's comments visible now, siblings sorted for display, rendered depth first:
+    `budget` of them at most, then a "load more" stub for the rest of a level; below `levels`
+    (None: no limit) a "continue this thread" stub. Nested for the comment page, depths from
+    `base_depth`; or `flat` for /api/morechildren: pre-order, `replies` ""."""
 
-    def __init__(self, world: World, post: WorldPost, sort: str | None):
-        self.now, self.sort = world.now(), sort if sort in COMMENT_SORTS else "confidence"
-        super().__init__(world.comments(post, include_deleted=True), order=self._sort_key)
+    def __init__(self, emulation: RedditEmulation, post: WorldPost, sort: str | None, levels: int | None, budget: int,
+                 base_depth: int = 0, flat: bool = False):
+        self.emulation, self.levels, self.budget, self.base_depth, self.flat = emulation, levels, budget, base_depth, flat
+        self.now, self.sort = emulation.world.now(), sort if sort in COMMENT_SORTS else "confidence"
+        super().__init__(emulation.world.comments(post, include_deleted=True), order=self._sort_key)
 
     def _sort_key(self, comment: WorldComment) -> tuple:
         stamp = comment.published_at.timestamp()
@@ -477,8 +465,51 @@ class _Thread(CommentTree):
             return (comment.likes(self.now), stamp)
         return (-comment.likes(self.now), stamp)  # confidence, top, qa, live, random
 
-    def ordered(self, comments: list[WorldComment]) -> list[WorldComment]:
-        return sorted(comments, key=self._sort_key)
+    def level(self, siblings: list[WorldComment], parent_name: str, out: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        for position, comment in enumerate(siblings):
+            if self.budget <= 0:
+                out.append(self._load_more(siblings[position:], parent_name, self._depth(comment)))
+                break
+            self.comment(comment, out)
+        return out
+
+    def comment(self, comment: WorldComment, out: list[dict[str, Any]], with_replies: bool = True) -> None:
+        self.budget -= 1
+        thing = self.emulation._comment_thing(comment, self._depth(comment))
+        out.append(thing)
+        replies = self.replies(comment) if with_replies else []
+        if not replies:
+            return
+        depth = self._depth(comment) + 1
+        nested = out if self.flat else []
+        if self.levels is not None and depth >= self.levels:
+            nested.append(_more(0, "_", f"t1_{to_base36(comment.uid)}", depth, []))  # "continue this thread"
+        else:
+            self.level(replies, f"t1_{to_base36(comment.uid)}", nested)
+        if not self.flat:
+            thing["data"]["replies"] = _listing(nested, None, None, dist=None, geo_filter="")
+
+    def flat_list(self, asked: list[WorldComment], only_asked: bool) -> list[dict[str, Any]]:
+        """The asked-for comments (and, unless `only_asked`, their replies); the rest, once the
+        budget is spent, as "load more" stubs by parent."""
+        out: list[dict[str, Any]] = []
+        visible = [c for c in sorted(asked, key=self._sort_key) if self.levels is None or c.depth < self.levels]
+        for position, comment in enumerate(visible):
+            if self.budget <= 0:
+                by_parent: dict[str, list[WorldComment]] = defaultdict(list)
+                for hidden in visible[position:]:
+                    by_parent[_parent_fullname(hidden)].append(hidden)
+                out.extend(self._load_more(hidden, name, hidden[0].depth) for name, hidden in by_parent.items())
+                break
+            self.comment(comment, out, with_replies=not only_asked)
+        return out
+
+    def _load_more(self, hidden: list[WorldComment], parent_name: str, depth: int) -> dict[str, Any]:
+        return _more(sum(self.subtree_size(c) for c in hidden), to_base36(hidden[0].uid), parent_name, depth,
+                     [to_base36(c.uid) for c in hidden])
+
+    def _depth(self, comment: WorldComment) -> int:
+        return comment.depth - self.base_depth
 
 
 def _parent_fullname(comment: WorldComment) -> str:
@@ -489,71 +520,8 @@ def _parent_fullname(comment: WorldComment) -> str:
 
 
 def _more(count: int, first: str, parent_name: str, depth: int, children: list[str]) -> dict[str, Any]:
-    data = {"count": count, "name": f"t1_{first}", "id": first, "parent_id": parent_name, "depth": depth,
-            "children": children}
-    return {"kind": "more", "data": data}
-
-
-def _load_more(thread: _Thread, hidden: list[WorldComment], parent_name: str, depth: int) -> dict[str, Any]:
-    return _more(sum(thread.subtree_size(c) for c in hidden), to_base36(hidden[0].uid), parent_name, depth,
-                 [to_base36(c.uid) for c in hidden])
-
-
-def _continue_thread(parent: WorldComment, depth: int) -> dict[str, Any]:
-    return _more(0, "_", f"t1_{to_base36(parent.uid)}", depth, [])
-
-
-class _Renderer:
-    """Comments depth first, `budget` of them at most, then a "load more" stub for the rest of a
-    level; below `levels` (None: no limit) a "continue this thread" stub. Nested for the comment
-    page, depths from `base_depth`; or `flat` for /api/morechildren: pre-order, `replies` ""."""
-
-    def __init__(self, emulation: RedditEmulation, thread: _Thread, levels: int | None, budget: int,
-                 base_depth: int = 0, flat: bool = False):
-        self.emulation, self.thread, self.levels, self.budget = emulation, thread, levels, budget
-        self.base_depth, self.flat = base_depth, flat
-
-    def level(self, siblings: list[WorldComment], parent_name: str, out: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        for position, comment in enumerate(siblings):
-            if self.budget <= 0:
-                out.append(_load_more(self.thread, siblings[position:], parent_name, self._depth(comment)))
-                break
-            self.comment(comment, out)
-        return out
-
-    def comment(self, comment: WorldComment, out: list[dict[str, Any]], with_replies: bool = True) -> None:
-        self.budget -= 1
-        thing = self.emulation._comment_thing(comment, self._depth(comment))
-        out.append(thing)
-        replies = self.thread.replies(comment) if with_replies else []
-        if not replies:
-            return
-        depth = self._depth(comment) + 1
-        nested = out if self.flat else []
-        if self.levels is not None and depth >= self.levels:
-            nested.append(_continue_thread(comment, depth))
-        else:
-            self.level(replies, f"t1_{to_base36(comment.uid)}", nested)
-        if not self.flat:
-            thing["data"]["replies"] = _listing(nested, None, None, dist=None, geo_filter="")
-
-    def flat_list(self, asked: list[WorldComment], only_asked: bool) -> list[dict[str, Any]]:
-        """The asked-for comments (and, unless `only_asked`, their replies); the rest, once the
-        budget is spent, as "load more" stubs by parent."""
-        out: list[dict[str, Any]] = []
-        visible = [c for c in asked if self.levels is None or c.depth < self.levels]
-        for position, comment in enumerate(visible):
-            if self.budget <= 0:
-                by_parent: dict[str, list[WorldComment]] = defaultdict(list)
-                for hidden in visible[position:]:
-                    by_parent[_parent_fullname(hidden)].append(hidden)
-                out.extend(_load_more(self.thread, hidden, name, hidden[0].depth) for name, hidden in by_parent.items())
-                break
-            self.comment(comment, out, with_replies=not only_asked)
-        return out
-
-    def _depth(self, comment: WorldComment) -> int:
-        return comment.depth - self.base_depth
+    return {"kind": "more", "data": {"count": count, "name": f"t1_{first}", "id": first, "parent_id": parent_name,
+                                     "depth": depth, "children": children}}
 
 
 # -- post content -----------------------------------------------------------------------------
@@ -571,7 +539,7 @@ def gallery_size(post: WorldPost) -> int:
     return 2 + digest("gallery", post.uid) % 5
 
 
-class _Where(NamedTuple):
+class _Place(NamedTuple):
     """Where a post lives: a subreddit's posts are by synthetic users; a user's posts are on
     their profile, the subreddit `u_<name>`."""
 
@@ -579,14 +547,16 @@ class _Where(NamedTuple):
     prefixed: str
     subreddit_type: str
     author: str
+    permalink: str
 
     @classmethod
-    def of(cls, post: WorldPost) -> "_Where":
-        account = post.account
-        if account.kind == "user":
-            return cls(f"u_{account.handle}", f"u/{account.handle}", "user", account.handle)
-        author = f"user_{1 + digest('author', post.uid) % 50_000}"
-        return cls(account.handle, f"r/{account.handle}", "public", author)
+    def of(cls, post: WorldPost) -> "_Place":
+        handle = post.account.handle
+        if post.account.kind == "user":
+            subreddit, prefixed, kind, author = f"u_{handle}", f"u/{handle}", "user", handle
+        else:
+            subreddit, prefixed, kind, author = handle, f"r/{handle}", "public", f"user_{1 + digest('author', post.uid) % 50_000}"
+        return cls(subreddit, prefixed, kind, author, f"/r/{subreddit}/comments/{to_base36(post.uid)}/{_slug(post.title)}/")
 
 
 _LINK_DOMAINS = ("github.com", "duckdb.org", "medium.com", "dagster.io", "blog.example.com")
@@ -594,71 +564,64 @@ _PREVIEWS = {"link": ("link", "external-preview.redd.it"), "image": ("image", "p
              "video": ("hosted:video", "external-preview.redd.it")}  # kind -> post_hint, preview host
 
 
-class _Media:
-    """The fields that differ by content type, with Reddit's URL conventions per kind."""
-
-    def __init__(self, post: WorldPost, id36: str, kind: str, permalink: str, subreddit: str):
-        self.post, self.kind = post, kind
-        self.key = _media_key(post.uid)
-        self.signature = format(digest("sig", post.uid), "016x") * 2 + format(digest("sig2", post.uid), "08x")
-        self.selftext = post.body if kind == "text" else ""
-        domain = _LINK_DOMAINS[digest("domain", post.uid) % len(_LINK_DOMAINS)]
-        self.url = {
-            "text": f"https://www.reddit.com{permalink}",
-            "link": f"https://{domain}/{_slug(post.title).replace('_', '-')}",
-            "image": f"https://i.redd.it/{self.key}.jpeg",
-            "gallery": f"https://www.reddit.com/gallery/{id36}",
-            "video": f"https://v.redd.it/{self.key}",
-        }[kind]
-        self.domain = {"text": f"self.{subreddit}", "gallery": "reddit.com"}.get(kind) or self.url.split("/")[2]
-        self.thumbnail = "self" if kind == "text" else f"https://b.thumbs.redditmedia.com/{self.key}.jpg"
-        self.thumbnail_size = None if kind == "text" else 140
-
-    @property
-    def reddit_video(self) -> dict[str, Any] | None:
-        if self.kind != "video":
-            return None
-        base = f"https://v.redd.it/{self.key}"
-        return {"reddit_video": {
-            "bitrate_kbps": 2400, "fallback_url": f"{base}/CMAF_720.mp4?source=fallback", "has_audio": True,
-            "height": 720, "width": 1280, "scrubber_media_url": f"{base}/CMAF_96.mp4",
-            "dash_url": f"{base}/DASHPlaylist.mpd?a=1&v=1&f=sd", "duration": 10 + digest("duration", self.post.uid) % 170,
-            "hls_url": f"{base}/HLSPlaylist.m3u8?a=1&v=1&f=sd", "is_gif": False, "transcoding_status": "completed",
-        }}
-
-    def _preview(self, host: str) -> dict[str, Any]:
-        url = f"https://{host}/{self.key}.jpeg"
-        image = {
-            "source": {"url": f"{url}?auto=webp&s={self.signature}", "width": 1280, "height": 720},
-            "resolutions": [{"url": f"{url}?width=108&crop=smart&auto=webp&s={self.signature}", "width": 108, "height": 60}],
-            "variants": {}, "id": self.key,
+def _media_fields(post: WorldPost, kind: str, place: _Place) -> dict[str, Any]:
+    """The fields that differ by content type, with Reddit's URL conventions per kind; only posts
+    that are not self posts have `url_overridden_by_dest`, and `post_hint` and `preview` or the
+    gallery's data."""
+    key, uid = _media_key(post.uid), post.uid
+    signature = format(digest("sig", uid), "016x") * 2 + format(digest("sig2", uid), "08x")
+    url = {
+        "text": f"https://www.reddit.com{place.permalink}",
+        "link": f"https://{_LINK_DOMAINS[digest('domain', uid) % len(_LINK_DOMAINS)]}/{_slug(post.title).replace('_', '-')}",
+        "image": f"https://i.redd.it/{key}.jpeg",
+        "gallery": f"https://www.reddit.com/gallery/{to_base36(uid)}",
+        "video": f"https://v.redd.it/{key}",
+    }[kind]
+    video = _reddit_video(key, uid) if kind == "video" else None
+    fields = {
+        "selftext": post.body if kind == "text" else "", "url": url, "media": video, "secure_media": video,
+        "domain": {"text": f"self.{place.subreddit}", "gallery": "reddit.com"}.get(kind) or url.split("/")[2],
+        "thumbnail": "self" if kind == "text" else f"https://b.thumbs.redditmedia.com/{key}.jpg",
+        "thumbnail_height": None if kind == "text" else 140, "thumbnail_width": None if kind == "text" else 140,
+    }
+    if kind == "gallery":
+        fields |= {"url_overridden_by_dest": url, **_gallery(post, signature)}
+    elif kind != "text":
+        hint, host = _PREVIEWS[kind]
+        image = f"https://{host}/{key}.jpeg"
+        preview = {
+            "source": {"url": f"{image}?auto=webp&s={signature}", "width": 1280, "height": 720},
+            "resolutions": [{"url": f"{image}?width=108&crop=smart&auto=webp&s={signature}", "width": 108, "height": 60}],
+            "variants": {}, "id": key,
         }
-        return {"images": [image], "enabled": self.kind == "image"}
+        fields |= {"url_overridden_by_dest": url, "post_hint": hint, "preview": {"images": [preview], "enabled": kind == "image"}}
+    return fields
 
-    def extra_fields(self) -> dict[str, Any]:
-        """Keys Reddit adds only for some kinds: post_hint and preview, gallery data,
-        url_overridden_by_dest for anything that is not a self post."""
-        if self.kind == "text":
-            return {}
-        if self.kind == "gallery":
-            return {"url_overridden_by_dest": self.url, **self._gallery()}
-        hint, host = _PREVIEWS[self.kind]
-        return {"url_overridden_by_dest": self.url, "post_hint": hint, "preview": self._preview(host)}
 
-    def _gallery(self) -> dict[str, Any]:
-        media_ids = [_media_key(self.post.uid, n) for n in range(gallery_size(self.post))]
-        image = "https://preview.redd.it/{}.jpg?width={}&{}auto=webp&s=" + self.signature
-        metadata = {
-            media_id: {
-                "status": "valid", "e": "Image", "m": "image/jpg",
-                "p": [{"y": 108, "x": 108, "u": image.format(media_id, 108, "crop=smart&")}],
-                "s": {"y": 1080, "x": 1080, "u": image.format(media_id, 1080, "format=pjpg&")}, "id": media_id,
-            }
-            for media_id in media_ids
+def _reddit_video(key: str, uid: int) -> dict[str, Any]:
+    base = f"https://v.redd.it/{key}"
+    return {"reddit_video": {
+        "bitrate_kbps": 2400, "fallback_url": f"{base}/CMAF_720.mp4?source=fallback", "has_audio": True,
+        "height": 720, "width": 1280, "scrubber_media_url": f"{base}/CMAF_96.mp4",
+        "dash_url": f"{base}/DASHPlaylist.mpd?a=1&v=1&f=sd", "duration": 10 + digest("duration", uid) % 170,
+        "hls_url": f"{base}/HLSPlaylist.m3u8?a=1&v=1&f=sd", "is_gif": False, "transcoding_status": "completed",
+    }}
+
+
+def _gallery(post: WorldPost, signature: str) -> dict[str, Any]:
+    media_ids = [_media_key(post.uid, n) for n in range(gallery_size(post))]
+    image = "https://preview.redd.it/{}.jpg?width={}&{}auto=webp&s=" + signature
+    metadata = {
+        media_id: {
+            "status": "valid", "e": "Image", "m": "image/jpg",
+            "p": [{"y": 108, "x": 108, "u": image.format(media_id, 108, "crop=smart&")}],
+            "s": {"y": 1080, "x": 1080, "u": image.format(media_id, 1080, "format=pjpg&")}, "id": media_id,
         }
-        items = [{"caption": "", "media_id": media_id, "is_deleted": False, "id": 900_000_000 + digest(media_id) % 99_999_999}
-                 for media_id in media_ids]
-        return {"is_gallery": True, "media_metadata": metadata, "gallery_data": {"items": items}}
+        for media_id in media_ids
+    }
+    items = [{"caption": "", "media_id": media_id, "is_deleted": False, "id": 900_000_000 + digest(media_id) % 99_999_999}
+             for media_id in media_ids]
+    return {"is_gallery": True, "media_metadata": metadata, "gallery_data": {"items": items}}
 
 
 # -- helpers ----------------------------------------------------------------------------------
