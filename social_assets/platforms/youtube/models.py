@@ -28,16 +28,11 @@ class Thumbnail(YouTubeModel):
     url: str
 
 
-class Thumbnails(YouTubeModel):
-    default: Thumbnail | None = None
-    medium: Thumbnail | None = None
-    high: Thumbnail | None = None
-    standard: Thumbnail | None = None
-    maxres: Thumbnail | None = None
+THUMBNAIL_SIZES = ("maxres", "standard", "high", "medium", "default")  # largest first
 
-    def best_url(self) -> str | None:
-        sizes = (self.maxres, self.standard, self.high, self.medium, self.default)
-        return next((thumbnail.url for thumbnail in sizes if thumbnail is not None and thumbnail.url), None)
+
+def best_thumbnail(thumbnails: dict[str, Thumbnail]) -> str | None:
+    return next((t.url for t in map(thumbnails.get, THUMBNAIL_SIZES) if t is not None and t.url), None)
 
 
 class ResourceId(YouTubeModel):  # what a playlist item or a search result points at
@@ -51,7 +46,7 @@ class PublishedSnippet(YouTubeModel):  # of videos, search results and activitie
     channel_title: str | None = None
     title: str = ""
     description: str = ""
-    thumbnails: Thumbnails = Field(default_factory=Thumbnails)
+    thumbnails: dict[str, Thumbnail] = Field(default_factory=dict)  # by size
 
 
 class VideoStatistics(YouTubeModel):

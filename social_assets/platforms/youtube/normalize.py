@@ -41,6 +41,7 @@ from social_assets.platforms.youtube.models import (
     SearchResult,
     Video,
     VideoStatistics,
+    best_thumbnail,
 )
 
 PLATFORM = "youtube"
@@ -135,7 +136,7 @@ def _item_id(item: dict[str, Any]) -> str | None:
 
 def _post(video_id: str, snippet: PublishedSnippet, stats: VideoStatistics = VideoStatistics()) -> PostRecord:
     """Counts come from videos.list only; hidden likes or disabled comments leave them None."""
-    best = snippet.thumbnails.best_url()
+    best = best_thumbnail(snippet.thumbnails)
     return PostRecord(
         platform=PLATFORM,
         post_id=video_id,
@@ -173,7 +174,7 @@ def _post_from_playlist_item(item: dict[str, Any]) -> PostRecord:
     if not video_id:
         raise Unusable("playlist item names no video")
     video_published = details.video_published_at if details else None
-    if snippet.title in _PLACEHOLDER_TITLES and video_published is None and snippet.thumbnails.best_url() is None:
+    if snippet.title in _PLACEHOLDER_TITLES and video_published is None and best_thumbnail(snippet.thumbnails) is None:
         raise Unusable(f"video {video_id} is private or deleted")
     published_at = video_published or snippet.published_at
     if published_at is None:

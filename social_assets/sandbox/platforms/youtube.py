@@ -151,10 +151,6 @@ class _ApiProblem(Exception):
         self.response = google_error(status, reason, message, domain, **where)
 
 
-def _bad_parameter(name: str, message: str) -> _ApiProblem:
-    return _ApiProblem(400, "invalidParameter", message, "global", name)
-
-
 def _missing_filter(expected: str) -> _ApiProblem:
     return _ApiProblem(400, "missingRequiredParameter", f"No filter selected. Expected one of: {expected}")
 
@@ -189,13 +185,15 @@ def _max_results(request: SandboxRequest, low: int, high: int, default: int) -> 
             return number
     except ValueError:
         pass
-    raise _bad_parameter("maxResults", f"Invalid value '{value}'. Values must be within the range: [{low}, {high}]")
+    raise _ApiProblem(400, "invalidParameter", f"Invalid value '{value}'. Values must be within the range: [{low}, {high}]",
+                      "global", "maxResults")
 
 
 def _choice(request: SandboxRequest, name: str, allowed: tuple[str, ...]) -> str:
     value = request.param(name, allowed[0])
     if value not in allowed:
-        raise _bad_parameter(name, f"Invalid string value: '{value}'. Allowed values: [{', '.join(allowed)}]")
+        raise _ApiProblem(400, "invalidParameter", f"Invalid string value: '{value}'. Allowed values: "
+                          f"[{', '.join(allowed)}]", "global", name)
     return value
 
 
@@ -285,7 +283,7 @@ class YouTubeEmulation(Emulation):
             "channels": self._list_channels, "playlistItems": self._list_playlist_items, "videos": self._list_videos,
             "commentThreads": self._list_comment_threads, "comments": self._list_comments}
         # Past subscriber counts (YouTube Analytics) and Google's token endpoint: youtube_analytics.py.
-        self.analytics = analytics.AnalyticsRoutes(world, self.accepted, self.tokens, self._channels, self.ok)
+        self.analytics = analytics.AnalyticsRoutes(self, self._channels)
 
     def is_token_request(self, request: SandboxRequest) -> bool:
         return self.analytics.is_token_request(request)
@@ -380,22 +378,18 @@ class YouTubeEmulation(Emulation):
                               "parameter cannot be found.", parameter="playlistId")
         # Lazily from the newest upload: only this page and one look-ahead are rendered.
         page = self.token_page(request, f"playlistItems|{playlist_id}", self.world.iter_posts_newest_first(account), size)
-        items = [self._playlist_item(account, playlist_id, post, page.start + i, parts) for i, post in enumerate(page.items)]
+        items = [self._playlist_item(playlist_id, post, page.start + i, parts) for i, post in enumerate(page.items)]
         total, _ = _channel_totals(self.world, account, self.world.now())
         return self.ok(_list_response("youtube#playlistItemListResponse", items,
                                       {"totalResults": total, "resultsPerPage": size}, page.next, page.previous), page)
 
-    def _playlist_item(self, account: WorldAccount, playlist_id: str, post: WorldPost, position: int,
-                       parts: set[str]) -> dict[str, Any]:
-        video_id, channel_id = video_id_for(post.uid), channel_id_for(account.handle)
+    def _playlist_item(self, playlist_id: str, post: WorldPost, position: int, parts: set[str]) -> dict[str, Any]:
+        video_id, channel_id = video_id_for(post.uid), channel_id_for(post.account.handle)
         return _resource(
             "youtube#playlistItem", _playlist_item_id(playlist_id, video_id), parts,
-            snippet=lambda: {
-                "publishedAt": _rfc3339(post.published_at), "channelId": channel_id, "title": post.title,
-                "description": post.body, "thumbnails": self._video_thumbnails(post),
-                "channelTitle": channel_title(account), "playlistId": playlist_id, "position": position,
-                "resourceId": {"kind": "youtube#video", "videoId": video_id},
-                "videoOwnerChannelTitle": channel_title(account), "videoOwnerChannelId": channel_id},
+            snippet=lambda: self._video_snippet(post) | {
+                "playlistId": playlist_id, "position": position, "resourceId": {"kind": "youtube#video", "videoId": video_id},
+                "videoOwnerChannelTitle": channel_title(post.account), "videoOwnerChannelId": channel_id},
             contentDetails=lambda: {"videoId": video_id, "videoPublishedAt": _rfc3339(post.published_at)},
             status=lambda: {"privacyStatus": "public"})
 
@@ -406,7 +400,7 @@ class YouTubeEmulation(Emulation):
             raise _missing_filter("id (the sandbox serves no chart or myRating).")
         wanted = _ids(request.param("id"))
         if len(wanted) > 50:
-            raise _bad_parameter("id", "The request specifies more than 50 video ids.")
+            raise _ApiProblem(400, "invalidParameter", "The request specifies more than 50 video ids.", "global", "id")
         # Unknown ids have no item.
         items = [self._video_resource(post, parts) for post in map(self._video, wanted) if post is not None]
         return self.ok(_list_response("youtube#videoListResponse", items,
@@ -416,18 +410,21 @@ class YouTubeEmulation(Emulation):
         seconds = 30 + int(share(self.world.seed, "duration", post.uid) * 2400)
         return _resource(
             "youtube#video", video_id_for(post.uid), parts,
-            snippet=lambda: {
-                "publishedAt": _rfc3339(post.published_at), "channelId": channel_id_for(post.account.handle),
-                "title": post.title, "description": post.body, "thumbnails": self._video_thumbnails(post),
-                "channelTitle": channel_title(post.account), "tags": post.title.lower().split()[:5], "categoryId": "28",
-                "liveBroadcastContent": "none", "localized": {"title": post.title, "description": post.body},
-                "defaultAudioLanguage": "en"},
+            snippet=lambda: self._video_snippet(post) | {
+                "tags": post.title.lower().split()[:5], "categoryId": "28", "liveBroadcastContent": "none",
+                "localized": {"title": post.title, "description": post.body}, "defaultAudioLanguage": "en"},
             contentDetails=lambda: {
                 "duration": _iso_duration(seconds), "dimension": "2d", "definition": "hd", "caption": "false",
                 "licensedContent": False, "contentRating": {}, "projection": "rectangular"},
             status=lambda: {"uploadStatus": "processed", "privacyStatus": "public", "license": "youtube",
                             "embeddable": True, "publicStatsViewable": True, "madeForKids": False},
             statistics=lambda: self._video_statistics(post))
+
+    def _video_snippet(self, post: WorldPost) -> dict[str, Any]:
+        """What the snippets of a video and of its uploads-playlist item share."""
+        return {"publishedAt": _rfc3339(post.published_at), "channelId": channel_id_for(post.account.handle),
+                "title": post.title, "description": post.body, "thumbnails": self._video_thumbnails(post),
+                "channelTitle": channel_title(post.account)}
 
     def _video_statistics(self, post: WorldPost) -> dict[str, str]:
         now = self.world.now()
