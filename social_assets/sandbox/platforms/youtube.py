@@ -19,6 +19,7 @@ import base64
 import hashlib
 import html
 import json
+from contextlib import suppress
 from dataclasses import dataclass
 from functools import lru_cache
 from datetime import datetime
@@ -165,7 +166,8 @@ _QUOTA_MESSAGE = ('The request cannot be completed because you have exceeded you
 # -- request parsing ----------------------------------------------------------------------
 
 
-def _parts(request: SandboxRequest, allowed: str) -> set[str]:
+def _listing(request: SandboxRequest, allowed: str, low: int = 0, high: int = 50, default: int = 5) -> tuple[set[str], int]:
+    """A list call's `part` (some of `allowed`) and page size (`maxResults` in [low, high], else `default`)."""
     value = request.param("part")
     if not value:
         raise _ApiProblem(400, "required", "Required parameter: part", "global", "part")
@@ -173,19 +175,13 @@ def _parts(request: SandboxRequest, allowed: str) -> set[str]:
     unknown = sorted(parts - set(allowed.split()))
     if unknown:
         raise _ApiProblem(400, "unknownPart", f"'{unknown[0]}'", "youtube.part", "part")
-    return parts
-
-
-def _max_results(request: SandboxRequest, low: int, high: int, default: int) -> int:
-    value = request.param("maxResults")
-    if value is None:
-        return default
-    try:
-        if low <= (number := int(value)) <= high:
-            return number
-    except ValueError:
-        pass
-    raise _ApiProblem(400, "invalidParameter", f"Invalid value '{value}'. Values must be within the range: [{low}, {high}]",
+    size = request.param("maxResults")
+    if size is None:
+        return parts, default
+    with suppress(ValueError):
+        if low <= int(size) <= high:
+            return parts, int(size)
+    raise _ApiProblem(400, "invalidParameter", f"Invalid value '{size}'. Values must be within the range: [{low}, {high}]",
                       "global", "maxResults")
 
 
@@ -333,8 +329,7 @@ class YouTubeEmulation(Emulation):
         return share(self.world.seed, "comments-disabled", post.uid) < COMMENTS_DISABLED_SHARE
 
     def _list_channels(self, request: SandboxRequest) -> SandboxResponse:
-        parts = _parts(request, "id snippet statistics contentDetails status")
-        size = _max_results(request, 0, 50, 5)
+        parts, size = _listing(request, "id snippet statistics contentDetails status")
         if request.param("id") is not None:
             accounts = [self._channels[i] for i in _ids(request.param("id")) if i in self._channels]  # unknown: no item
         elif request.param("forHandle") is not None:
@@ -362,13 +357,11 @@ class YouTubeEmulation(Emulation):
     def _channel_statistics(self, account: WorldAccount) -> dict[str, Any]:
         videos, views = _channel_totals(self.world, account, self.world.now())
         hidden = account.handle.lower() in HIDDEN_SUBSCRIBER_HANDLES  # then left out, not shown as zero
-        shown = _three_significant_figures(account.followers(self.world.now())) if not hidden else None
-        subscribers = {} if hidden else {"subscriberCount": str(shown)}
+        subscribers = {} if hidden else {"subscriberCount": str(_three_significant_figures(account.followers(self.world.now())))}
         return {"viewCount": str(views), **subscribers, "hiddenSubscriberCount": hidden, "videoCount": str(videos)}
 
     def _list_playlist_items(self, request: SandboxRequest) -> SandboxResponse:
-        parts = _parts(request, "id snippet contentDetails status")
-        size = _max_results(request, 0, 50, 5)
+        parts, size = _listing(request, "id snippet contentDetails status")
         playlist_id = request.param("playlistId")
         if not playlist_id:
             raise _missing_filter("playlistId, id")
@@ -394,8 +387,7 @@ class YouTubeEmulation(Emulation):
             status=lambda: {"privacyStatus": "public"})
 
     def _list_videos(self, request: SandboxRequest) -> SandboxResponse:
-        parts = _parts(request, "id snippet statistics contentDetails status")
-        size = _max_results(request, 0, 50, 5)
+        parts, size = _listing(request, "id snippet statistics contentDetails status")
         if request.param("id") is None:
             raise _missing_filter("id (the sandbox serves no chart or myRating).")
         wanted = _ids(request.param("id"))
@@ -441,8 +433,7 @@ class YouTubeEmulation(Emulation):
         return {name: {"url": f"{base}/{file}.jpg", "width": w, "height": h} for name, file, w, h in sizes}
 
     def _list_comment_threads(self, request: SandboxRequest) -> SandboxResponse:
-        parts = _parts(request, "id snippet replies")
-        size = _max_results(request, 1, 100, 20)
+        parts, size = _listing(request, "id snippet replies", 1, 100, 20)
         order = _choice(request, "order", COMMENT_ORDERS)
         text_format = _choice(request, "textFormat", ("html", "plainText"))
         video_id = request.param("videoId")
@@ -502,8 +493,7 @@ class YouTubeEmulation(Emulation):
         return _resource("youtube#comment", comment_id, {"snippet"}, snippet=lambda: snippet)
 
     def _list_comments(self, request: SandboxRequest) -> SandboxResponse:
-        _parts(request, "id snippet")
-        size = _max_results(request, 1, 100, 20)
+        _, size = _listing(request, "id snippet", 1, 100, 20)
         text_format = _choice(request, "textFormat", ("html", "plainText"))
         parent_id = request.param("parentId")
         if not parent_id:
