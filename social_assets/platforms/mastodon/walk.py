@@ -16,14 +16,15 @@ paced by the same per-instance window.
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from typing import Sequence
 from urllib.parse import urlencode
 
 from pydantic import ValidationError
 
 from social_assets.core.errors import NotFoundError
 from social_assets.core.records import Gone, gone_posts
-from social_assets.core.rest import LinkHeader, RestClient, batches
+from social_assets.core.parsing import parsed
+from social_assets.core.rest import LinkHeader, RestClient, batches, missing_ids
 from social_assets.platforms.base import DayWindow, PostRef
 from social_assets.platforms.mastodon.models import Account, Status
 from social_assets.platforms.mastodon.spec import BATCH_LOOKUP, PLATFORM, STATUSES_PAGE, MastodonSource
@@ -55,7 +56,7 @@ class MastodonWalk:
                                   land_as="posts")
         for page in pages:
             older = False
-            for status in map(_status, page if isinstance(page, list) else []):
+            for status in (parsed(Status, item) for item in (page if isinstance(page, list) else [])):
                 if status is None or status.reblog or status.created_at >= window.end:
                     continue
                 if status.created_at < window.start:
@@ -93,14 +94,5 @@ def refresh(client: RestClient, status_ids: Sequence[str]) -> list[Gone]:
                 except NotFoundError:
                     missing.append(status_id)  # deleted since
             break
-        if isinstance(body, list):
-            returned = {status.get("id") for status in body if isinstance(status, dict)}
-            missing += [status_id for status_id in batch if status_id not in returned]
+        missing += missing_ids(batch, body, ())
     return gone_posts(missing, "404 or missing from the Mastodon status lookup (deleted)")
-
-
-def _status(item: Any) -> Status | None:
-    try:
-        return Status.model_validate(item)
-    except ValidationError:
-        return None

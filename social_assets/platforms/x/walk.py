@@ -24,10 +24,9 @@ import logging
 from datetime import datetime, timedelta
 from typing import Any, Iterator, Sequence
 
-from pydantic import ValidationError
-
 from social_assets.core.errors import NotFoundError, QuotaExhaustedError
 from social_assets.core.http import server_time
+from social_assets.core.parsing import parsed
 from social_assets.core.quota import quota_explained
 from social_assets.core.records import Gone, gone_posts
 from social_assets.core.rest import QueryCursor, RestClient, batches
@@ -150,12 +149,8 @@ def refresh(client: RestClient, post_ids: Sequence[str]) -> list[Gone]:
 
 def _tweets(body: Any) -> Iterator[Tweet]:
     data = body.get("data") if isinstance(body, dict) else None
-    for item in data if isinstance(data, list) else []:
-        try:
-            tweet = Tweet.model_validate(item)
-        except ValidationError:
-            continue  # the normalizer reports it
-        if tweet.created_at is not None:
+    for tweet in (parsed(Tweet, item) for item in (data if isinstance(data, list) else [])):
+        if tweet is not None and tweet.created_at is not None:  # the normalizer reports the rest
             yield tweet
 
 

@@ -13,11 +13,10 @@ from __future__ import annotations
 
 from contextlib import suppress
 from datetime import datetime
-from typing import Any, Iterator, Sequence, TypeVar
-
-from pydantic import BaseModel, ValidationError
+from typing import Any, Iterator, Sequence
 
 from social_assets.core.errors import ApiError, NotFoundError, QuotaExhaustedError
+from social_assets.core.parsing import parsed
 from social_assets.core.quota import quota_explained
 from social_assets.core.records import Gone, gone_posts
 from social_assets.core.rest import QueryCursor, RestClient, batches, missing_ids
@@ -30,7 +29,6 @@ from social_assets.platforms.youtube.spec import DAILY_QUOTA, LISTING_PAGE_SIZE,
 COMMENT_PAGE_SIZE = 100  # the most commentThreads and comments one call returns
 PAGE_TOKEN = QueryCursor("pageToken", ("nextPageToken",))
 VIDEO_PARTS = "snippet,statistics,contentDetails"
-ModelT = TypeVar("ModelT", bound=BaseModel)
 
 
 class QuotaExceededError(QuotaExhaustedError):
@@ -70,7 +68,7 @@ class YouTubeWalk:
         if not isinstance(body, dict):  # None: asked twice in a walk, which would burn quota
             raise ApiError(PLATFORM, "GET", self.client.url("/channels"), 200,
                            f"expected a JSON object, got {type(body).__name__}")
-        for channel in filter(None, (_parsed(Channel, item) for item in body.get("items") or [])):
+        for channel in filter(None, (parsed(Channel, item) for item in body.get("items") or [])):
             uploads = channel.content_details.related_playlists.uploads if channel.content_details else None
             if channel.id == channel_id and uploads:
                 self.uploads_playlist = uploads
@@ -153,17 +151,9 @@ def refresh(client: RestClient, video_ids: Sequence[str]) -> list[Gone]:
     return gone_posts(missing, "missing from videos.list (deleted or private)")
 
 
-def _parsed(model: type[ModelT], item: Any) -> ModelT | None:
-    """`item` as `model`, or None: the walk passes over what normalization will reject and explain."""
-    try:
-        return model.model_validate(item)
-    except ValidationError:
-        return None
-
-
 def _upload_of(item: Any) -> tuple[str, datetime] | None:
     """(video id, publication time) of an uploads-playlist item, or None for private/deleted/odd items."""
-    if (entry := _parsed(PlaylistItem, item)) is None:
+    if (entry := parsed(PlaylistItem, item)) is None:
         return None
     details, snippet = entry.content_details, entry.snippet
     video_id = (details and details.video_id) or (snippet and snippet.resource_id and snippet.resource_id.video_id)
@@ -175,12 +165,12 @@ def _upload_of(item: Any) -> tuple[str, datetime] | None:
 
 
 def _comment_count(video: dict[str, Any]) -> int | None:
-    statistics = (parsed := _parsed(Video, video)) and parsed.statistics
+    statistics = (found := parsed(Video, video)) and found.statistics
     return statistics.comment_count if statistics else None  # None (hidden, disabled, unreadable) still asks
 
 
 def _thread_missing_replies(item: Any) -> str | None:
     """The thread's id if it has more replies than came inline, else None."""
-    thread = _parsed(CommentThread, item)
+    thread = parsed(CommentThread, item)
     inline = len(thread.replies.comments) if thread and thread.replies else 0
     return thread.id if thread and thread.snippet.total_reply_count > inline else None
