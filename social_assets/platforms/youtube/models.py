@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AliasPath, BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
 
 from social_assets.core.timeutil import IsoDatetime
@@ -74,20 +74,13 @@ class ChannelStatistics(YouTubeModel):
     video_count: Count | None = None
 
 
-class RelatedPlaylists(YouTubeModel):
-    uploads: str | None = None
-
-
-class ChannelContentDetails(YouTubeModel):
-    related_playlists: RelatedPlaylists = Field(default_factory=RelatedPlaylists)
-
-
 class Channel(YouTubeModel):
     kind: str = "youtube#channel"
     id: str
     snippet: ChannelSnippet | None = None
     statistics: ChannelStatistics | None = None
-    content_details: ChannelContentDetails | None = None
+    # The one part of contentDetails read (by the walk): the playlist of the channel's uploads.
+    uploads_playlist: str | None = Field(None, validation_alias=AliasPath("contentDetails", "relatedPlaylists", "uploads"))
 
 
 class PlaylistItemSnippet(PublishedSnippet):  # channel_id and channel_title: the playlist's owner
@@ -117,17 +110,10 @@ class ActivitySnippet(PublishedSnippet):
     type: str | None = None  # upload, like, playlistItem, ...
 
 
-class ActivityUpload(YouTubeModel):
-    video_id: str
-
-
-class ActivityContentDetails(YouTubeModel):
-    upload: ActivityUpload | None = None
-
-
 class Activity(YouTubeModel):
     snippet: ActivitySnippet | None = None
-    content_details: ActivityContentDetails | None = None
+    # What an upload activity names (with part=contentDetails): the video uploaded.
+    upload_video_id: str | None = Field(None, validation_alias=AliasPath("contentDetails", "upload", "videoId"))
 
 
 class CommentSnippet(YouTubeModel):
@@ -152,15 +138,11 @@ class CommentThreadSnippet(YouTubeModel):
     total_reply_count: Count = 0
 
 
-class CommentThreadReplies(YouTubeModel):
-    # Raw, like list items, so one bad reply does not lose the thread.
-    comments: list[Any] = Field(default_factory=list)
-
-
 class CommentThread(YouTubeModel):
     id: str
     snippet: CommentThreadSnippet
-    replies: CommentThreadReplies | None = None
+    # The replies inline (with part=replies), raw like list items, so one bad reply does not lose the thread.
+    inline_replies: list[Any] = Field(default_factory=list, validation_alias=AliasPath("replies", "comments"))
 
 
 class GoogleErrorItem(YouTubeModel):

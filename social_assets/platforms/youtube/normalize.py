@@ -200,10 +200,9 @@ def _post_from_activity(item: dict[str, Any]) -> list[PostRecord]:
         raise Unusable("activity has no snippet (request part=snippet)")
     if activity.snippet.type != "upload":
         raise Unusable(f"activity of type {activity.snippet.type!r} is not an upload")
-    upload = activity.content_details.upload if activity.content_details else None
-    if upload is None:
+    if activity.upload_video_id is None:
         raise Unusable("upload activity carries no contentDetails.upload.videoId (request part=contentDetails)")
-    return [_post(upload.video_id, activity.snippet)]
+    return [_post(activity.upload_video_id, activity.snippet)]
 
 
 def _not_a_video(item: dict[str, Any]) -> list[PostRecord]:
@@ -247,7 +246,7 @@ def _comments_from_thread(item: dict[str, Any]) -> Iterator[CommentRecord | Reje
     if not video_id:
         raise Unusable("thread carries no videoId (not a video's comment)")
     yield _comment_record(top, video_id, None)
-    for raw_reply in thread.replies.comments if thread.replies else []:
+    for raw_reply in thread.inline_replies:
         # Every YouTube reply answers the thread's top-level comment.
         yield from _guarded(raw_reply, partial(_comments_from_listing, video_id_hint=video_id, parent_id_hint=top.id))
 

@@ -69,9 +69,8 @@ class YouTubeWalk:
             raise ApiError(PLATFORM, "GET", self.client.url("/channels"), 200,
                            f"expected a JSON object, got {type(body).__name__}")
         for channel in filter(None, (parsed(Channel, item) for item in body.get("items") or [])):
-            uploads = channel.content_details.related_playlists.uploads if channel.content_details else None
-            if channel.id == channel_id and uploads:
-                self.uploads_playlist = uploads
+            if channel.id == channel_id and channel.uploads_playlist:
+                self.uploads_playlist = channel.uploads_playlist
                 land_subscriber_history(self.client, channel)  # where the channel authorized it
                 return
         raise ChannelNotFoundError(
@@ -172,5 +171,5 @@ def _comment_count(video: dict[str, Any]) -> int | None:
 def _thread_missing_replies(item: Any) -> str | None:
     """The thread's id if it has more replies than came inline, else None."""
     thread = parsed(CommentThread, item)
-    inline = len(thread.replies.comments) if thread and thread.replies else 0
+    inline = len(thread.inline_replies) if thread else 0
     return thread.id if thread and thread.snippet.total_reply_count > inline else None

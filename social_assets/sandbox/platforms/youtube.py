@@ -282,7 +282,7 @@ class YouTubeEmulation(Emulation):
         self.analytics = analytics.AnalyticsRoutes(self, self._channels)
 
     def is_token_request(self, request: SandboxRequest) -> bool:
-        return self.analytics.is_token_request(request)
+        return request.host == analytics.TOKEN_HOST
 
     def fault_kinds(self, request: SandboxRequest) -> frozenset[str]:
         # ⚠ Decision: Google's token endpoint is faulted with server errors only. YouTube's
@@ -292,7 +292,7 @@ class YouTubeEmulation(Emulation):
         return kinds - {RATE_LIMITED} if self.is_token_request(request) else kinds
 
     def authenticate(self, request: SandboxRequest) -> str | SandboxResponse | None:
-        if self.analytics.serves(request):
+        if request.host in analytics.HOSTS:
             return self.analytics.authenticate(request)
         key = request.param("key")
         if not key:
@@ -305,7 +305,7 @@ class YouTubeEmulation(Emulation):
         return request.path.removeprefix(API_PREFIX) if request.path.startswith(API_PREFIX) else None
 
     def route(self, request: SandboxRequest) -> SandboxResponse:
-        if self.analytics.serves(request):
+        if request.host in analytics.HOSTS:
             return self.analytics.route(request)
         handler = self._routes.get(self.resource_of(request) or "")
         if handler is None or request.method != "GET":

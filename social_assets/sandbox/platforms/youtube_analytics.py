@@ -50,17 +50,10 @@ class AnalyticsRoutes:
         self.world, self.accepted, self.tokens, self.ok = emulation.world, emulation.accepted, emulation.tokens, emulation.ok
         self.channels = channels
 
-    @staticmethod
-    def serves(request: SandboxRequest) -> bool:
-        return request.host in HOSTS
-
-    @staticmethod
-    def is_token_request(request: SandboxRequest) -> bool:
-        return request.host == TOKEN_HOST
-
     def authenticate(self, request: SandboxRequest) -> SandboxResponse | None:
-        """None (not metered) for the token endpoint and a valid bearer token, else Google's 401."""
-        if self.is_token_request(request) or self.tokens.subject(bearer(request)):
+        """None (not metered) for a bearer token the token endpoint issued, else Google's 401. (The
+        engine authenticates no call to the token endpoint.)"""
+        if self.tokens.subject(bearer(request)):
             return None
         return _error(401, "required", "Request is missing required authentication credential.", "UNAUTHENTICATED")
 
