@@ -250,7 +250,7 @@ class ErrorTable:
     def read(self, body: Any) -> Envelope | None:
         try:
             return self.envelope(body)
-        except (AttributeError, KeyError, TypeError, ValueError):
+        except (AttributeError, LookupError, TypeError, ValueError):
             return None  # a malformed envelope is no envelope
 
     def classify(self, status: int, body: Any) -> tuple[ErrorKind | None, Envelope | None]:

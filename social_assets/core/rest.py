@@ -23,7 +23,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from typing import Any, Callable, Iterable, Iterator, Mapping, Protocol, Sized, TypeVar
+from typing import Any, Callable, Iterable, Iterator, Mapping, Protocol, Sequence, Sized, TypeVar
 
 import httpx
 from pydantic import BaseModel, ValidationError
@@ -290,3 +290,13 @@ def parsed(model: type[ModelT], item: Any) -> ModelT | None:
         return model.model_validate(item)
     except ValidationError:
         return None
+
+def missing_ids(batch: Sequence[str], body: Any, items_path: tuple[str, ...], id_key: str = "id") -> list[str]:
+    """The ids of a batch lookup that its answer leaves out (deleted or private on most
+    platforms): those of `batch` no object of the list at `items_path` in `body` has as `id_key`.
+    Nothing when the answer has no such list: an odd body is the normalizer's to explain."""
+    items = _field(body, items_path)
+    if not isinstance(items, list):
+        return []
+    returned = {str(item.get(id_key)) for item in items if isinstance(item, dict)}
+    return [item_id for item_id in batch if str(item_id) not in returned]

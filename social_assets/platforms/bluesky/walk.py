@@ -18,7 +18,7 @@ from typing import Any, Sequence
 
 from social_assets.core.errors import ApiError, NotFoundError, PermissionDeniedError
 from social_assets.core.records import Gone, gone_posts
-from social_assets.core.rest import QueryCursor, RestClient, batches
+from social_assets.core.rest import QueryCursor, RestClient, batches, missing_ids
 from social_assets.core.timeutil import from_iso
 from social_assets.platforms.base import DayWindow, PostRef
 from social_assets.platforms.bluesky.normalize import REPOST
@@ -97,7 +97,5 @@ def refresh(client: RestClient, post_ids: Sequence[str]) -> list[Gone]:
     missing: list[str] = []
     for batch in batches(post_ids, GET_POSTS_BATCH):
         body = client.get(GET_POSTS, params={"uris": tuple(batch)}, land_as="posts")
-        if isinstance(body, dict) and isinstance(body.get("posts"), list):
-            returned = {post.get("uri") for post in body["posts"] if isinstance(post, dict)}
-            missing += [uri for uri in batch if uri not in returned]
+        missing += missing_ids(batch, body, ("posts",), id_key="uri")
     return gone_posts(missing, "missing from getPosts (deleted)")

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from social_assets.core.history import counted_back
 from social_assets.core.records import (
     CommentRecord,
     ContentType,
@@ -162,14 +163,9 @@ def _follower_history(item: dict, profile: ProfileRecord) -> list[ProfileRecord]
             gains.append((timestamp(value, "end_time"), gained or 0))
         except Unusable:
             continue  # one unreadable day is left out, not the profile
-    history = []
-    later = 0  # new followers after the day being counted back to
-    for end, gained in sorted(gains, reverse=True):
-        if profile.followers - later >= 0:
-            history.append(ProfileRecord(**{**profile.model_dump(), "followers": profile.followers - later,
-                                            "following": None, "posts_count": None, "observed_at": end}))
-        later += gained
-    return history
+    return [ProfileRecord(**{**profile.model_dump(), "followers": followers, "following": None, "posts_count": None,
+                             "observed_at": end})
+            for end, followers in counted_back(profile.followers, sorted(gains, reverse=True)) if followers >= 0]
 
 
 def _is_media(item: dict) -> bool:

@@ -32,6 +32,7 @@ from urllib.parse import unquote
 
 from pydantic import ValidationError
 
+from social_assets.core.history import counted_base, derived_snapshot
 from social_assets.core.records import (
     ApiErrorBody,
     CommentRecord,
@@ -107,14 +108,12 @@ def _follower_history(elements: list[Any], organization: str | None, followers: 
     if elements and not days:
         raise NotAResponse("expected LinkedIn follower statistics with daily timeIntervals (followerGains), found "
                            "lifetime counts by demographic: no history to derive")
-    try:
-        count, moment = int(followers or ""), datetime.fromisoformat(counted_at or "")
-    except ValueError:
-        count, moment = None, None
-    if not organization or count is None or moment is None or moment.tzinfo is None:
+    base = counted_base(followers, counted_at)
+    if not organization or base is None:
         reason = ("past follower counts need the organization and the follower count read with it "
                   "(the walk records `organization`, `followers` and `counted_at` beside the body)")
         return Normalized(rejected=[Rejected(item_id=_day_of(d), reason=reason, payload=d) for d in days])
+    count, moment = base
     result: Normalized = Normalized()
     by_end = {}
     for day in days:
@@ -148,8 +147,7 @@ def _follower_history(elements: list[Any], organization: str | None, followers: 
 
 
 def _followers(organization: str, count: int, observed_at: datetime | None = None) -> ProfileRecord:
-    return ProfileRecord(platform=PLATFORM, account_id=organization, username=None, followers=count, following=None,
-                         posts_count=None, observed_at=observed_at)
+    return derived_snapshot(PLATFORM, organization, count, observed_at)
 
 
 def _day_of(day: Any) -> str | None:

@@ -23,7 +23,7 @@ from pydantic import ValidationError
 
 from social_assets.core.errors import NotFoundError
 from social_assets.core.records import Gone, gone_posts
-from social_assets.core.rest import LinkHeader, RestClient, batches, parsed
+from social_assets.core.rest import LinkHeader, RestClient, batches, missing_ids, parsed
 from social_assets.platforms.base import DayWindow, PostRef
 from social_assets.platforms.mastodon.models import Account, Status
 from social_assets.platforms.mastodon.spec import BATCH_LOOKUP, PLATFORM, STATUSES_PAGE, MastodonSource
@@ -93,7 +93,5 @@ def refresh(client: RestClient, status_ids: Sequence[str]) -> list[Gone]:
                 except NotFoundError:
                     missing.append(status_id)  # deleted since
             break
-        if isinstance(body, list):
-            returned = {status.get("id") for status in body if isinstance(status, dict)}
-            missing += [status_id for status_id in batch if status_id not in returned]
+        missing += missing_ids(batch, body, ())
     return gone_posts(missing, "404 or missing from the Mastodon status lookup (deleted)")

@@ -34,7 +34,7 @@ import httpx
 
 from social_assets.core.errors import AuthError, QuotaExhaustedError
 from social_assets.core.records import Gone, gone_posts
-from social_assets.core.rest import BodyCursor, PageRequest, RestClient, batches
+from social_assets.core.rest import BodyCursor, PageRequest, RestClient, batches, missing_ids
 from social_assets.platforms.base import DayWindow, PostRef
 from social_assets.platforms.tiktok.spec import PAGE_SIZE, PLATFORM, RESEARCH, RESEARCH_PAGE_SIZE, TikTokSource
 
@@ -146,10 +146,7 @@ def refresh(client: RestClient, post_ids: Sequence[str]) -> list[Gone]:
     for batch in batches(post_ids, PAGE_SIZE):
         body = client.json("POST", VIDEO_QUERY, params={"fields": VIDEO_FIELDS},
                            json_body={"filters": {"video_ids": batch}}, land_as="posts")
-        data = body.get("data") if isinstance(body, dict) else None
-        if isinstance(data, dict) and isinstance(data.get("videos"), list):
-            returned = {str(video.get("id")) for video in _list(body, "videos")}
-            missing += [video_id for video_id in batch if str(video_id) not in returned]
+        missing += missing_ids(batch, body, ("data", "videos"))
     return gone_posts(missing, "missing from video/query (deleted)")
 
 

@@ -21,12 +21,12 @@ post-read cap pauses the platform until it resets, with a message saying so.
 from __future__ import annotations
 
 import logging
-from contextlib import contextmanager
 from datetime import datetime, timedelta
 from typing import Any, Iterator, Sequence
 
 from social_assets.core.errors import NotFoundError, QuotaExhaustedError
 from social_assets.core.http import server_time
+from social_assets.core.quota import quota_explained
 from social_assets.core.records import Gone, gone_posts
 from social_assets.core.rest import QueryCursor, RestClient, batches, parsed
 from social_assets.platforms.base import DayWindow, PostRef
@@ -71,7 +71,7 @@ class XWalk:
 
     def profile(self) -> None:
         path = f"/2/users/by/username/{self.source.user}"
-        with _cap_explained():
+        with quota_explained(MonthlyCapReached):
             response = self.client.call("GET", path, params={"user.fields": USER_FIELDS}, land_as="profiles")
         if response is None:
             return
@@ -97,7 +97,7 @@ class XWalk:
         }
         kept: dict[str, PostRef] = {}
         read: set[str] = set()  # by id: a post repeated across pages counts once
-        with _cap_explained():
+        with quota_explained(MonthlyCapReached):
             for body in self.client.pages("GET", f"/2/users/{self.user_id}/tweets", TIMELINE_CURSOR, params=params,
                                           land_as="posts"):
                 for tweet in _tweets(body):
@@ -125,7 +125,7 @@ class XWalk:
         }
         if published is not None:
             params["start_time"] = _iso(published)
-        with _cap_explained():
+        with quota_explained(MonthlyCapReached):
             for _ in self.client.pages("GET", "/2/tweets/search/recent", SEARCH_CURSOR, params=params, land_as="comments"):
                 pass  # landing is the point
 
@@ -134,7 +134,7 @@ def refresh(client: RestClient, post_ids: Sequence[str]) -> list[Gone]:
     """Current public metrics of known posts: `GET /2/tweets?ids=`, 100 per call. A post the
     lookup answers with a resource-not-found error was deleted: it is reported gone."""
     missing: list[str] = []
-    with _cap_explained():
+    with quota_explained(MonthlyCapReached):
         for batch in batches(post_ids, PAGE_SIZE):
             body = client.get("/2/tweets", params={**POST_QUERY, "ids": ",".join(batch)}, land_as="posts")
             errors = body.get("errors") if isinstance(body, dict) else None
@@ -144,16 +144,6 @@ def refresh(client: RestClient, post_ids: Sequence[str]) -> list[Gone]:
                 and str(e.get("type", "")).endswith("/resource-not-found")
             ]
     return gone_posts(missing, "Not Found Error in the X batch lookup (deleted)")
-
-
-@contextmanager
-def _cap_explained() -> Iterator[None]:
-    try:
-        yield
-    except MonthlyCapReached:
-        raise
-    except QuotaExhaustedError as error:
-        raise MonthlyCapReached(error) from error
 
 
 def _tweets(body: Any) -> Iterator[Tweet]:

@@ -37,6 +37,7 @@ from datetime import date, datetime, time, timedelta, timezone
 from typing import Any
 
 from social_assets.core.errors import CredentialsNotSet
+from social_assets.core.history import counted_back, counted_base, derived_snapshot
 from social_assets.core.records import Normalized, NotAResponse, ProfileRecord, Rejected, Unusable
 from social_assets.core.rest import RestClient
 from social_assets.core.timeutil import utc_now
@@ -85,39 +86,36 @@ def subscriber_history(body: dict[str, Any], channel: str | None, subscribers: s
     rows = body.get("rows") or []  # no rows at all: no data for the range
     if not isinstance(rows, list):
         raise NotAResponse(f"malformed YouTube Analytics result table: rows is a JSON {type(rows).__name__}")
-    try:
-        base, moment = int(subscribers or ""), datetime.fromisoformat(counted_at or "")
-    except ValueError:
-        base, moment = None, None
-    if not channel or base is None or moment is None or moment.tzinfo is None:
+    base = counted_base(subscribers, counted_at)
+    if not channel or base is None:
         reason = ("past subscriber counts need the channel and the subscriberCount read with it (the walk "
                   "records `channel`, `subscribers` and `counted_at` beside the body)")
         return Normalized(rejected=[Rejected(item_id=_day_text(row), reason=reason, payload=row) for row in rows])
-    result: Normalized[ProfileRecord] = Normalized()
-    later, newer = 0, None  # net changes of the days after the one counted back to; that day
-    for index in reversed(range(len(rows))):  # newest first (`sort=day`)
-        row = rows[index]
+    days: list[tuple[tuple[date, Any], int]] = []  # ((day, row), net change), newest first (`sort=day`)
+    unreadable: list[Rejected] = []
+    for index in reversed(range(len(rows))):
         try:
-            day, net = _day_row(row, columns)
-            if newer is not None and day >= newer:
-                raise Unusable(f"day {day} is not before {newer}: the rows are not sorted by day")
+            day, net = _day_row(rows[index], columns)
+            if days and day >= days[-1][0][0]:
+                raise Unusable(f"day {day} is not before {days[-1][0][0]}: the rows are not sorted by day")
         except Unusable as exc:
             # Older days would count back through this one's unknown change: none of them is guessed.
-            result.rejected.append(Rejected(item_id=_day_text(row), reason=str(exc), payload=row))
-            result.rejected += [Rejected(item_id=_day_text(r), reason="older than an unreadable day", payload=r)
-                                for r in rows[:index]]
+            unreadable = [Rejected(item_id=_day_text(rows[index]), reason=str(exc), payload=rows[index])]
+            unreadable += [Rejected(item_id=_day_text(r), reason="older than an unreadable day", payload=r)
+                           for r in rows[:index]]
             break
+        days.append(((day, rows[index]), net))
+    (count, moment), result = base, Normalized[ProfileRecord]()
+    for (day, row), followers in counted_back(count, days):
         end = datetime.combine(day + timedelta(days=1), time.min, ANALYTICS_DAYS)
-        if end <= moment:
-            if base - later < 0:
-                result.rejected.append(Rejected(item_id=day.isoformat(), payload=row, reason=(
-                    f"counting back from {base} subscribers gives {base - later} at the end of {day}")))
-            else:
-                result.records.append(ProfileRecord(
-                    platform=PLATFORM, account_id=channel, username=None, followers=base - later, following=None,
-                    posts_count=None, observed_at=end.astimezone(timezone.utc)))
-        later += net
-        newer = day
+        if end > moment:
+            continue  # not over when the count was read: no snapshot, but its change counts
+        if followers < 0:
+            result.rejected.append(Rejected(item_id=day.isoformat(), payload=row, reason=(
+                f"counting back from {count} subscribers gives {followers} at the end of {day}")))
+        else:
+            result.records.append(derived_snapshot(PLATFORM, channel, followers, end.astimezone(timezone.utc)))
+    result.rejected += unreadable
     return result
 
 

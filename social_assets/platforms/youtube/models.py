@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AliasPath, BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
 
 from social_assets.core.timeutil import IsoDatetime
@@ -28,16 +28,11 @@ class Thumbnail(YouTubeModel):
     url: str
 
 
-class Thumbnails(YouTubeModel):
-    default: Thumbnail | None = None
-    medium: Thumbnail | None = None
-    high: Thumbnail | None = None
-    standard: Thumbnail | None = None
-    maxres: Thumbnail | None = None
+THUMBNAIL_SIZES = ("maxres", "standard", "high", "medium", "default")  # largest first
 
-    def best_url(self) -> str | None:
-        sizes = (self.maxres, self.standard, self.high, self.medium, self.default)
-        return next((thumbnail.url for thumbnail in sizes if thumbnail is not None and thumbnail.url), None)
+
+def best_thumbnail(thumbnails: dict[str, Thumbnail]) -> str | None:
+    return next((t.url for t in map(thumbnails.get, THUMBNAIL_SIZES) if t is not None and t.url), None)
 
 
 class ResourceId(YouTubeModel):  # what a playlist item or a search result points at
@@ -51,7 +46,7 @@ class PublishedSnippet(YouTubeModel):  # of videos, search results and activitie
     channel_title: str | None = None
     title: str = ""
     description: str = ""
-    thumbnails: Thumbnails = Field(default_factory=Thumbnails)
+    thumbnails: dict[str, Thumbnail] = Field(default_factory=dict)  # by size
 
 
 class VideoStatistics(YouTubeModel):
@@ -79,20 +74,13 @@ class ChannelStatistics(YouTubeModel):
     video_count: Count | None = None
 
 
-class RelatedPlaylists(YouTubeModel):
-    uploads: str | None = None
-
-
-class ChannelContentDetails(YouTubeModel):
-    related_playlists: RelatedPlaylists = Field(default_factory=RelatedPlaylists)
-
-
 class Channel(YouTubeModel):
     kind: str = "youtube#channel"
     id: str
     snippet: ChannelSnippet | None = None
     statistics: ChannelStatistics | None = None
-    content_details: ChannelContentDetails | None = None
+    # The one part of contentDetails read (by the walk): the playlist of the channel's uploads.
+    uploads_playlist: str | None = Field(None, validation_alias=AliasPath("contentDetails", "relatedPlaylists", "uploads"))
 
 
 class PlaylistItemSnippet(PublishedSnippet):  # channel_id and channel_title: the playlist's owner
@@ -122,17 +110,10 @@ class ActivitySnippet(PublishedSnippet):
     type: str | None = None  # upload, like, playlistItem, ...
 
 
-class ActivityUpload(YouTubeModel):
-    video_id: str
-
-
-class ActivityContentDetails(YouTubeModel):
-    upload: ActivityUpload | None = None
-
-
 class Activity(YouTubeModel):
     snippet: ActivitySnippet | None = None
-    content_details: ActivityContentDetails | None = None
+    # What an upload activity names (with part=contentDetails): the video uploaded.
+    upload_video_id: str | None = Field(None, validation_alias=AliasPath("contentDetails", "upload", "videoId"))
 
 
 class CommentSnippet(YouTubeModel):
@@ -157,15 +138,11 @@ class CommentThreadSnippet(YouTubeModel):
     total_reply_count: Count = 0
 
 
-class CommentThreadReplies(YouTubeModel):
-    # Raw, like list items, so one bad reply does not lose the thread.
-    comments: list[Any] = Field(default_factory=list)
-
-
 class CommentThread(YouTubeModel):
     id: str
     snippet: CommentThreadSnippet
-    replies: CommentThreadReplies | None = None
+    # The replies inline (with part=replies), raw like list items, so one bad reply does not lose the thread.
+    inline_replies: list[Any] = Field(default_factory=list, validation_alias=AliasPath("replies", "comments"))
 
 
 class GoogleErrorItem(YouTubeModel):

@@ -12,11 +12,11 @@ rejected alone.
 from __future__ import annotations
 
 import html
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from functools import partial
 from typing import Any
 
-from pydantic import BaseModel, ValidationError
+from pydantic import ValidationError
 
 from social_assets.core.records import (
     ApiErrorBody,
@@ -41,6 +41,7 @@ from social_assets.platforms.youtube.models import (
     SearchResult,
     Video,
     VideoStatistics,
+    best_thumbnail,
 )
 
 PLATFORM = "youtube"
@@ -49,7 +50,7 @@ WATCH_URL = "https://www.youtube.com/watch?v={video_id}"
 # Titles YouTube puts on playlist entries whose video is gone or private (with no thumbnails).
 _PLACEHOLDER_TITLES = frozenset({"Private video", "Deleted video"})
 
-Convert = Callable[[dict[str, Any]], Any]  # one item -> a record, or several records and rejects
+Convert = Callable[[dict[str, Any]], Iterable[Any]]  # one item -> its records (and rejected replies)
 
 
 def normalize_posts(body: Any) -> Normalized[PostRecord]:
@@ -107,13 +108,9 @@ def _guarded(item: Any, convert: Convert) -> list[Any]:
     """One item's records, or its `Rejected` naming the item when anything about it is wrong."""
     if not isinstance(item, dict):
         return [Rejected(item_id=None, reason=f"item is a JSON {type(item).__name__}, not an object", payload=item)]
-    outcome = attempt(lambda: _as_list(convert(item)), item_id=_item_id(item), payload=item,
+    outcome = attempt(lambda: list(convert(item)), item_id=_item_id(item), payload=item,
                       explain=lambda exc: _explain(item, exc))
     return [outcome] if isinstance(outcome, Rejected) else outcome
-
-
-def _as_list(produced: Any) -> list[Any]:
-    return [produced] if isinstance(produced, BaseModel) else list(produced)
 
 
 def _explain(item: dict[str, Any], exc: Exception) -> str:
@@ -135,7 +132,7 @@ def _item_id(item: dict[str, Any]) -> str | None:
 
 def _post(video_id: str, snippet: PublishedSnippet, stats: VideoStatistics = VideoStatistics()) -> PostRecord:
     """Counts come from videos.list only; hidden likes or disabled comments leave them None."""
-    best = snippet.thumbnails.best_url()
+    best = best_thumbnail(snippet.thumbnails)
     return PostRecord(
         platform=PLATFORM,
         post_id=video_id,
@@ -153,16 +150,16 @@ def _post(video_id: str, snippet: PublishedSnippet, stats: VideoStatistics = Vid
     )
 
 
-def _post_from_video(item: dict[str, Any]) -> PostRecord:
+def _post_from_video(item: dict[str, Any]) -> list[PostRecord]:
     video = Video.model_validate(item)
     if video.kind != "youtube#video":
         raise Unusable(f"{video.kind} is not a video")
     if video.snippet is None:
         raise Unusable("video has no snippet (request part=snippet)")
-    return _post(video.id, video.snippet, video.statistics or VideoStatistics())
+    return [_post(video.id, video.snippet, video.statistics or VideoStatistics())]
 
 
-def _post_from_playlist_item(item: dict[str, Any]) -> PostRecord:
+def _post_from_playlist_item(item: dict[str, Any]) -> list[PostRecord]:
     entry = PlaylistItem.model_validate(item)
     snippet, details = entry.snippet, entry.content_details
     if snippet is None:
@@ -173,18 +170,18 @@ def _post_from_playlist_item(item: dict[str, Any]) -> PostRecord:
     if not video_id:
         raise Unusable("playlist item names no video")
     video_published = details.video_published_at if details else None
-    if snippet.title in _PLACEHOLDER_TITLES and video_published is None and snippet.thumbnails.best_url() is None:
+    if snippet.title in _PLACEHOLDER_TITLES and video_published is None and best_thumbnail(snippet.thumbnails) is None:
         raise Unusable(f"video {video_id} is private or deleted")
     published_at = video_published or snippet.published_at
     if published_at is None:
         raise Unusable("playlist item has no publication time")
     # In other people's playlists the video's owner differs from the playlist's.
-    return _post(video_id, snippet.model_copy(update={
+    return [_post(video_id, snippet.model_copy(update={
         "published_at": published_at, "channel_id": snippet.video_owner_channel_id or snippet.channel_id,
-        "channel_title": snippet.video_owner_channel_title or snippet.channel_title}))
+        "channel_title": snippet.video_owner_channel_title or snippet.channel_title}))]
 
 
-def _post_from_search_result(item: dict[str, Any]) -> PostRecord:
+def _post_from_search_result(item: dict[str, Any]) -> list[PostRecord]:
     result = SearchResult.model_validate(item)
     if result.id.kind != "youtube#video" or not result.id.video_id:
         raise Unusable(f"{result.id.kind} is not a video")
@@ -192,24 +189,23 @@ def _post_from_search_result(item: dict[str, Any]) -> PostRecord:
         raise Unusable("search result has no snippet (request part=snippet)")
     # search.list is the one endpoint that HTML-escapes its text.
     channel_title = html.unescape(snippet.channel_title) if snippet.channel_title else None
-    return _post(result.id.video_id, snippet.model_copy(update={
+    return [_post(result.id.video_id, snippet.model_copy(update={
         "channel_title": channel_title, "title": html.unescape(snippet.title),
-        "description": html.unescape(snippet.description)}))
+        "description": html.unescape(snippet.description)}))]
 
 
-def _post_from_activity(item: dict[str, Any]) -> PostRecord:
+def _post_from_activity(item: dict[str, Any]) -> list[PostRecord]:
     activity = Activity.model_validate(item)
     if activity.snippet is None:
         raise Unusable("activity has no snippet (request part=snippet)")
     if activity.snippet.type != "upload":
         raise Unusable(f"activity of type {activity.snippet.type!r} is not an upload")
-    upload = activity.content_details.upload if activity.content_details else None
-    if upload is None:
+    if activity.upload_video_id is None:
         raise Unusable("upload activity carries no contentDetails.upload.videoId (request part=contentDetails)")
-    return _post(upload.video_id, activity.snippet)
+    return [_post(activity.upload_video_id, activity.snippet)]
 
 
-def _not_a_video(item: dict[str, Any]) -> PostRecord:
+def _not_a_video(item: dict[str, Any]) -> list[PostRecord]:
     raise Unusable(f"{item.get('kind') or 'item'} is not a video")
 
 
@@ -250,38 +246,35 @@ def _comments_from_thread(item: dict[str, Any]) -> Iterator[CommentRecord | Reje
     if not video_id:
         raise Unusable("thread carries no videoId (not a video's comment)")
     yield _comment_record(top, video_id, None)
-    for raw_reply in thread.replies.comments if thread.replies else []:
-        yield from _guarded(raw_reply, lambda reply: _thread_reply(reply, video_id, top.id))
+    for raw_reply in thread.inline_replies:
+        # Every YouTube reply answers the thread's top-level comment.
+        yield from _guarded(raw_reply, partial(_comments_from_listing, video_id_hint=video_id, parent_id_hint=top.id))
 
 
-def _thread_reply(item: dict[str, Any], video_id: str, top_level_id: str) -> CommentRecord:
-    reply = Comment.model_validate(item)
-    # Every YouTube reply answers the thread's top-level comment.
-    return _comment_record(reply, reply.snippet.video_id or video_id, reply.snippet.parent_id or top_level_id)
-
-
-def _comments_from_listing(item: dict[str, Any], video_id_hint: str | None) -> CommentRecord:
+def _comments_from_listing(item: dict[str, Any], video_id_hint: str | None,
+                           parent_id_hint: str | None = None) -> list[CommentRecord]:
+    """A comment of a `comments.list` page, or a reply inline in a thread (`parent_id_hint`)."""
     comment = Comment.model_validate(item)
     video_id = comment.snippet.video_id or video_id_hint
     if not video_id:
         raise Unusable(f"{'reply' if comment.snippet.parent_id is not None else 'comment'} carries no videoId")
-    return _comment_record(comment, video_id, comment.snippet.parent_id)
+    return [_comment_record(comment, video_id, comment.snippet.parent_id or parent_id_hint)]
 
 
 # -- profiles ---------------------------------------------------------------------------------
 
 
-def _profile_from_channel(item: dict[str, Any]) -> ProfileRecord:
+def _profile_from_channel(item: dict[str, Any]) -> list[ProfileRecord]:
     channel = Channel.model_validate(item)
     if channel.kind != "youtube#channel":
         raise Unusable(f"{channel.kind} is not a channel")
     snippet, stats = channel.snippet, channel.statistics
     hidden = stats is None or stats.hidden_subscriber_count
-    return ProfileRecord(
+    return [ProfileRecord(
         platform=PLATFORM,
         account_id=channel.id,
         username=(snippet.custom_url or snippet.title) if snippet else None,
         followers=None if hidden else stats.subscriber_count,
         following=None,  # channels.list does not say how many channels one subscribes to
         posts_count=stats.video_count if stats else None,
-    )
+    )]

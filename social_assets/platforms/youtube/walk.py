@@ -11,31 +11,23 @@
 
 from __future__ import annotations
 
-from contextlib import contextmanager, suppress
+from contextlib import suppress
 from datetime import datetime
-from typing import Any, Iterator, Sequence, TypeVar
-
-from pydantic import BaseModel, ValidationError
+from typing import Any, Iterator, Sequence
 
 from social_assets.core.errors import ApiError, NotFoundError, QuotaExhaustedError
+from social_assets.core.quota import quota_explained
 from social_assets.core.records import Gone, gone_posts
-from social_assets.core.rest import QueryCursor, RestClient, batches
+from social_assets.core.rest import QueryCursor, RestClient, batches, missing_ids, parsed
 from social_assets.core.timeutil import utc_now
 from social_assets.platforms.base import DayWindow, PostRef
 from social_assets.platforms.youtube.analytics import land_subscriber_history
 from social_assets.platforms.youtube.models import Channel, CommentThread, PlaylistItem, Video
-from social_assets.platforms.youtube.spec import (
-    DAILY_QUOTA,
-    LISTING_PAGE_SIZE,
-    PLATFORM,
-    QUOTA_TIME_ZONE,
-    YouTubeSource,
-)
+from social_assets.platforms.youtube.spec import DAILY_QUOTA, LISTING_PAGE_SIZE, PLATFORM, QUOTA_TIME_ZONE, YouTubeSource
 
 COMMENT_PAGE_SIZE = 100  # the most commentThreads and comments one call returns
 PAGE_TOKEN = QueryCursor("pageToken", ("nextPageToken",))
 VIDEO_PARTS = "snippet,statistics,contentDetails"
-ModelT = TypeVar("ModelT", bound=BaseModel)
 
 
 class QuotaExceededError(QuotaExhaustedError):
@@ -72,15 +64,12 @@ class YouTubeWalk:
         channel_id, params = self.source.channel, {"part": VIDEO_PARTS, "id": self.source.channel}
         with self._quota_explained():
             body = self.client.get("/channels", params=params, land_as="profiles")
-        if body is None:  # a logic error here would burn quota on repeats
-            raise RuntimeError(f"youtube walk would send channels {params} twice")
-        if not isinstance(body, dict):
+        if not isinstance(body, dict):  # None: asked twice in a walk, which would burn quota
             raise ApiError(PLATFORM, "GET", self.client.url("/channels"), 200,
                            f"expected a JSON object, got {type(body).__name__}")
-        for channel in filter(None, (_parsed(Channel, item) for item in body.get("items") or [])):
-            uploads = channel.content_details.related_playlists.uploads if channel.content_details else None
-            if channel.id == channel_id and uploads:
-                self.uploads_playlist = uploads
+        for channel in filter(None, (parsed(Channel, item) for item in body.get("items") or [])):
+            if channel.id == channel_id and channel.uploads_playlist:
+                self.uploads_playlist = channel.uploads_playlist
                 land_subscriber_history(self.client, channel)  # where the channel authorized it
                 return
         raise ChannelNotFoundError(
@@ -119,21 +108,16 @@ class YouTubeWalk:
         found: list[str] = []
         seen: set[str] = set()  # an item repeated across pages (items shift) counts once
         for page in self._pages("playlistItems", params, land_as="posts", normalize=False):
-            reached_older = False
-            for video_id, published_at in filter(None, map(_upload_of, page.get("items") or [])):
-                if video_id in seen or published_at >= window.end:
-                    seen.add(video_id)
-                    continue
+            uploads = list(filter(None, map(_upload_of, page.get("items") or [])))
+            for video_id, published_at in uploads:
+                if video_id not in seen and published_at in window:
+                    found.append(video_id)
+                    if len(found) >= self.source.post_limit:
+                        return found
                 seen.add(video_id)
-                if published_at < window.start:
-                    # Newest first, so the day is behind us; finish the page in case of
-                    # slightly out-of-order items (premieres), then stop paging.
-                    reached_older = True
-                    continue
-                found.append(video_id)
-                if len(found) >= self.source.post_limit:
-                    return found
-            if reached_older:
+            # Newest first: an older upload means the day is behind us. Its page was read to the
+            # end in case of slightly out-of-order items (premieres); no further page is.
+            if any(published_at < window.start for _, published_at in uploads):
                 break
         return found
 
@@ -148,14 +132,8 @@ class YouTubeWalk:
         with self._quota_explained():
             yield from self.client.pages("GET", f"/{resource}", PAGE_TOKEN, params=params, **kwargs)
 
-    @contextmanager
-    def _quota_explained(self) -> Iterator[None]:
-        try:
-            yield
-        except QuotaExceededError:
-            raise
-        except QuotaExhaustedError as error:
-            raise QuotaExceededError(error, self.units_spent) from error
+    def _quota_explained(self):
+        return quota_explained(QuotaExceededError, lambda error: QuotaExceededError(error, self.units_spent))
 
 
 def _video_pages(client: RestClient, video_ids: Sequence[str]) -> Iterator[tuple[list[str], Any]]:
@@ -167,25 +145,13 @@ def _video_pages(client: RestClient, video_ids: Sequence[str]) -> Iterator[tuple
 def refresh(client: RestClient, video_ids: Sequence[str]) -> list[Gone]:
     """Current statistics of known videos. A video the list leaves out was deleted or made
     private: it is reported gone."""
-    missing: list[str] = []
-    for batch, body in _video_pages(client, video_ids):
-        if isinstance(body, dict) and isinstance(body.get("items"), list):
-            returned = {item.get("id") for item in body["items"] if isinstance(item, dict)}
-            missing += [video_id for video_id in batch if video_id not in returned]
+    missing = [i for batch, body in _video_pages(client, video_ids) for i in missing_ids(batch, body, ("items",))]
     return gone_posts(missing, "missing from videos.list (deleted or private)")
-
-
-def _parsed(model: type[ModelT], item: Any) -> ModelT | None:
-    """`item` as `model`, or None: the walk passes over what normalization will reject and explain."""
-    try:
-        return model.model_validate(item)
-    except ValidationError:
-        return None
 
 
 def _upload_of(item: Any) -> tuple[str, datetime] | None:
     """(video id, publication time) of an uploads-playlist item, or None for private/deleted/odd items."""
-    if (entry := _parsed(PlaylistItem, item)) is None:
+    if (entry := parsed(PlaylistItem, item)) is None:
         return None
     details, snippet = entry.content_details, entry.snippet
     video_id = (details and details.video_id) or (snippet and snippet.resource_id and snippet.resource_id.video_id)
@@ -197,12 +163,12 @@ def _upload_of(item: Any) -> tuple[str, datetime] | None:
 
 
 def _comment_count(video: dict[str, Any]) -> int | None:
-    statistics = (parsed := _parsed(Video, video)) and parsed.statistics
+    statistics = (found := parsed(Video, video)) and found.statistics
     return statistics.comment_count if statistics else None  # None (hidden, disabled, unreadable) still asks
 
 
 def _thread_missing_replies(item: Any) -> str | None:
     """The thread's id if it has more replies than came inline, else None."""
-    thread = _parsed(CommentThread, item)
-    inline = len(thread.replies.comments) if thread and thread.replies else 0
+    thread = parsed(CommentThread, item)
+    inline = len(thread.inline_replies) if thread else 0
     return thread.id if thread and thread.snippet.total_reply_count > inline else None

@@ -19,6 +19,7 @@ import base64
 import hashlib
 import html
 import json
+from contextlib import suppress
 from dataclasses import dataclass
 from functools import lru_cache
 from datetime import datetime
@@ -151,10 +152,6 @@ class _ApiProblem(Exception):
         self.response = google_error(status, reason, message, domain, **where)
 
 
-def _bad_parameter(name: str, message: str) -> _ApiProblem:
-    return _ApiProblem(400, "invalidParameter", message, "global", name)
-
-
 def _missing_filter(expected: str) -> _ApiProblem:
     return _ApiProblem(400, "missingRequiredParameter", f"No filter selected. Expected one of: {expected}")
 
@@ -169,7 +166,8 @@ _QUOTA_MESSAGE = ('The request cannot be completed because you have exceeded you
 # -- request parsing ----------------------------------------------------------------------
 
 
-def _parts(request: SandboxRequest, allowed: str) -> set[str]:
+def _listing(request: SandboxRequest, allowed: str, low: int = 0, high: int = 50, default: int = 5) -> tuple[set[str], int]:
+    """A list call's `part` (some of `allowed`) and page size (`maxResults` in [low, high], else `default`)."""
     value = request.param("part")
     if not value:
         raise _ApiProblem(400, "required", "Required parameter: part", "global", "part")
@@ -177,25 +175,21 @@ def _parts(request: SandboxRequest, allowed: str) -> set[str]:
     unknown = sorted(parts - set(allowed.split()))
     if unknown:
         raise _ApiProblem(400, "unknownPart", f"'{unknown[0]}'", "youtube.part", "part")
-    return parts
-
-
-def _max_results(request: SandboxRequest, low: int, high: int, default: int) -> int:
-    value = request.param("maxResults")
-    if value is None:
-        return default
-    try:
-        if low <= (number := int(value)) <= high:
-            return number
-    except ValueError:
-        pass
-    raise _bad_parameter("maxResults", f"Invalid value '{value}'. Values must be within the range: [{low}, {high}]")
+    size = request.param("maxResults")
+    if size is None:
+        return parts, default
+    with suppress(ValueError):
+        if low <= int(size) <= high:
+            return parts, int(size)
+    raise _ApiProblem(400, "invalidParameter", f"Invalid value '{size}'. Values must be within the range: [{low}, {high}]",
+                      "global", "maxResults")
 
 
 def _choice(request: SandboxRequest, name: str, allowed: tuple[str, ...]) -> str:
     value = request.param(name, allowed[0])
     if value not in allowed:
-        raise _bad_parameter(name, f"Invalid string value: '{value}'. Allowed values: [{', '.join(allowed)}]")
+        raise _ApiProblem(400, "invalidParameter", f"Invalid string value: '{value}'. Allowed values: "
+                          f"[{', '.join(allowed)}]", "global", name)
     return value
 
 
@@ -285,10 +279,10 @@ class YouTubeEmulation(Emulation):
             "channels": self._list_channels, "playlistItems": self._list_playlist_items, "videos": self._list_videos,
             "commentThreads": self._list_comment_threads, "comments": self._list_comments}
         # Past subscriber counts (YouTube Analytics) and Google's token endpoint: youtube_analytics.py.
-        self.analytics = analytics.AnalyticsRoutes(world, self.accepted, self.tokens, self._channels, self.ok)
+        self.analytics = analytics.AnalyticsRoutes(self, self._channels)
 
     def is_token_request(self, request: SandboxRequest) -> bool:
-        return self.analytics.is_token_request(request)
+        return request.host == analytics.TOKEN_HOST
 
     def fault_kinds(self, request: SandboxRequest) -> frozenset[str]:
         # ⚠ Decision: Google's token endpoint is faulted with server errors only. YouTube's
@@ -298,7 +292,7 @@ class YouTubeEmulation(Emulation):
         return kinds - {RATE_LIMITED} if self.is_token_request(request) else kinds
 
     def authenticate(self, request: SandboxRequest) -> str | SandboxResponse | None:
-        if self.analytics.serves(request):
+        if request.host in analytics.HOSTS:
             return self.analytics.authenticate(request)
         key = request.param("key")
         if not key:
@@ -311,7 +305,7 @@ class YouTubeEmulation(Emulation):
         return request.path.removeprefix(API_PREFIX) if request.path.startswith(API_PREFIX) else None
 
     def route(self, request: SandboxRequest) -> SandboxResponse:
-        if self.analytics.serves(request):
+        if request.host in analytics.HOSTS:
             return self.analytics.route(request)
         handler = self._routes.get(self.resource_of(request) or "")
         if handler is None or request.method != "GET":
@@ -335,8 +329,7 @@ class YouTubeEmulation(Emulation):
         return share(self.world.seed, "comments-disabled", post.uid) < COMMENTS_DISABLED_SHARE
 
     def _list_channels(self, request: SandboxRequest) -> SandboxResponse:
-        parts = _parts(request, "id snippet statistics contentDetails status")
-        size = _max_results(request, 0, 50, 5)
+        parts, size = _listing(request, "id snippet statistics contentDetails status")
         if request.param("id") is not None:
             accounts = [self._channels[i] for i in _ids(request.param("id")) if i in self._channels]  # unknown: no item
         elif request.param("forHandle") is not None:
@@ -364,13 +357,11 @@ class YouTubeEmulation(Emulation):
     def _channel_statistics(self, account: WorldAccount) -> dict[str, Any]:
         videos, views = _channel_totals(self.world, account, self.world.now())
         hidden = account.handle.lower() in HIDDEN_SUBSCRIBER_HANDLES  # then left out, not shown as zero
-        shown = _three_significant_figures(account.followers(self.world.now())) if not hidden else None
-        subscribers = {} if hidden else {"subscriberCount": str(shown)}
+        subscribers = {} if hidden else {"subscriberCount": str(_three_significant_figures(account.followers(self.world.now())))}
         return {"viewCount": str(views), **subscribers, "hiddenSubscriberCount": hidden, "videoCount": str(videos)}
 
     def _list_playlist_items(self, request: SandboxRequest) -> SandboxResponse:
-        parts = _parts(request, "id snippet contentDetails status")
-        size = _max_results(request, 0, 50, 5)
+        parts, size = _listing(request, "id snippet contentDetails status")
         playlist_id = request.param("playlistId")
         if not playlist_id:
             raise _missing_filter("playlistId, id")
@@ -380,33 +371,28 @@ class YouTubeEmulation(Emulation):
                               "parameter cannot be found.", parameter="playlistId")
         # Lazily from the newest upload: only this page and one look-ahead are rendered.
         page = self.token_page(request, f"playlistItems|{playlist_id}", self.world.iter_posts_newest_first(account), size)
-        items = [self._playlist_item(account, playlist_id, post, page.start + i, parts) for i, post in enumerate(page.items)]
+        items = [self._playlist_item(playlist_id, post, page.start + i, parts) for i, post in enumerate(page.items)]
         total, _ = _channel_totals(self.world, account, self.world.now())
         return self.ok(_list_response("youtube#playlistItemListResponse", items,
                                       {"totalResults": total, "resultsPerPage": size}, page.next, page.previous), page)
 
-    def _playlist_item(self, account: WorldAccount, playlist_id: str, post: WorldPost, position: int,
-                       parts: set[str]) -> dict[str, Any]:
-        video_id, channel_id = video_id_for(post.uid), channel_id_for(account.handle)
+    def _playlist_item(self, playlist_id: str, post: WorldPost, position: int, parts: set[str]) -> dict[str, Any]:
+        video_id, channel_id = video_id_for(post.uid), channel_id_for(post.account.handle)
         return _resource(
             "youtube#playlistItem", _playlist_item_id(playlist_id, video_id), parts,
-            snippet=lambda: {
-                "publishedAt": _rfc3339(post.published_at), "channelId": channel_id, "title": post.title,
-                "description": post.body, "thumbnails": self._video_thumbnails(post),
-                "channelTitle": channel_title(account), "playlistId": playlist_id, "position": position,
-                "resourceId": {"kind": "youtube#video", "videoId": video_id},
-                "videoOwnerChannelTitle": channel_title(account), "videoOwnerChannelId": channel_id},
+            snippet=lambda: self._video_snippet(post) | {
+                "playlistId": playlist_id, "position": position, "resourceId": {"kind": "youtube#video", "videoId": video_id},
+                "videoOwnerChannelTitle": channel_title(post.account), "videoOwnerChannelId": channel_id},
             contentDetails=lambda: {"videoId": video_id, "videoPublishedAt": _rfc3339(post.published_at)},
             status=lambda: {"privacyStatus": "public"})
 
     def _list_videos(self, request: SandboxRequest) -> SandboxResponse:
-        parts = _parts(request, "id snippet statistics contentDetails status")
-        size = _max_results(request, 0, 50, 5)
+        parts, size = _listing(request, "id snippet statistics contentDetails status")
         if request.param("id") is None:
             raise _missing_filter("id (the sandbox serves no chart or myRating).")
         wanted = _ids(request.param("id"))
         if len(wanted) > 50:
-            raise _bad_parameter("id", "The request specifies more than 50 video ids.")
+            raise _ApiProblem(400, "invalidParameter", "The request specifies more than 50 video ids.", "global", "id")
         # Unknown ids have no item.
         items = [self._video_resource(post, parts) for post in map(self._video, wanted) if post is not None]
         return self.ok(_list_response("youtube#videoListResponse", items,
@@ -416,18 +402,21 @@ class YouTubeEmulation(Emulation):
         seconds = 30 + int(share(self.world.seed, "duration", post.uid) * 2400)
         return _resource(
             "youtube#video", video_id_for(post.uid), parts,
-            snippet=lambda: {
-                "publishedAt": _rfc3339(post.published_at), "channelId": channel_id_for(post.account.handle),
-                "title": post.title, "description": post.body, "thumbnails": self._video_thumbnails(post),
-                "channelTitle": channel_title(post.account), "tags": post.title.lower().split()[:5], "categoryId": "28",
-                "liveBroadcastContent": "none", "localized": {"title": post.title, "description": post.body},
-                "defaultAudioLanguage": "en"},
+            snippet=lambda: self._video_snippet(post) | {
+                "tags": post.title.lower().split()[:5], "categoryId": "28", "liveBroadcastContent": "none",
+                "localized": {"title": post.title, "description": post.body}, "defaultAudioLanguage": "en"},
             contentDetails=lambda: {
                 "duration": _iso_duration(seconds), "dimension": "2d", "definition": "hd", "caption": "false",
                 "licensedContent": False, "contentRating": {}, "projection": "rectangular"},
             status=lambda: {"uploadStatus": "processed", "privacyStatus": "public", "license": "youtube",
                             "embeddable": True, "publicStatsViewable": True, "madeForKids": False},
             statistics=lambda: self._video_statistics(post))
+
+    def _video_snippet(self, post: WorldPost) -> dict[str, Any]:
+        """What the snippets of a video and of its uploads-playlist item share."""
+        return {"publishedAt": _rfc3339(post.published_at), "channelId": channel_id_for(post.account.handle),
+                "title": post.title, "description": post.body, "thumbnails": self._video_thumbnails(post),
+                "channelTitle": channel_title(post.account)}
 
     def _video_statistics(self, post: WorldPost) -> dict[str, str]:
         now = self.world.now()
@@ -444,8 +433,7 @@ class YouTubeEmulation(Emulation):
         return {name: {"url": f"{base}/{file}.jpg", "width": w, "height": h} for name, file, w, h in sizes}
 
     def _list_comment_threads(self, request: SandboxRequest) -> SandboxResponse:
-        parts = _parts(request, "id snippet replies")
-        size = _max_results(request, 1, 100, 20)
+        parts, size = _listing(request, "id snippet replies", 1, 100, 20)
         order = _choice(request, "order", COMMENT_ORDERS)
         text_format = _choice(request, "textFormat", ("html", "plainText"))
         video_id = request.param("videoId")
@@ -505,8 +493,7 @@ class YouTubeEmulation(Emulation):
         return _resource("youtube#comment", comment_id, {"snippet"}, snippet=lambda: snippet)
 
     def _list_comments(self, request: SandboxRequest) -> SandboxResponse:
-        _parts(request, "id snippet")
-        size = _max_results(request, 1, 100, 20)
+        _, size = _listing(request, "id snippet", 1, 100, 20)
         text_format = _choice(request, "textFormat", ("html", "plainText"))
         parent_id = request.param("parentId")
         if not parent_id:

@@ -17,12 +17,12 @@ names none), `metrics` among the two, `dimensions=day`.
 from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta
-from typing import Any, Callable, Mapping
+from typing import Mapping
 
 from social_assets.platforms.youtube.spec import ANALYTICS_VARIABLES, QUOTA_TIME_ZONE
-from social_assets.sandbox.engine import Accepted, TokenIssuer, bearer, digest
+from social_assets.sandbox.engine import Emulation, bearer, digest
 from social_assets.sandbox.http import SandboxRequest, SandboxResponse
-from social_assets.sandbox.world import World, WorldAccount
+from social_assets.sandbox.world import WorldAccount
 
 ANALYTICS_HOST, TOKEN_HOST = "youtubeanalytics.googleapis.com", "oauth2.googleapis.com"
 HOSTS = (ANALYTICS_HOST, TOKEN_HOST)
@@ -44,23 +44,16 @@ def _bad_request(message: str) -> SandboxResponse:
 
 
 class AnalyticsRoutes:
-    """The token endpoint and the reports, for the YouTube emulation that owns the hosts."""
+    """The token endpoint and the reports, for the YouTube `emulation` that owns the hosts."""
 
-    def __init__(self, world: World, accepted: Accepted, tokens: TokenIssuer, channels: Mapping[str, WorldAccount],
-                 ok: Callable[[Any], SandboxResponse]):
-        self.world, self.accepted, self.tokens, self.channels, self.ok = world, accepted, tokens, channels, ok
-
-    @staticmethod
-    def serves(request: SandboxRequest) -> bool:
-        return request.host in HOSTS
-
-    @staticmethod
-    def is_token_request(request: SandboxRequest) -> bool:
-        return request.host == TOKEN_HOST
+    def __init__(self, emulation: Emulation, channels: Mapping[str, WorldAccount]):
+        self.world, self.accepted, self.tokens, self.ok = emulation.world, emulation.accepted, emulation.tokens, emulation.ok
+        self.channels = channels
 
     def authenticate(self, request: SandboxRequest) -> SandboxResponse | None:
-        """None (not metered) for the token endpoint and a valid bearer token, else Google's 401."""
-        if self.is_token_request(request) or self.tokens.subject(bearer(request)):
+        """None (not metered) for a bearer token the token endpoint issued, else Google's 401. (The
+        engine authenticates no call to the token endpoint.)"""
+        if self.tokens.subject(bearer(request)):
             return None
         return _error(401, "required", "Request is missing required authentication credential.", "UNAUTHENTICATED")
 
@@ -103,8 +96,9 @@ class AnalyticsRoutes:
         now = self.world.now()
         last_over = now.astimezone(QUOTA_TIME_ZONE).date() - timedelta(days=1)
         first = max(start, account.created_at.astimezone(QUOTA_TIME_ZONE).date())
-        rows = [[day.isoformat(), *(changes[m] for m in metrics)]
-                for day, changes in ((d, self._changes(account, d)) for d in _days(first, min(end, last_over)))]
+        days = (first + timedelta(days=n) for n in range((min(end, last_over) - first).days + 1))
+        rows = [[day.isoformat(), *(changes[m] for m in metrics)] for day, changes in
+                ((d, self._changes(account, d)) for d in days)]
         headers = [{"name": "day", "columnType": "DIMENSION", "dataType": "STRING"}]
         headers += [{"name": m, "columnType": "METRIC", "dataType": "INTEGER"} for m in metrics]
         return self.ok({"kind": "youtubeAnalytics#resultTable", "columnHeaders": headers, **({"rows": rows} if rows else {})})
@@ -116,6 +110,3 @@ class AnalyticsRoutes:
         lost = max(digest("yt-unsubscribed", account.handle, day) % (2 + abs(net) // 5), -net)
         return {"subscribersGained": net + lost, "subscribersLost": lost}
 
-
-def _days(first: date, last: date) -> list[date]:
-    return [first + timedelta(days=n) for n in range((last - first).days + 1)]

@@ -354,3 +354,11 @@ def test_a_wrongly_typed_field_names_the_field():
 def test_a_malformed_listing_is_not_a_response():
     with pytest.raises(NotAResponse, match="malformed Listing"):
         normalize_posts({"kind": "Listing", "data": {"children": "none"}})
+
+
+def test_a_malformed_write_error_envelope_is_no_envelope_not_a_crash():
+    # `{"json": {"errors": [[]]}}`: an error entry with no code. Reading it raised IndexError out
+    # of the error table; a malformed envelope is no envelope, and a 200 without one is a success.
+    from social_assets.platforms.reddit.spec import ERRORS
+
+    assert ERRORS.classify(200, {"json": {"errors": [[]]}}) == (None, None)
