@@ -326,12 +326,13 @@ def _add_new_columns(con: duckdb.DuckDBPyConnection, present: set[tuple[str, str
 
 @dataclass(frozen=True)
 class PartitionWrite:
-    """New rows for one table's share of a platform-day. `scope` narrows the rows replaced
-    further (column -> value), for tables that several assets share; rows of `keep_accounts`
-    (sources whose collection failed this time) are kept as they were."""
+    """New rows for one table's share of a platform-day: a DataFrame, or a DuckDB relation of the
+    connection that writes (rows made in DuckDB, too many to bring into Python). `scope` narrows
+    the rows replaced further (column -> value), for tables that several assets share; rows of
+    `keep_accounts` (sources whose collection failed this time) are kept as they were."""
 
     table: Table
-    rows: pd.DataFrame
+    rows: pd.DataFrame | duckdb.DuckDBPyRelation
     scope: tuple[tuple[str, object], ...] = ()
     keep_accounts: frozenset[str] = frozenset()
 
@@ -375,7 +376,8 @@ def replace_rows(
                 params.extend(sorted(only_accounts))
             con.execute(f"DELETE FROM {table.qualified} WHERE {' AND '.join(conditions)}", params)
             if len(write.rows):
-                con.register("incoming_rows", write.rows[table.column_names])
+                rows = write.rows if isinstance(write.rows, duckdb.DuckDBPyRelation) else write.rows[table.column_names]
+                con.register("incoming_rows", rows)
                 columns = ", ".join(table.column_names)
                 con.execute(f"INSERT INTO {table.qualified} ({columns}) SELECT {columns} FROM incoming_rows")
                 con.unregister("incoming_rows")
