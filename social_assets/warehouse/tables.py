@@ -56,7 +56,11 @@ _RAW_COLUMNS = _PARTITION + (
     ("status", "INTEGER NOT NULL"),
     ("fetched_at", "TIMESTAMP NOT NULL"),
     ("normalize", "BOOLEAN NOT NULL"),  # false for index-only responses
-    ("body", "VARCHAR NOT NULL"),  # the response body, verbatim (known secrets scrubbed)
+    # The response body, verbatim (known secrets scrubbed). Stored uncompressed: DuckDB would
+    # pick ZSTD for strings this long, and reading any body of a ZSTD vector decompresses all of
+    # its 2,048 (256 MB for pages of 128 KB), so normalizing a day in small batches would still
+    # need that much memory. Uncompressed, a batch reads only its own bodies (issue #11).
+    ("body", "VARCHAR NOT NULL USING COMPRESSION uncompressed"),
     ("request_body", "JSON"),  # a JSON request body (TikTok's POSTs), secrets removed; else null
 )
 
