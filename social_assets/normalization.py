@@ -11,6 +11,7 @@ computed in SQL. DuckDB spills what does not fit its memory limit (`bounded_memo
 from __future__ import annotations
 
 import json
+import operator
 import uuid
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -137,43 +138,47 @@ def landed_batches(
 
 
 class _Columns:
-    """A batch of records as column lists (one per field of the table), with the source account,
-    the collection time and the landing order `ord` (the latest observation has the highest)."""
+    """A batch of records as columns (one per field of the table), with the source account, the
+    collection time and the landing order `ord` (the latest observation has the highest)."""
 
     def __init__(self, names: list[str], first_ord: int):
         self.names = names
-        self.lists: dict[str, list] = {name: [] for name in [*names, "account_id", "collected_at", "ord"]}
-        self.next_ord = first_ord
+        self.values_of = operator.itemgetter(*names)  # a record's values, in `names` order
+        self.rows: list[tuple] = []
+        self.accounts: list[str] = []
+        self.collected: list[datetime] = []
+        self.first_ord = first_ord
 
     def add(self, values: dict[str, Any], account_id: str, collected_at: datetime) -> None:
-        lists = self.lists
-        for name in self.names:
-            lists[name].append(values[name])
-        lists["account_id"].append(account_id)
-        lists["collected_at"].append(collected_at)
-        lists["ord"].append(self.next_ord)
-        self.next_ord += 1
+        self.rows.append(self.values_of(values))
+        self.accounts.append(account_id)
+        self.collected.append(collected_at)
+
+    @property
+    def next_ord(self) -> int:
+        return self.first_ord + len(self.rows)
 
     def __len__(self) -> int:
-        return len(self.lists["ord"])
+        return len(self.rows)
 
     def frame(self, kinds: Mapping[str, str]) -> pd.DataFrame:
         """The columns as a DataFrame DuckDB reads without guessing: integers nullable Int64
         (an int column with a None would turn float64 and round counts beyond 2**53),
         timestamps naive UTC."""
         data: dict[str, Any] = {}
-        for name, values in self.lists.items():
-            kind = kinds.get(name, "")
-            if kind in ("BIGINT", "INTEGER") or name == "ord":
+        for name, values in zip(self.names, zip(*self.rows)):
+            kind = kinds[name]
+            if kind in ("BIGINT", "INTEGER"):
                 data[name] = pd.array(values, dtype="Int64")
             elif kind == "DOUBLE":
                 data[name] = pd.array(values, dtype="Float64")
-            elif name == "collected_at":
-                data[name] = pd.array(values, dtype="datetime64[us]")  # raw.* fetched_at: naive UTC already
             elif kind == "TIMESTAMP":
                 data[name] = pd.to_datetime(values, utc=True).tz_localize(None)  # the records': zoned
             else:
-                data[name] = values
+                data[name] = list(values)
+        data["account_id"] = self.accounts
+        data["collected_at"] = pd.array(self.collected, dtype="datetime64[us]")  # raw.* fetched_at: naive UTC
+        data["ord"] = pd.array(range(self.first_ord, self.next_ord), dtype="Int64")
         return pd.DataFrame(data)
 
 
