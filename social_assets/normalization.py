@@ -207,20 +207,22 @@ def normalize_partition(
     table = NORMALIZED_TABLES[resource]
     kinds = {name: kind.split()[0] for name, kind in table.columns}
     # A row's account_id is the source it was collected for (a profile's record names it too).
-    fields = [name for name in RECORD_TYPES[resource].model_fields if name in kinds and name not in ("platform", "account_id")]
+    fields = [
+        name for name in RECORD_TYPES[resource].model_fields if name in kinds and name not in ("platform", "account_id")
+    ]
     staged = _temp_name(f"staged_{resource}")
     con.execute(f"CREATE TEMP TABLE {staged} ({', '.join(f'{n} {kinds[n]}' for n in fields)}, "
                 "account_id VARCHAR, collected_at TIMESTAMP, ord BIGINT)")
     letters: list[dict[str, Any]] = []
     gone: list[Gone] = []
     history: list[dict[str, Any]] = []
-    records = 0
+    record_count = 0
     failed_at = utc_now()
     for batch in landed_batches(con, platform, resource, day, batch_responses):
-        columns = _Columns(fields, records)
+        columns = _Columns(fields, record_count)
         for row in batch:
             try:
-                result = normalize_body(platform, resource, parse_body(row.body), orjson.loads(row.context))
+                result = normalize_body(platform, resource, parse_body(row.body), json.loads(row.context))
             except NotAResponse as exc:
                 whole = Rejected(item_id=None, reason=f"response rejected: {exc}", payload=row.body)
                 letters += item_letters(platform, day, resource, row, [whole], failed_at)
@@ -233,7 +235,7 @@ def normalize_partition(
                     columns.add(values, row.account_id, row.fetched_at)
             letters += item_letters(platform, day, resource, row, result.rejected, failed_at)
             gone += result.gone
-        records = columns.next_ord
+        record_count = columns.next_ord
         if len(columns):
             frame = columns.frame(kinds)
             if prepare is not None:
@@ -255,7 +257,7 @@ def normalize_partition(
         rows=con.table(final),
         table=final,
         dead_letters=letters,
-        items_seen=records + len(letters) + len(history) + len(gone),
+        items_seen=record_count + len(letters) + len(history) + len(gone),
         history=_follower_history(history, platform, day) if resource == "profiles" else None,
         gone=gone,
     )

@@ -89,7 +89,7 @@ def build_normalized_asset(resource: Resource) -> AssetsDefinition:
                     *([PartitionWrite(FOLLOWER_HISTORY, result.history)] if result.history is not None else []),
                 ],
             )
-            lift_memory_cap()  # the purge and the scrub of raw bodies run as before, uncapped: they must not fail on it
+            lift_memory_cap()  # the purge and the scrub of raw bodies run uncapped, as before
             purged = honour(con, platform, new_gone, partition, [RAW_TABLES[resource]], resource, analytics_snapshot_path())
         if result.gone:
             context.log.info(f"{platform} {resource}: {len(result.gone)} item(s) gone on the platform; purged: {purged}")
