@@ -10,11 +10,16 @@ from datetime import date, datetime, timedelta, timezone
 import duckdb
 import pandas as pd
 import pytest
+from dagster import materialize
 
 from social_assets.core.http import LandedResponse
+from social_assets.defs.normalized import NORMALIZED_ASSETS
+from social_assets.defs.partitions import platform_day_key
+from social_assets.defs.resources import build_resources
 from social_assets.normalization import _recompute_depths, bounded_memory, normalize_partition
 from social_assets.platforms.base import DayWindow
 from social_assets.warehouse.tables import RAW_TABLES, PartitionWrite, ensure_schema, landed_row, replace_partition
+from social_assets_tests.pipeline import memory_instance
 
 DAY = date(2026, 11, 19)
 WINDOW = DayWindow(datetime(2026, 11, 19, tzinfo=timezone.utc), datetime(2026, 11, 20, tzinfo=timezone.utc))
@@ -198,3 +203,32 @@ def test_the_memory_cap_holds_for_the_block_and_can_be_lifted():
     with bounded_memory(con, "64MB"):
         assert limit() == "30.5 MiB"  # lower already: kept
     assert limit() == "30.5 MiB"
+
+
+def test_bodies_stored_compressed_are_normalized_without_the_cap(pipeline_env):
+    """A warehouse made before raw bodies were stored uncompressed holds them ZSTD-compressed,
+    and reading one decompresses up to 2,048 at once: more than the cap for a big day. The
+    step then normalizes again without the cap, and the day is stored whole."""
+    con = duckdb.connect(str(pipeline_env))
+    ensure_schema(con)
+    con.execute("DROP TABLE raw.comments")
+    con.execute(RAW_TABLES["comments"].ddl().replace(" USING COMPRESSION uncompressed", ""))
+    text = "a long comment " * 70  # 1 KB: 700 pages of 100 comments are about 75 MB of bodies
+    land(con, "comments", [listing(*(t1(f"c{page}x{n}", "t3_p1", n, body=text) for n in range(100)))
+                           for page in range(700)])
+    con.close()  # checkpointed: the bodies are compressed now
+    with duckdb.connect(str(pipeline_env), read_only=True) as con:
+        compressions = {c for (c,) in con.execute(
+            "SELECT DISTINCT compression FROM pragma_storage_info('raw.comments') WHERE column_name = 'body'").fetchall()}
+    assert "ZSTD" in compressions
+
+    comments = next(a for a in NORMALIZED_ASSETS if a.key.path == ["normalized", "comments"])
+    with memory_instance() as instance:
+        result = materialize([comments], instance=instance, resources=build_resources(),
+                             partition_key=str(platform_day_key("reddit", DAY)))
+        assert result.success
+        warnings = [e.user_message for e in instance.all_logs(result.run_id) if "without the cap" in e.user_message]
+    assert len(warnings) == 1 and "Out of Memory" in warnings[0]
+    with duckdb.connect(str(pipeline_env), read_only=True) as con:
+        assert con.execute("SELECT count(*), count(DISTINCT comment_id) FROM normalized.comments").fetchone() == (
+            70_000, 70_000)
