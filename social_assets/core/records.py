@@ -18,6 +18,11 @@ field, so a field added to a record is checked too:
   lose the post, and DuckDB refuses them.
 A record that breaks a rule raises `ValidationError`; the normalizers turn it into a `Rejected`
 item, which the pipeline keeps as a dead letter.
+
+Building a record is the inner loop of normalization (a million comments a day), so a record
+whose values already have their fields' exact types and keep every rule is made without
+pydantic's validation (`_Record.__init__`, `_clean_values`); any other goes through it, which
+converts what it can and words the error.
 """
 
 from __future__ import annotations
@@ -26,8 +31,10 @@ import math
 import re
 from datetime import date, datetime, timedelta, timezone
 from functools import partial
-from typing import Any, Callable, Generic, Iterable, Literal, TypeVar
+from types import NoneType, UnionType
+from typing import Any, Callable, Generic, Iterable, Literal, TypeVar, Union, get_args, get_origin
 
+import annotated_types
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
 
 from social_assets.core.timeutil import utc_now
@@ -97,6 +104,17 @@ class _Record(BaseModel):
 
     platform: str
 
+    def __init__(self, /, **data: Any) -> None:
+        values = _clean_values(type(self), data)
+        if values is None:
+            super().__init__(**data)  # converts, or raises the ValidationError naming the field
+            return
+        # What pydantic's validation would have set, with the same values.
+        _set_attribute(self, "__dict__", values)
+        _set_attribute(self, "__pydantic_fields_set__", set(data))
+        _set_attribute(self, "__pydantic_extra__", None)
+        _set_attribute(self, "__pydantic_private__", None)
+
     @field_validator("*")
     @classmethod
     def _fits_the_warehouse(cls, value: Any, info: ValidationInfo) -> Any:
@@ -119,6 +137,120 @@ class _Record(BaseModel):
         if isinstance(value, datetime):
             return _plausible_time(value, info.data.get("platform"))
         return value
+
+
+_set_attribute = object.__setattr__
+_TEXT, _ID, _CHOICE, _INT, _FLOAT, _TIME, _TEXTS, _OTHER = range(8)
+# name, kind, None allowed, what is allowed (choices or bounds), the default's maker (None: required)
+_FieldRule = tuple[str, int, bool, Any, Callable[[], Any] | None]
+
+
+def _field_rules(model: type[_Record]) -> list[_FieldRule]:
+    """How `_clean_values` checks each field of `model`, from its annotation and constraints."""
+    rules = []
+    for name, info in model.model_fields.items():
+        kind, optional, allowed = _OTHER, False, None
+        annotation = info.annotation
+        if get_origin(annotation) in (Union, UnionType):
+            args = [a for a in get_args(annotation) if a is not NoneType]
+            optional = len(args) < len(get_args(annotation))
+            annotation = args[0] if len(args) == 1 else None
+        low, high = (BIGINT_MIN if name in SIGNED_COUNTS else 0), BIGINT_MAX
+        bounded = True
+        for constraint in info.metadata:
+            if isinstance(constraint, annotated_types.Ge):
+                low = max(low, constraint.ge)
+            elif isinstance(constraint, annotated_types.Le):
+                high = min(high, constraint.le)
+            else:
+                bounded = False
+        if annotation is str:
+            kind = _ID if _is_id(name) else _TEXT
+        elif get_origin(annotation) is Literal:
+            kind, allowed = _CHOICE, frozenset(get_args(annotation))
+        elif annotation is int:
+            kind, allowed = _INT, (low, high)
+        elif annotation is float:
+            kind, allowed = _FLOAT, (low, high)
+        elif annotation is datetime:
+            kind = _TIME
+        elif annotation == list[str]:
+            kind = _TEXTS
+        if not bounded:
+            kind = _OTHER
+        if info.is_required():
+            default = _REQUIRED
+        elif info.default_factory is not None:
+            default = info.default_factory
+        else:
+            default = partial(_same, info.default)
+        rules.append((name, kind, optional, allowed, default))
+    return rules
+
+
+def _same(value: Any) -> Any:
+    return value
+
+
+_REQUIRED = None
+
+
+_RULES: dict[type, list[_FieldRule]] = {}
+
+
+def _clean(text: str) -> bool:
+    return text.isascii() or _LONE_SURROGATE.search(text) is None
+
+
+def _clean_values(model: type[_Record], data: dict[str, Any]) -> dict[str, Any] | None:
+    """The record's field values when each is already of its field's exact type and keeps every
+    rule of the module docstring (validation would return them as they are); else None."""
+    rules = _RULES.get(model)
+    if rules is None:
+        rules = _RULES[model] = _field_rules(model)
+    values: dict[str, Any] = {}
+    given = 0
+    platform = data.get("platform")
+    for name, kind, optional, allowed, default in rules:
+        if name not in data:
+            if default is None:
+                return None  # required: pydantic says it is missing
+            values[name] = default()
+            continue
+        given += 1
+        value = data[name]
+        if value is None:
+            if not optional:
+                return None
+        elif kind == _TEXT:
+            if type(value) is not str or not _clean(value):
+                return None
+        elif kind == _ID:
+            if type(value) is not str or not value or value.isspace() or not _clean(value):
+                return None
+        elif kind == _INT:
+            if type(value) is not int or not allowed[0] <= value <= allowed[1]:
+                return None
+        elif kind == _TIME:
+            if type(value) is not datetime or value.tzinfo is not timezone.utc:
+                return None
+            opened = LAUNCHED.get(platform, EARLIEST_TIMESTAMP) if type(platform) is str else EARLIEST_TIMESTAMP
+            if value.date() < opened or value > utc_now() + FUTURE_SKEW:
+                return None
+        elif kind == _CHOICE:
+            if type(value) is not str or value not in allowed:
+                return None
+        elif kind == _FLOAT:
+            if type(value) is not float or not allowed[0] <= value <= allowed[1]:  # NaN fails both
+                return None
+        elif kind == _TEXTS:
+            if type(value) is not list or not all(type(v) is str and _clean(v) for v in value):
+                return None
+            value = list(value)
+        else:
+            return None
+        values[name] = value
+    return values if given == len(data) else None  # else a field the record does not have
 
 
 class PostRecord(_Record):

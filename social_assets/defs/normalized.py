@@ -3,18 +3,20 @@ platform-day, made from the landed responses by the platform's normalizers (the 
 `social-assets normalize`). Items that do not normalize become dead letters (ops.dead_letters);
 items the responses say are deleted or removed are purged (privacy/deletions.py). The sources
 file's `privacy` options apply before anything is written: commenters and non-tracked authors
-pseudonymized, comments past their retention left out."""
+pseudonymized, comments past their retention left out. The rows are made and written in DuckDB,
+a batch of responses at a time (see normalization.py): memory does not grow with the day."""
 
 from datetime import timedelta, timezone
 
+import duckdb
 from dagster import AssetExecutionContext, AssetsDefinition, Failure, MaterializeResult, MetadataValue, asset
 from dagster_duckdb import DuckDBResource
 
-from social_assets.core.records import RESOURCES, Resource
+from social_assets.core.records import RESOURCES, Resource, one_line
 from social_assets.defs.partitions import platform_day_partitions, split_key
 from social_assets.core.timeutil import utc_now
 from social_assets.dead_letters import letters_write
-from social_assets.normalization import normalize_partition
+from social_assets.normalization import MEMORY_LIMIT, PartitionRows, bounded_memory, normalize_partition
 from social_assets.defs.resources import SocialApiResource
 from social_assets.privacy.deletions import honour, keep_tombstones, record_gone
 from social_assets.privacy.options import PSEUDONYM_KEY_VARIABLE
@@ -46,36 +48,48 @@ def build_normalized_asset(resource: Resource) -> AssetsDefinition:
     ) -> MaterializeResult:
         platform, day, window = split_key(context.partition_key.keys_by_dimension)
         privacy = social_api.privacy()
-        with warehouse.get_connection() as con:
+        with warehouse.get_connection() as con, bounded_memory(con) as lift_memory_cap:
             ensure_schema(con)
-            landed = con.execute(
-                f"SELECT * FROM {RAW_TABLES[resource].qualified} WHERE platform = ? AND partition_date = ?",
+            landed, to_normalize, last_fetched = con.execute(
+                f"SELECT count(*), count(*) FILTER (WHERE normalize), max(fetched_at) "
+                f"FROM {RAW_TABLES[resource].qualified} WHERE platform = ? AND partition_date = ?",
                 [platform, day],
-            ).df()
+            ).fetchone()
             cutoff = raw_cutoff(privacy)
-            if landed.empty and cutoff is not None and day < cutoff:
+            if not landed and cutoff is not None and day < cutoff:
                 # Retention deleted the bodies; the rows made from them are all that is left.
                 context.log.info(f"{platform} {day}: raw bodies deleted by retention; {resource} kept as they are")
                 return MaterializeResult(metadata={"kept_after_raw_retention": MetadataValue.bool(True)})
-            result = normalize_partition(platform, resource, day, window, landed)
+            prepare = _pseudonymizer(resource, platform, privacy, social_api, con)
+            try:
+                result = normalize_partition(platform, resource, day, window, con, prepare=prepare)
+            except duckdb.OutOfMemoryException as exc:
+                # Raw bodies stored ZSTD-compressed (tables made before the column was declared
+                # uncompressed) are read 2,048 at a time: more than the cap when they are large.
+                context.log.warning(f"{platform} {resource}: normalizing needs more than {MEMORY_LIMIT} "
+                                    f"({one_line(str(exc), 120)}); normalizing again without the cap")
+                lift_memory_cap()
+                result = normalize_partition(platform, resource, day, window, con, prepare=prepare)
+            rows = len(result.rows)
             partition = {"platform": platform, "partition_date": day}
-            rows = _private(result.rows, resource, platform, privacy, social_api, con)
+            _drop_expired_comments(con, result, resource, privacy)
             # Gone items count from the collection that saw them gone.
-            seen_at = landed.fetched_at.max().to_pydatetime().replace(tzinfo=timezone.utc) if len(landed) else utc_now()
+            seen_at = last_fetched.replace(tzinfo=timezone.utc) if last_fetched else utc_now()
             new_gone = record_gone(con, platform, result.gone, seen_at)
-            rows = keep_tombstones(con, platform, resource, partition, rows)
+            keep_tombstones(con, platform, resource, partition, result.table)
             replace_partition(
                 con,
                 platform,
                 day,
                 [
-                    PartitionWrite(NORMALIZED_TABLES[resource], rows),
+                    PartitionWrite(NORMALIZED_TABLES[resource], result.rows),
                     # The three normalized assets share ops.dead_letters: each replaces its items.
                     letters_write(con, result.dead_letters, kind="item", resource=resource),
                     # Derived past follower counts (Instagram, LinkedIn, YouTube Analytics) come with the profiles.
                     *([PartitionWrite(FOLLOWER_HISTORY, result.history)] if result.history is not None else []),
                 ],
             )
+            lift_memory_cap()  # the purge and the scrub of raw bodies run uncapped, as before
             purged = honour(con, platform, new_gone, partition, [RAW_TABLES[resource]], resource, analytics_snapshot_path())
         if result.gone:
             context.log.info(f"{platform} {resource}: {len(result.gone)} item(s) gone on the platform; purged: {purged}")
@@ -83,8 +97,8 @@ def build_normalized_asset(resource: Resource) -> AssetsDefinition:
             context.log.warning(f"{platform} {resource}: item {letter['item_id']} not normalized: {letter['reason']}")
         return MaterializeResult(
             metadata={
-                "rows": MetadataValue.int(len(result.rows)),
-                "responses": MetadataValue.int(int(landed.normalize.sum()) if len(landed) else 0),
+                "rows": MetadataValue.int(rows),
+                "responses": MetadataValue.int(to_normalize),
                 "items_seen": MetadataValue.int(result.items_seen),
                 "dead_letters": MetadataValue.int(len(result.dead_letters)),
                 "gone_on_platform": MetadataValue.int(len(result.gone)),
@@ -94,14 +108,18 @@ def build_normalized_asset(resource: Resource) -> AssetsDefinition:
     return _normalized
 
 
-def _private(rows, resource: str, platform: str, privacy, social_api: SocialApiResource, con):
-    """The rows as the sources file's privacy options allow them to be stored: comments past
-    their retention left out, people who are not tracked accounts pseudonymized."""
-    if resource == "comments" and privacy.comment_retention_days is not None and len(rows):
+def _drop_expired_comments(con, result: PartitionRows, resource: str, privacy) -> None:
+    """The sources file's comment retention: comments published before it are not stored."""
+    if resource == "comments" and privacy.comment_retention_days is not None:
         oldest = (utc_now() - timedelta(days=privacy.comment_retention_days)).replace(tzinfo=None)
-        rows = rows[rows.published_at >= oldest].reset_index(drop=True)
+        con.execute(f"DELETE FROM {result.table} WHERE published_at < ?", [oldest])
+
+
+def _pseudonymizer(resource: str, platform: str, privacy, social_api: SocialApiResource, con):
+    """What the privacy options do to each batch of rows before it is staged: people who are
+    not tracked accounts pseudonymized (None when there is nothing to do)."""
     if not privacy.pseudonymize_usernames or resource not in ("posts", "comments"):
-        return rows
+        return None
     if not social_api.pseudonym_key:
         raise Failure(
             f"privacy.pseudonymize_usernames is on in {social_api.sources_file} but {PSEUDONYM_KEY_VARIABLE} is not set: "
@@ -115,7 +133,8 @@ def _private(rows, resource: str, platform: str, privacy, social_api: SocialApiR
         f"SELECT DISTINCT username FROM {NORMALIZED_TABLES['profiles'].qualified} WHERE platform = ? AND username IS NOT NULL",
         [platform],
     ).fetchall()]
-    return pseudonymize(rows, resource, platform, social_api.pseudonym_key, readable_names(platform, tracked, usernames))
+    readable = readable_names(platform, tracked, usernames)
+    return lambda rows: pseudonymize(rows, resource, platform, social_api.pseudonym_key, readable)
 
 
 NORMALIZED_ASSETS = [build_normalized_asset(resource) for resource in RESOURCES]

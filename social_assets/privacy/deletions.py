@@ -83,26 +83,23 @@ def gone_ids(con: duckdb.DuckDBPyConnection, platform: str, resource: str) -> se
 
 
 def keep_tombstones(
-    con: duckdb.DuckDBPyConnection, platform: str, resource: str, partition: dict[str, object], rows: pd.DataFrame
-) -> pd.DataFrame:
-    """`rows` (a partition's new normalized rows) plus the partition's current rows of gone
-    items they lack: a re-normalization from scrubbed bodies must not lose the tombstones."""
+    con: duckdb.DuckDBPyConnection, platform: str, resource: str, partition: dict[str, object], staged: str
+) -> None:
+    """Add to `staged` (a table of a partition's new normalized rows, in the columns of its
+    normalized table) the partition's current rows of gone items it lacks: a re-normalization
+    from scrubbed bodies must not lose the tombstones."""
     if resource not in ID_COLUMN:
-        return rows
+        return
     table, id_column = NORMALIZED_TABLES[resource], ID_COLUMN[resource]
     where = " AND ".join(f"t.{column} = ?" for column in partition)
-    earlier = con.execute(
-        f"SELECT t.* FROM {table.qualified} t JOIN {DELETIONS.qualified} d "
-        f"ON d.platform = t.platform AND d.resource = ? AND d.item_id = t.{id_column} WHERE {where}",
+    columns = ", ".join(table.column_names)
+    con.execute(
+        f"INSERT INTO {staged} ({columns}) SELECT {', '.join(f't.{c}' for c in table.column_names)} "
+        f"FROM {table.qualified} t JOIN {DELETIONS.qualified} d "
+        f"ON d.platform = t.platform AND d.resource = ? AND d.item_id = t.{id_column} "
+        f"WHERE {where} AND t.{id_column} NOT IN (SELECT {id_column} FROM {staged})",
         [resource, *partition.values()],
-    ).df()
-    if earlier.empty:
-        return rows
-    present = set(rows[id_column]) if len(rows) else set()
-    earlier = earlier[~earlier[id_column].isin(present)]
-    if earlier.empty:
-        return rows
-    return pd.concat([rows, earlier[table.column_names]], ignore_index=True) if len(rows) else earlier[table.column_names]
+    )
 
 
 def purge(

@@ -56,7 +56,11 @@ _RAW_COLUMNS = _PARTITION + (
     ("status", "INTEGER NOT NULL"),
     ("fetched_at", "TIMESTAMP NOT NULL"),
     ("normalize", "BOOLEAN NOT NULL"),  # false for index-only responses
-    ("body", "VARCHAR NOT NULL"),  # the response body, verbatim (known secrets scrubbed)
+    # The response body, verbatim (known secrets scrubbed). Stored uncompressed: DuckDB would
+    # pick ZSTD for strings this long, and reading any body of a ZSTD vector decompresses all of
+    # its 2,048 (256 MB for pages of 128 KB), so normalizing a day in small batches would still
+    # need that much memory. Uncompressed, a batch reads only its own bodies (issue #11).
+    ("body", "VARCHAR NOT NULL USING COMPRESSION uncompressed"),
     ("request_body", "JSON"),  # a JSON request body (TikTok's POSTs), secrets removed; else null
 )
 
@@ -326,12 +330,13 @@ def _add_new_columns(con: duckdb.DuckDBPyConnection, present: set[tuple[str, str
 
 @dataclass(frozen=True)
 class PartitionWrite:
-    """New rows for one table's share of a platform-day. `scope` narrows the rows replaced
-    further (column -> value), for tables that several assets share; rows of `keep_accounts`
-    (sources whose collection failed this time) are kept as they were."""
+    """New rows for one table's share of a platform-day: a DataFrame, or a DuckDB relation of the
+    connection that writes (rows made in DuckDB, too many to bring into Python). `scope` narrows
+    the rows replaced further (column -> value), for tables that several assets share; rows of
+    `keep_accounts` (sources whose collection failed this time) are kept as they were."""
 
     table: Table
-    rows: pd.DataFrame
+    rows: pd.DataFrame | duckdb.DuckDBPyRelation
     scope: tuple[tuple[str, object], ...] = ()
     keep_accounts: frozenset[str] = frozenset()
 
@@ -375,7 +380,8 @@ def replace_rows(
                 params.extend(sorted(only_accounts))
             con.execute(f"DELETE FROM {table.qualified} WHERE {' AND '.join(conditions)}", params)
             if len(write.rows):
-                con.register("incoming_rows", write.rows[table.column_names])
+                rows = write.rows if isinstance(write.rows, duckdb.DuckDBPyRelation) else write.rows[table.column_names]
+                con.register("incoming_rows", rows)
                 columns = ", ".join(table.column_names)
                 con.execute(f"INSERT INTO {table.qualified} ({columns}) SELECT {columns} FROM incoming_rows")
                 con.unregister("incoming_rows")

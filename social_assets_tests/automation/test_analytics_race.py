@@ -78,11 +78,11 @@ def test_no_analytics_run_is_requested_while_a_collection_writes(warehouse, inst
     normalize_partition, evaluate_platform_day = normalized.normalize_partition, checks.evaluate_platform_day
     calls = []
 
-    def normalize_then_maybe_hold(platform, resource, *args):
+    def normalize_then_maybe_hold(platform, resource, *args, **options):
         calls.append(resource)
         if len(calls) == 3:  # raw/* and two normalized tables are written; the third is not
             last_normalize.hold()
-        return normalize_partition(platform, resource, *args)
+        return normalize_partition(platform, resource, *args, **options)
 
     def hold_then_check(*args):
         in_checks.hold()

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta, timezone
 
-import pandas as pd
 import pytest
 from dagster import AssetCheckSeverity, AssetKey, evaluate_automation_conditions
 
@@ -80,10 +79,10 @@ def test_clean_partitions_pass_every_check_and_each_result_is_a_row(base_warehou
 def duplicating(real, resource: str):
     """A normalizer bug: the first row of `resource` comes out twice."""
 
-    def normalize_partition(platform, res, day, window, landed):
-        result = real(platform, res, day, window, landed)
+    def normalize_partition(platform, res, day, window, con, **options):
+        result = real(platform, res, day, window, con, **options)
         if res == resource and len(result.rows):
-            result.rows = pd.concat([result.rows, result.rows.iloc[:1]], ignore_index=True)
+            con.execute(f"INSERT INTO {result.table} SELECT * FROM {result.table} LIMIT 1")
         return result
 
     return normalize_partition
@@ -130,13 +129,13 @@ def test_orphan_comments_fail_known_posts(warehouse, instance, monkeypatch):
     real = normalized.normalize_partition
     dropped: list[str] = []
 
-    def losing_a_post(platform, resource, day, window, landed):
+    def losing_a_post(platform, resource, day, window, con, **options):
         """A normalizer bug: the post with the most comments disappears (its comments stay)."""
-        result = real(platform, resource, day, window, landed)
+        result = real(platform, resource, day, window, con, **options)
         if resource == "posts":
-            victim = result.rows.sort_values("comments", ascending=False).iloc[0]
-            dropped.append(victim.post_id)
-            result.rows = result.rows[result.rows.post_id != victim.post_id]
+            (victim,) = con.execute(f"SELECT post_id FROM {result.table} ORDER BY comments DESC LIMIT 1").fetchone()
+            dropped.append(victim)
+            con.execute(f"DELETE FROM {result.table} WHERE post_id = ?", [victim])
         return result
 
     monkeypatch.setattr(normalized, "normalize_partition", losing_a_post)
