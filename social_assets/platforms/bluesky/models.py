@@ -1,5 +1,5 @@
 """The parts of Bluesky's lexicon objects (app.bsky.feed.defs, app.bsky.actor.defs) the
-normalizers read. Unknown fields are allowed: the lexicons grow. Every count is optional in the
+normalizers read. Unknown fields are ignored: the lexicons grow, and the body is landed verbatim. Every count is optional in the
 lexicon and stays None when absent (quoteCount is missing from 2023 answers)."""
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(extra="allow", populate_by_name=True)
+    model_config = ConfigDict(extra="ignore", populate_by_name=True)
 
 
 class Ref(_Model):

@@ -1,5 +1,5 @@
-"""Pydantic models of the LinkedIn REST objects read here: only the fields used, the rest kept
-(`extra="allow"`). Times are epoch milliseconds; URNs are strings."""
+"""Pydantic models of the LinkedIn REST objects read here: only the fields used, the rest ignored
+(`extra="ignore"`: the body is landed verbatim). Times are epoch milliseconds; URNs are strings."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 
 class LinkedInModel(BaseModel):
-    model_config = ConfigDict(extra="allow", frozen=True)
+    model_config = ConfigDict(extra="ignore", frozen=True)
 
 
 def from_ms(value: Any) -> datetime:

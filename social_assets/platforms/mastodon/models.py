@@ -1,5 +1,5 @@
 """Pydantic models of the Mastodon entities this project reads: only the fields used, anything
-else the instance sends is kept (`extra="allow"`). Ids are strings (snowflakes beyond 2^53)."""
+else the instance sends is ignored (`extra="ignore"`: the body is landed verbatim). Ids are strings (snowflakes beyond 2^53)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 
 class MastodonModel(BaseModel):
-    model_config = ConfigDict(extra="allow", frozen=True)
+    model_config = ConfigDict(extra="ignore", frozen=True)
 
 
 class Account(MastodonModel):

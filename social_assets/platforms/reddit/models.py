@@ -2,7 +2,7 @@
 
 Reddit wraps every object as a "thing" `{"kind", "data"}`: t1 comment, t2 account, t3 post, t5
 subreddit, `more` (a stub for comments left out of a tree), and lists them in a `Listing`. Only
-the fields we use are declared; the rest is kept (`extra="allow"`), so both the 2016 schema and
+the fields we use are declared; the rest is ignored (`extra="ignore"`: the body is landed verbatim), so both the 2016 schema and
 the 2026 one parse. A Listing's children stay raw `Thing`s, so one bad item is rejected alone.
 """
 
@@ -18,7 +18,7 @@ CONTINUE_THREAD_ID = "_"
 
 
 class RedditModel(BaseModel):
-    model_config = ConfigDict(extra="allow", frozen=True)
+    model_config = ConfigDict(extra="ignore", frozen=True)
 
 
 class Thing(RedditModel):  # `data` is validated later against the model its kind calls for

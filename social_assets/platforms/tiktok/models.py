@@ -1,5 +1,5 @@
 """Pydantic models of the TikTok objects this project reads (PLATFORMS.md §6c): only the fields
-used, the rest kept (`extra="allow"`). Every field is optional because TikTok returns only the
+used; the rest is ignored (`extra="ignore"`: the body is landed verbatim, so it needs no copy here). Every field is optional because TikTok returns only the
 `fields` asked for; a count it does not send stays None."""
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ from pydantic import BaseModel, ConfigDict, StrictInt
 
 
 class TikTokModel(BaseModel):
-    model_config = ConfigDict(extra="allow", frozen=True)
+    model_config = ConfigDict(extra="ignore", frozen=True)
 
 
 class Video(TikTokModel):

@@ -1,5 +1,5 @@
 """Pydantic models of the X API v2 objects this project reads: only the fields used, the rest
-kept (`extra="allow"`). Fields X leaves out unless asked for (`tweet.fields`, `user.fields`,
+ignored (`extra="ignore"`: the body is landed verbatim). Fields X leaves out unless asked for (`tweet.fields`, `user.fields`,
 `media.fields`) are optional; a count X does not send stays None."""
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 
 class XModel(BaseModel):
-    model_config = ConfigDict(extra="allow", frozen=True)
+    model_config = ConfigDict(extra="ignore", frozen=True)
 
 
 class TweetMetrics(XModel):

@@ -1,7 +1,7 @@
 """Pydantic models of the YouTube Data API v3 resources this project reads.
 
 Only the fields normalization and the walk read are declared: the body is kept verbatim, so the
-rest needs no validation (and is kept, `extra="allow"`); camelCase fields are exposed in snake_case.
+rest needs no validation (nor a copy: `extra="ignore"`); camelCase fields are exposed in snake_case.
 Timestamps are `IsoDatetime` (pydantic alone would read `"0"` as 1970). Counts are uint64 sent as
 strings; None when left out (hidden likes, disabled comments, hidden subscriber counts, or a
 `part` not requested). Lists of items stay raw, so one malformed item is rejected alone.
@@ -21,7 +21,7 @@ Count = Annotated[int, Field(ge=0)]
 
 
 class YouTubeModel(BaseModel):
-    model_config = ConfigDict(extra="allow", alias_generator=to_camel, populate_by_name=True, frozen=True)
+    model_config = ConfigDict(extra="ignore", alias_generator=to_camel, populate_by_name=True, frozen=True)
 
 
 class Thumbnail(YouTubeModel):
