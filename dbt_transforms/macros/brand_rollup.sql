@@ -90,9 +90,9 @@ brand_totals as (
            sum(impressions) as impressions,
            sum(reach) as reach,
            sum(clicks) as clicks,
-           sum(watch_time_seconds) as watch_time_seconds,
+           sum(watch_time_seconds order by watch_time_seconds) as watch_time_seconds,
            sum(engagement) as engagement,
-           avg(engagement_rate) as avg_engagement_rate
+           avg(engagement_rate order by engagement_rate) as avg_engagement_rate
     from posts
     group by all
 ),
