@@ -37,6 +37,7 @@ from social_assets.warehouse.dbt_project import (
     prepared_manifest,
     record_analytics_build,
 )
+from social_assets.warehouse.dbt_runner import dbt_in_process
 from social_assets.warehouse.snapshot import publish_snapshot
 
 # Built from the manifest prepared beforehand (warehouse/dbt_project.py): importing these
@@ -108,6 +109,7 @@ def analytics_models(
     if swept:
         context.log.info(f"retention deleted (rows per table): {swept}")
     context.log.info("analytics: full rebuild" if build.full_refresh else "analytics: incremental build")
+    # dbt runs in this process (warehouse/dbt_runner.py): no dbt process to start, no parse per build.
     # --no-use-colors: dbt's log lines are shown as they are in the UI and in alerts.
     # dbt tests are asset checks; with severity error they are blocking (dbt build skips what
     # is downstream of a failure). Their results also go to ops.data_quality, once dbt is done
@@ -121,7 +123,7 @@ def analytics_models(
     # in the Plots tab) are read from the warehouse, which dbt holds while it runs.
     held: list[Any] = []
     try:
-        for event in dbt.cli(["build", "--no-use-colors", *build.dbt_args], context=context).stream():
+        for event in dbt_in_process(dbt, ["build", "--no-use-colors", *build.dbt_args], context).stream():
             if isinstance(event, AssetCheckResult):
                 checked.append(event)
             if held or (isinstance(event, Output) and _asset_name(context, event) in TREND_MODELS):
@@ -138,7 +140,7 @@ def analytics_models(
     if built:
         with warehouse.get_connection() as con:
             figures = {name: trend_metadata(con, name) for name in built}
-    # Reached only when the build succeeded (dbt.cli raises otherwise): analysts keep the last
+    # Reached only when the build succeeded (the invocation raises otherwise): analysts keep the last
     # good snapshot until then.
     with warehouse.get_connection() as con:
         if set(MODEL_KEYS) <= set(context.selected_asset_keys):
