@@ -161,8 +161,9 @@ class _DbtThread:
         return self.returncode
 
     def send_signal(self, signal: int) -> None:
-        # dbt cannot be interrupted from outside its thread: the step waits for it to finish
-        # (DuckDB rolls back what it did not commit).
+        # dbt offers no way to stop an invocation from another thread. On a cancelled run
+        # dagster-dbt waits for it a while, then fails the step; a step process that then exits
+        # takes the dbt thread with it, and DuckDB drops the model it had not committed.
         pass
 
 
