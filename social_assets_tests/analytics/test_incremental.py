@@ -1,14 +1,15 @@
 """Incremental analytics (issue #11): after each kind of partition write, the incremental build
 the analytics step makes gives, table by table, the same analytics as `dbt build --full-refresh`
 over the same normalized rows: a new day, a partition replaced with an item gone from it, a
-re-run of the same day, and a renamed account."""
+re-run of the same day, an hourly engagement refresh, a renamed account, and a follower count
+of an earlier moment."""
 
 from __future__ import annotations
 
 import os
 import shutil
 import subprocess
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from pathlib import Path
 
 import duckdb
@@ -17,7 +18,7 @@ import pytest
 
 from social_assets.settings import DBT_PROJECT_DIR, dbt_executable
 from social_assets.warehouse.tables import NORMALIZED_TABLES, PartitionWrite, replace_partition
-from social_assets_tests.pipeline import build_analytics, collect_partition, memory_instance
+from social_assets_tests.pipeline import build_analytics, collect_partition, memory_instance, refresh_hour
 
 DAYS = [date(2026, 11, 16), date(2026, 11, 17)]
 NEW_DAY = date(2026, 11, 18)
@@ -126,24 +127,47 @@ def test_an_incremental_build_equals_a_full_rebuild_table_by_table(pipeline_env,
         monkeypatch.setenv("SOCIAL_SANDBOX_NOW", f"{NEW_DAY + timedelta(days=1)}T09:00:00+00:00")
         for platform in ("reddit", "youtube"):
             collect_partition(instance, platform, NEW_DAY)
-        assert_incremental_equals_full_rebuild(instance, warehouse, tmp_path / "rerun")
+        rerun = assert_incremental_equals_full_rebuild(instance, warehouse, tmp_path / "rerun")
 
-        # An account renamed, with a follower count of an earlier moment: its posts' account_name
-        # and follower figures, and the rollups' follower columns, change across its history.
+        # An account renamed: the account_name of all its posts changes, those last observed
+        # long before included.
         con = duckdb.connect(str(warehouse))
         try:
             profiles = rows(con, "profiles", "reddit", NEW_DAY)
             renamed = profiles.account_id.iloc[0]
             profiles.loc[profiles.account_id == renamed, "username"] = "renamed_account"
+            replace_partition(con, "reddit", NEW_DAY, [PartitionWrite(NORMALIZED_TABLES["profiles"], profiles)])
+        finally:
+            con.close()
+        renamed_build = assert_incremental_equals_full_rebuild(instance, warehouse, tmp_path / "renamed")
+        assert renamed_build["posts"] != rerun["posts"]
+        with duckdb.connect(str(warehouse), read_only=True) as con:
+            assert con.execute("SELECT DISTINCT account_name FROM analytics.posts WHERE account_id = ?",
+                               [renamed]).fetchall() == [("renamed_account",)]
+
+        # An hourly refresh: new engagement points, and the posts' latest metrics, change.
+        monkeypatch.setenv("SOCIAL_SANDBOX_NOW", f"{NEW_DAY + timedelta(days=1)}T12:00:00+00:00")
+        with duckdb.connect(str(warehouse), read_only=True) as con:
+            points_before = con.execute("SELECT count(*) FROM analytics.engagement_snapshots").fetchone()[0]
+        for platform in ("reddit", "youtube"):
+            refresh_hour(instance, platform, f"{NEW_DAY + timedelta(days=1)}-11:00")
+        refreshed = assert_incremental_equals_full_rebuild(instance, warehouse, tmp_path / "refresh")
+        assert refreshed["engagement_snapshots"][0] > points_before
+
+        # A follower count of an earlier moment (a derived history brings such counts): just
+        # before the account's posts' latest metrics, so their followers_at_collection, and the
+        # rollup periods from then on, change.
+        con = duckdb.connect(str(warehouse))
+        try:
+            (moment,) = con.execute("SELECT min(collected_at) FROM analytics.posts WHERE account_id = ?",
+                                    [renamed]).fetchone()
             earlier = profiles[profiles.account_id == renamed].copy()
-            earlier["collected_at"] = datetime(2026, 11, 16, 12)
+            earlier["collected_at"] = moment - timedelta(microseconds=1)
             earlier["followers"] = 1
             replace_partition(con, "reddit", NEW_DAY, [
                 PartitionWrite(NORMALIZED_TABLES["profiles"], pd.concat([profiles, earlier], ignore_index=True))])
         finally:
             con.close()
-        renamed_build = assert_incremental_equals_full_rebuild(instance, warehouse, tmp_path / "renamed")
-        assert renamed_build["posts"] != new_day["posts"]
-        with duckdb.connect(str(warehouse), read_only=True) as con:
-            assert con.execute("SELECT DISTINCT account_name FROM analytics.posts WHERE account_id = ?",
-                               [renamed]).fetchall() == [("renamed_account",)]
+        earlier_build = assert_incremental_equals_full_rebuild(instance, warehouse, tmp_path / "earlier")
+        assert earlier_build["posts"] != refreshed["posts"]
+        assert earlier_build["rollups_daily"] != refreshed["rollups_daily"]
