@@ -85,7 +85,7 @@ def dbt_rows(size: dict) -> list[Row]:
     r = dbt_scaling.run(posts, comments, days)
     ratio = r["history"]["cpu_s"] / r["empty"]["cpu_s"]
     goal, met = _at_most(ratio, 3)
-    return [Row(f"dbt build of a new day with {days} days of history ({r['posts_per_day']} posts/day), cpu-s",
+    return [Row(f"incremental dbt build of a new day after {days} days of history ({r['posts_per_day']} posts/day), cpu-s",
                 f"{r['history']['cpu_s']:.1f}", f"empty: {r['empty']['cpu_s']:.1f}", ratio, goal, met)]
 
 

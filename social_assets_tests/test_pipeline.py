@@ -85,6 +85,9 @@ def test_materializing_a_partition_twice_leaves_the_warehouse_identical(pipeline
     # Check results are replaced per platform, day and check; only their checked_at moves.
     first_quality, second_quality = first.pop("ops.data_quality"), second.pop("ops.data_quality")
     assert [row[:5] for row in second_quality] == [row[:5] for row in first_quality] != []
+    # The analytics builds are a history too: the second one was incremental (issue #11).
+    first_builds, second_builds = first.pop("ops.analytics_builds"), second.pop("ops.analytics_builds")
+    assert [row[2] for row in second_builds] == [row[2] for row in first_builds] + [False] == [True, False]
     assert second == first
     assert len(first["analytics.posts"]) > 0 and len(first["raw.comments"]) > 0
     assert [row[2] for row in first_log] == ["r/duckdb", "u/sandbox_bob"]

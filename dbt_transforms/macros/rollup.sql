@@ -2,24 +2,43 @@
   Rollup of posts and followers per platform, account and period (grain: day, week, month).
 
   - A period counts the posts published in it, each with its latest known metrics.
-  - Totals are sums over those posts; a count the platform never reports stays null.
+  - Totals are sums over those posts; a count the platform never reports stays null. The sums
+    and means of floating-point figures add their values in a fixed order (smallest first), so a
+    period's figures do not depend on the order its posts are read in (an incremental build
+    reads them in another order than a full one).
   - followers_end is the last follower snapshot collected at or before the period's end
     (the first instant of the next period);
     growth compares it with the same figure for the period before.
   - Periods are those with posts or follower snapshots. Weeks start on Monday.
+  - Incremental (macros/incremental.sql): a build recomputes only the periods of the accounts
+    that the changes since the last build touch (`changed_periods`).
 #}
 {% macro rollup(grain) %}
-with posts as (
+with {% if is_incremental() -%}
+changed as (
+    select * from ({{ changed_periods(grain) }}) c(platform, account_id, period_start)
+),
+
+{% endif -%}
+posts as (
     select platform, account_id, date_trunc('{{ grain }}', published_at)::date as period_start,
            likes, comments, shares, views, saves, impressions, reach, clicks, watch_time_seconds, engagement_rate
     from {{ ref('posts') }}
+    {% if is_incremental() -%}
+    where (platform, account_id, date_trunc('{{ grain }}', published_at)::date) in (select * from changed)
+    {% endif -%}
 ),
 
 periods as (
-    select distinct platform, account_id, period_start from posts
-    union
-    select distinct platform, account_id, date_trunc('{{ grain }}', collected_at)::date
-    from {{ ref('follower_snapshots') }}
+    select * from (
+        select distinct platform, account_id, period_start from posts
+        union
+        select distinct platform, account_id, date_trunc('{{ grain }}', collected_at)::date
+        from {{ ref('follower_snapshots') }}
+    ) p
+    {% if is_incremental() -%}
+    where (platform, account_id, period_start) in (select * from changed)
+    {% endif -%}
 ),
 
 bounds as (
@@ -55,8 +74,8 @@ post_totals as (
            sum(impressions) as impressions,
            sum(reach) as reach,
            sum(clicks) as clicks,
-           sum(watch_time_seconds) as watch_time_seconds,
-           avg(engagement_rate) as avg_engagement_rate,
+           sum(watch_time_seconds order by watch_time_seconds) as watch_time_seconds,
+           avg(engagement_rate order by engagement_rate) as avg_engagement_rate,
            min(engagement_rate) as min_engagement_rate,
            max(engagement_rate) as max_engagement_rate
     from posts

@@ -31,7 +31,13 @@ from social_assets.defs.automation import analytics_condition
 from social_assets.defs.checks import record_dbt_results
 from social_assets.defs.resources import SocialApiResource
 from social_assets.settings import analytics_snapshot_path, warehouse_path
-from social_assets.warehouse.dbt_project import dbt_project, prepared_manifest
+from social_assets.warehouse.dbt_project import (
+    dbt_project,
+    plan_analytics_build,
+    prepared_manifest,
+    record_analytics_build,
+)
+from social_assets.warehouse.dbt_runner import dbt_in_process
 from social_assets.warehouse.snapshot import publish_snapshot
 
 # Built from the manifest prepared beforehand (warehouse/dbt_project.py): importing these
@@ -46,7 +52,8 @@ def _model_keys() -> list[AssetKey]:
     return [AssetKey([n["schema"], n["name"]]) for n in nodes if n["resource_type"] == "model"]
 
 
-ANALYTICS_CONDITION = analytics_condition(_model_keys())
+MODEL_KEYS = _model_keys()
+ANALYTICS_CONDITION = analytics_condition(MODEL_KEYS)
 
 
 class SchemaQualifiedTranslator(DagsterDbtTranslator):
@@ -97,8 +104,12 @@ def analytics_models(
         write_brand_accounts(con, brands)
         # What the sources file's privacy section no longer allows to keep goes first.
         swept = apply_retention(con, social_api.privacy())
+        # Incremental: only what the partitions written since the last build touch is recomputed.
+        build = plan_analytics_build(con)
     if swept:
         context.log.info(f"retention deleted (rows per table): {swept}")
+    context.log.info("analytics: full rebuild" if build.full_refresh else "analytics: incremental build")
+    # dbt runs in this process (warehouse/dbt_runner.py): no dbt process to start, no parse per build.
     # --no-use-colors: dbt's log lines are shown as they are in the UI and in alerts.
     # dbt tests are asset checks; with severity error they are blocking (dbt build skips what
     # is downstream of a failure). Their results also go to ops.data_quality, once dbt is done
@@ -112,7 +123,7 @@ def analytics_models(
     # in the Plots tab) are read from the warehouse, which dbt holds while it runs.
     held: list[Any] = []
     try:
-        for event in dbt.cli(["build", "--no-use-colors"], context=context).stream():
+        for event in dbt_in_process(dbt, ["build", "--no-use-colors", *build.dbt_args], context).stream():
             if isinstance(event, AssetCheckResult):
                 checked.append(event)
             if held or (isinstance(event, Output) and _asset_name(context, event) in TREND_MODELS):
@@ -129,9 +140,11 @@ def analytics_models(
     if built:
         with warehouse.get_connection() as con:
             figures = {name: trend_metadata(con, name) for name in built}
-    # Reached only when the build succeeded (dbt.cli raises otherwise): analysts keep the last
+    # Reached only when the build succeeded (the invocation raises otherwise): analysts keep the last
     # good snapshot until then.
     with warehouse.get_connection() as con:
+        if set(MODEL_KEYS) <= set(context.selected_asset_keys):
+            record_analytics_build(con, build)
         published = publish_snapshot(con, analytics_snapshot_path(), context.run.run_id)
     context.log.info(f"analytics published for analysts at {published}")
     for event in held:

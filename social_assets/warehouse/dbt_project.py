@@ -8,15 +8,21 @@ run worker or the daemon starts without running dbt.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import subprocess
+from dataclasses import dataclass
+from datetime import datetime, timezone
 from functools import cache
 from pathlib import Path
 
+import duckdb
 from dagster_dbt import DbtProject
 from filelock import FileLock
 
+from social_assets.core.timeutil import to_warehouse_time
 from social_assets.settings import DBT_PROJECT_DIR, dbt_executable, warehouse_path
+from social_assets.warehouse.tables import ANALYTICS_BUILDS, ANALYTICS_CHANGES, ensure_schema
 
 
 class DbtProjectNotPrepared(RuntimeError):
@@ -66,3 +72,62 @@ def _is_current(manifest: Path) -> bool:
         if p.suffix in (".sql", ".yml", ".yaml") and "target" not in p.parts and "logs" not in p.parts
     )
     return all(p.stat().st_mtime <= built for p in project_files)
+
+
+# -- incremental builds ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AnalyticsBuild:
+    """What the next analytics build does: rebuild every table (`full_refresh`), or fold in the
+    changes recorded up to `changes_upto` (None: none are pending)."""
+
+    full_refresh: bool
+    changes_upto: datetime | None
+    fingerprint: str
+
+    @property
+    def dbt_args(self) -> list[str]:
+        return ["--full-refresh"] if self.full_refresh else []
+
+
+def project_fingerprint() -> str:
+    """A hash of what the models compute (models, macros, dbt_project.yml): a table built
+    incrementally by another version of a model must be rebuilt in full."""
+    digest = hashlib.sha256()
+    files = [DBT_PROJECT_DIR / "dbt_project.yml", *DBT_PROJECT_DIR.joinpath("models").rglob("*"),
+             *DBT_PROJECT_DIR.joinpath("macros").rglob("*")]
+    for path in sorted(p for p in files if p.suffix in (".sql", ".yml", ".yaml") and p.is_file()):
+        digest.update(str(path.relative_to(DBT_PROJECT_DIR)).encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()[:16]
+
+
+def plan_analytics_build(con: duckdb.DuckDBPyConnection) -> AnalyticsBuild:
+    """Incremental when the last successful build was of this same project; in full otherwise
+    (the first build, a changed model, a warehouse built before changes were recorded)."""
+    ensure_schema(con)
+    fingerprint = project_fingerprint()
+    last = con.execute(
+        f"SELECT project_fingerprint FROM {ANALYTICS_BUILDS.qualified} ORDER BY built_at DESC LIMIT 1"
+    ).fetchall()
+    (upto,) = con.execute(f"SELECT max(recorded_at) FROM {ANALYTICS_CHANGES.qualified}").fetchone()
+    return AnalyticsBuild(full_refresh=not last or last[0][0] != fingerprint, changes_upto=upto, fingerprint=fingerprint)
+
+
+def record_analytics_build(con: duckdb.DuckDBPyConnection, build: AnalyticsBuild) -> None:
+    """After a build of every model succeeded: the changes it folded in are done with. (A build
+    that failed, or built only some models, leaves them for the next one: folding a change in
+    twice gives the same tables.)"""
+    con.execute("BEGIN TRANSACTION")
+    try:
+        if build.changes_upto is not None:
+            con.execute(f"DELETE FROM {ANALYTICS_CHANGES.qualified} WHERE recorded_at <= ?", [build.changes_upto])
+        con.execute(
+            f"INSERT INTO {ANALYTICS_BUILDS.qualified} (built_at, project_fingerprint, full_refresh, changes_upto) "
+            "VALUES (?, ?, ?, ?)",
+            [to_warehouse_time(datetime.now(timezone.utc)), build.fingerprint, build.full_refresh, build.changes_upto],
+        )
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime, timezone
 from typing import TYPE_CHECKING, Mapping
 
 import duckdb
@@ -263,6 +263,37 @@ AUDIT_LOG = Table(
     ),
 )
 
+# What the analytics build (dbt) has not folded in yet: the items of the normalized rows each
+# partition write removed or added (see `replace_rows`), one row per item and write. The
+# incremental models recompute exactly those items (and the periods and accounts they touch),
+# then the analytics step deletes what it consumed (warehouse/dbt_project.py).
+ANALYTICS_CHANGES = Table(
+    "ops",
+    "analytics_changes",
+    (
+        ("resource", "VARCHAR NOT NULL"),  # the normalized table: posts | comments | profiles | follower_history | post_metrics
+        ("platform", "VARCHAR NOT NULL"),
+        ("account_id", "VARCHAR NOT NULL"),
+        ("item_id", "VARCHAR NOT NULL"),  # post_id, comment_id, or account_id (profiles, follower_history)
+        ("observed_at", "TIMESTAMP NOT NULL"),  # the earliest moment of the item's rows (collected_at; observed_at of follower history)
+        ("published_at", "TIMESTAMP"),  # the earliest published_at of the item's rows (posts, comments)
+        ("recorded_at", "TIMESTAMP NOT NULL"),
+    ),
+)
+
+# One row per analytics build that succeeded: which changes it consumed, and the dbt project it
+# built (a changed project is rebuilt in full: an incremental table keeps the old model's rows).
+ANALYTICS_BUILDS = Table(
+    "ops",
+    "analytics_builds",
+    (
+        ("built_at", "TIMESTAMP NOT NULL"),
+        ("project_fingerprint", "VARCHAR NOT NULL"),
+        ("full_refresh", "BOOLEAN NOT NULL"),
+        ("changes_upto", "TIMESTAMP"),  # recorded_at of the last change consumed; null: there was none
+    ),
+)
+
 ALL_TABLES = [
     *RAW_TABLES.values(),
     *NORMALIZED_TABLES.values(),
@@ -275,6 +306,8 @@ ALL_TABLES = [
     BRAND_ACCOUNTS,
     DELETIONS,
     AUDIT_LOG,
+    ANALYTICS_CHANGES,
+    ANALYTICS_BUILDS,
 ]
 
 
@@ -378,14 +411,45 @@ def replace_rows(
             if only_accounts is not None:
                 conditions.append(f"account_id IN ({', '.join('?' for _ in only_accounts) or 'NULL'})")
                 params.extend(sorted(only_accounts))
-            con.execute(f"DELETE FROM {table.qualified} WHERE {' AND '.join(conditions)}", params)
+            where = " AND ".join(conditions)
+            record_analytics_changes(con, table, f"{table.qualified} WHERE {where}", params)
+            con.execute(f"DELETE FROM {table.qualified} WHERE {where}", params)
             if len(write.rows):
                 rows = write.rows if isinstance(write.rows, duckdb.DuckDBPyRelation) else write.rows[table.column_names]
                 con.register("incoming_rows", rows)
                 columns = ", ".join(table.column_names)
                 con.execute(f"INSERT INTO {table.qualified} ({columns}) SELECT {columns} FROM incoming_rows")
+                record_analytics_changes(con, table, "incoming_rows", [])
                 con.unregister("incoming_rows")
         con.execute("COMMIT")
     except BaseException:
         con.execute("ROLLBACK")
         raise
+
+
+# For each normalized table the analytics read: the item's id column, the column of the moment a
+# row describes, and its publication column (None: the table has none).
+_CHANGE_COLUMNS = {
+    "normalized.posts": ("post_id", "collected_at", "published_at"),
+    "normalized.comments": ("comment_id", "collected_at", "published_at"),
+    "normalized.profiles": ("account_id", "collected_at", None),
+    "normalized.follower_history": ("account_id", "observed_at", None),
+    "normalized.post_metrics": ("post_id", "collected_at", None),
+}
+
+
+def record_analytics_changes(con: duckdb.DuckDBPyConnection, table: Table, rows: str, params: list[object]) -> None:
+    """Note in ops.analytics_changes the items of `rows` (`<relation> [WHERE ...]` with its
+    `params`) of a normalized table: called for the rows a write removes and for those it adds,
+    so that an incremental build forgets an item a replaced partition no longer holds, as a
+    full rebuild would. Tables the analytics do not read are not noted."""
+    if table.qualified not in _CHANGE_COLUMNS:
+        return
+    item, moment, published = _CHANGE_COLUMNS[table.qualified]
+    con.execute(
+        f"INSERT INTO {ANALYTICS_CHANGES.qualified} "
+        f"(resource, platform, account_id, item_id, observed_at, published_at, recorded_at) "
+        f"SELECT ?, platform, account_id, {item}, min({moment}), {f'min({published})' if published else 'NULL'}, "
+        f"? FROM {rows} GROUP BY platform, account_id, {item}",
+        [table.name, to_warehouse_time(datetime.now(timezone.utc)), *params],
+    )

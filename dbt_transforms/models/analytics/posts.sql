@@ -4,15 +4,30 @@
 -- metrics were collected, in percent; null when followers are unknown or 0. account_name comes
 -- from analytics.profiles. A post the platform says is gone is a tombstone: deleted_at is set,
 -- text, author, media and permalink are null, and the metrics are the last ones observed.
-with latest_collection as (
+-- Incremental (macros/incremental.sql): a build recomputes the posts with an observation removed
+-- or added since the last one, those of renamed accounts and those whose follower count at
+-- collection may have changed.
+-- depends_on: {{ source('ops', 'analytics_changes') }}
+{{ config(materialized='incremental', incremental_strategy='replace_changed', unique_key=['platform', 'post_id']) }}
+with {% if is_incremental() -%}
+changed as ({{ changed_keys('posts') }}),
+
+{% endif -%}
+latest_collection as (
     select distinct on (platform, post_id) *
     from {{ source('normalized', 'posts') }}
+    {% if is_incremental() -%}
+    where (platform, post_id) in (select platform, post_id from changed)
+    {% endif -%}
     order by platform, post_id, collected_at desc, account_id
 ),
 
 latest_metrics as (
     select distinct on (platform, post_id) *
     from {{ ref('engagement_snapshots') }}
+    {% if is_incremental() -%}
+    where (platform, post_id) in (select platform, post_id from changed)
+    {% endif -%}
     order by platform, post_id, collected_at desc
 )
 
