@@ -18,12 +18,14 @@ from dagster import (
     AssetKey,
     AssetSpec,
     AutomationCondition,
+    Config,
     MetadataValue,
     Output,
 )
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_assets
 from dagster_dbt.asset_utils import default_description_fn
 from dagster_duckdb import DuckDBResource
+from pydantic import Field
 
 from social_assets.brands import load_brands, write_brand_accounts
 from social_assets.privacy.retention import apply_retention
@@ -86,6 +88,16 @@ class SchemaQualifiedTranslator(DagsterDbtTranslator):
         return ANALYTICS_CONDITION if dbt_resource_props["resource_type"] == "model" else None
 
 
+class AnalyticsConfig(Config):
+    full_refresh: bool = Field(
+        default=False,
+        description=(
+            "rebuild every analytics table from the normalized tables (dbt --full-refresh) instead of "
+            "folding in only what the pipeline wrote since the last build: after editing normalized.* by hand"
+        ),
+    )
+
+
 @dbt_assets(
     manifest=MANIFEST,
     project=DBT_PROJECT,
@@ -93,7 +105,11 @@ class SchemaQualifiedTranslator(DagsterDbtTranslator):
     pool="duckdb",
 )
 def analytics_models(
-    context: AssetExecutionContext, dbt: DbtCliResource, warehouse: DuckDBResource, social_api: SocialApiResource
+    context: AssetExecutionContext,
+    config: AnalyticsConfig,
+    dbt: DbtCliResource,
+    warehouse: DuckDBResource,
+    social_api: SocialApiResource,
 ):
     # The profile reads the warehouse path from the environment; make it the absolute path
     # the rest of the pipeline writes to, whatever directory dbt runs in.
@@ -105,7 +121,7 @@ def analytics_models(
         # What the sources file's privacy section no longer allows to keep goes first.
         swept = apply_retention(con, social_api.privacy())
         # Incremental: only what the partitions written since the last build touch is recomputed.
-        build = plan_analytics_build(con)
+        build = plan_analytics_build(con, force_full=config.full_refresh)
     if swept:
         context.log.info(f"retention deleted (rows per table): {swept}")
     context.log.info("analytics: full rebuild" if build.full_refresh else "analytics: incremental build")

@@ -102,16 +102,18 @@ def project_fingerprint() -> str:
     return digest.hexdigest()[:16]
 
 
-def plan_analytics_build(con: duckdb.DuckDBPyConnection) -> AnalyticsBuild:
+def plan_analytics_build(con: duckdb.DuckDBPyConnection, force_full: bool = False) -> AnalyticsBuild:
     """Incremental when the last successful build was of this same project; in full otherwise
-    (the first build, a changed model, a warehouse built before changes were recorded)."""
+    (the first build, a changed model, a warehouse built before changes were recorded) or when
+    asked (`force_full`: only the pipeline's writes are recorded, not edits by hand)."""
     ensure_schema(con)
     fingerprint = project_fingerprint()
     last = con.execute(
         f"SELECT project_fingerprint FROM {ANALYTICS_BUILDS.qualified} ORDER BY built_at DESC LIMIT 1"
     ).fetchall()
     (upto,) = con.execute(f"SELECT max(recorded_at) FROM {ANALYTICS_CHANGES.qualified}").fetchone()
-    return AnalyticsBuild(full_refresh=not last or last[0][0] != fingerprint, changes_upto=upto, fingerprint=fingerprint)
+    full = force_full or not last or last[0][0] != fingerprint
+    return AnalyticsBuild(full_refresh=full, changes_upto=upto, fingerprint=fingerprint)
 
 
 def record_analytics_build(con: duckdb.DuckDBPyConnection, build: AnalyticsBuild) -> None:
