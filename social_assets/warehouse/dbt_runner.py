@@ -99,6 +99,17 @@ def parsed_project(scratch: Path) -> Any:
     return _PARSED[key]
 
 
+def invoke(command: list[str], manifest: Any = None, callbacks: Sequence[Any] = ()) -> Any:
+    """One dbt invocation in this process (a `dbtRunnerResult`), the warehouse closed after it."""
+    from dbt.cli.main import dbtRunner
+
+    with _ONE_AT_A_TIME:
+        try:
+            return dbtRunner(manifest=manifest, callbacks=list(callbacks)).invoke(command)
+        finally:
+            _close_warehouse()
+
+
 def _dbt_version() -> str:
     from dbt.version import __version__
 
@@ -130,7 +141,6 @@ class _DbtThread:
         self._thread.start()
 
     def _run(self, command: list[str], manifest: Any) -> None:
-        from dbt.cli.main import dbtRunner
         from dbt_common.events.functions import msg_to_dict
 
         def forward(event) -> None:
@@ -138,11 +148,7 @@ class _DbtThread:
                 self._lines.put(orjson.dumps(msg_to_dict(event)))
 
         try:
-            with _ONE_AT_A_TIME:
-                try:
-                    result = dbtRunner(manifest=manifest, callbacks=[forward]).invoke(command)
-                finally:
-                    _close_warehouse()
+            result = invoke(command, manifest, [forward])
             self.returncode = 0 if result.success else (2 if result.exception else 1)
             if result.exception is not None:
                 self._lines.put(orjson.dumps({"info": {"level": "error", "msg": str(result.exception), "name": "Error"},

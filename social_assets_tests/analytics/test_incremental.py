@@ -6,9 +6,7 @@ of an earlier moment."""
 
 from __future__ import annotations
 
-import os
 import shutil
-import subprocess
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -16,7 +14,8 @@ import duckdb
 import pandas as pd
 import pytest
 
-from social_assets.settings import DBT_PROJECT_DIR, dbt_executable
+from social_assets.settings import DBT_PROJECT_DIR
+from social_assets.warehouse.dbt_runner import invoke, parsed_project
 from social_assets.warehouse.tables import NORMALIZED_TABLES, PartitionWrite, replace_partition
 from social_assets_tests.pipeline import build_analytics, collect_partition, memory_instance, refresh_hour
 
@@ -41,18 +40,20 @@ def analytics_checksums(warehouse: Path) -> dict[str, tuple[int, int]]:
 
 
 def full_rebuild_checksums(warehouse: Path, scratch: Path) -> dict[str, tuple[int, int]]:
-    """The same warehouse copied, rebuilt with `dbt build --full-refresh`."""
+    """The same warehouse copied, rebuilt with `dbt build --full-refresh` (in this process, with
+    the project parsed once, as the pipeline runs dbt)."""
     copy = scratch / "warehouse.duckdb"  # the same file name: dbt-duckdb names the catalog after it
     shutil.rmtree(scratch, ignore_errors=True)
     scratch.mkdir(parents=True)
     shutil.copy(warehouse, copy)
-    done = subprocess.run(
-        [dbt_executable(), "build", "--full-refresh", "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir",
-         str(DBT_PROJECT_DIR), "--target-path", str(scratch / "target"), "--log-path", str(scratch / "logs"),
-         "--no-use-colors"],
-        env={**os.environ, "SOCIAL_WAREHOUSE": str(copy)}, cwd=DBT_PROJECT_DIR, capture_output=True, text=True,
-    )
-    assert done.returncode == 0, done.stdout[-3000:]
+    with pytest.MonkeyPatch.context() as patched:
+        patched.setenv("SOCIAL_WAREHOUSE", str(copy))
+        done = invoke(
+            ["build", "--full-refresh", "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR),
+             "--target-path", str(scratch / "target"), "--log-path", str(scratch / "logs"), "--log-level", "none"],
+            parsed_project(scratch / "target"),
+        )
+    assert done.success, done.exception or [(r.node.name, r.status, r.message) for r in done.result if r.status != "success"]
     return analytics_checksums(copy)
 
 
