@@ -21,6 +21,16 @@ def warehouse_path() -> Path:
     return path if path.is_absolute() else (Path.cwd() / path).resolve()
 
 
+def landing_path() -> Path:
+    """Where collections land their responses before they are loaded into raw.* (`SOCIAL_LANDING`,
+    default a `landing` directory beside the warehouse), always absolute."""
+    configured = os.environ.get("SOCIAL_LANDING")
+    if not configured:
+        return warehouse_path().parent / "landing"
+    path = Path(configured)
+    return path if path.is_absolute() else (Path.cwd() / path).resolve()
+
+
 LIMIT_STORE_VARIABLE = "SOCIAL_LIMIT_STORE"
 
 
