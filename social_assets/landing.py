@@ -20,12 +20,12 @@ command line, the Dagster daemon, the UI).
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import hashlib
 import json
 import os
 import re
-import shutil
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -162,6 +162,10 @@ def partition_lock(platform: str, day: date, wait_seconds: float, say: Callable[
     try:
         for leftover in directory.glob(f"*/*{PARTIAL_SUFFIX}"):
             leftover.unlink(missing_ok=True)
+        for run in directory.iterdir():
+            if run.is_dir():
+                with contextlib.suppress(OSError):  # not empty: complete files, still to load
+                    run.rmdir()
         yield
     finally:
         lock.release()
@@ -290,7 +294,9 @@ def load_partition(
         landed.outcome_path.unlink(missing_ok=True)
         landed.responses_path.unlink(missing_ok=True)
     for run in runs:
-        shutil.rmtree(partition_dir(platform, day, root) / run, ignore_errors=True)
+        # Only once empty: a run still fetching other sources of the partition writes there.
+        with contextlib.suppress(OSError):
+            (partition_dir(platform, day, root) / run).rmdir()
     return load
 
 
