@@ -49,9 +49,15 @@ from social_assets.warehouse.tables import COLLECTION_LOG, RAW_TABLES, Partition
 RESPONSES_SUFFIX = ".jsonl.gz"
 OUTCOME_SUFFIX = ".outcome.json"
 PARTIAL_SUFFIX = ".partial"
-# Rows inserted into DuckDB at a time while loading: bounds the memory of a big day.
+# Rows inserted into DuckDB at a time while loading, at most so many and so many bytes of
+# bodies: bounds the memory of a big day (a page of comments can be megabytes).
 LOAD_BATCH_ROWS = 2000
+LOAD_BATCH_BYTES = 32 * 1024 * 1024
 POLL_SECONDS = 1.0
+
+
+class CollectionBusy(RuntimeError):
+    """Another collection of the platform-day kept fetching for longer than this one may wait."""
 
 
 def partition_dir(platform: str, day: date, root: Path | None = None) -> Path:
@@ -152,7 +158,7 @@ def partition_lock(platform: str, day: date, wait_seconds: float, say: Callable[
             break
         except Timeout:
             if time.monotonic() - started >= wait_seconds:
-                raise TimeoutError(
+                raise CollectionBusy(
                     f"{platform} {day}: another collection of this platform-day is still running after "
                     f"{wait_seconds:g} s of waiting; run again once it is done (SOCIAL_POOL_WAIT_SECONDS waits longer)"
                 ) from None
@@ -304,6 +310,7 @@ def _raw_batches(landings: list[LandedSource], platform: str, day: date, counts:
     """The raw rows of the landings, a bounded batch at a time, numbered in the sources' order."""
     columns = RAW_TABLES["posts"].column_names
     pending: dict[str, list[dict]] = {r: [] for r in RESOURCES}
+    pending_bytes = {r: 0 for r in RESOURCES}
     seq = 0
     for landed in landings:
         for row in landed.rows():
@@ -311,10 +318,11 @@ def _raw_batches(landings: list[LandedSource], platform: str, day: date, counts:
             row.update(platform=platform, partition_date=day, account_id=landed.account_id, seq=seq)
             seq += 1
             pending[resource].append(row)
+            pending_bytes[resource] += len(row["body"])
             counts[resource] += 1
-            if len(pending[resource]) >= LOAD_BATCH_ROWS:
+            if len(pending[resource]) >= LOAD_BATCH_ROWS or pending_bytes[resource] >= LOAD_BATCH_BYTES:
                 yield RAW_TABLES[resource], _frame(pending[resource], columns)
-                pending[resource] = []
+                pending[resource], pending_bytes[resource] = [], 0
     for resource, rows in pending.items():
         if rows:
             yield RAW_TABLES[resource], _frame(rows, columns)

@@ -12,8 +12,17 @@ from datetime import date
 from pathlib import Path
 
 import duckdb
+import pytest
 
-from social_assets.landing import OUTCOME_SUFFIX, PARTIAL_SUFFIX, RESPONSES_SUFFIX, load_partition, partition_dir
+from social_assets.landing import (
+    OUTCOME_SUFFIX,
+    PARTIAL_SUFFIX,
+    RESPONSES_SUFFIX,
+    CollectionBusy,
+    load_partition,
+    partition_dir,
+    partition_lock,
+)
 from social_assets_tests.conftest import PROJECT_ROOT
 from social_assets_tests.pipeline import collect_partition, memory_instance, table_contents
 
@@ -140,3 +149,17 @@ def calm_posts(calm: dict[str, list[tuple]]) -> list[tuple[str, int]]:
     for row in calm["raw.posts"]:
         counts[row[2]] = counts.get(row[2], 0) + 1
     return sorted(counts.items())
+
+
+def test_one_fetch_per_platform_day_at_a_time(tmp_path):
+    said: list[str] = []
+    with partition_lock("reddit", DAY, 5, said.append, root=tmp_path):
+        with pytest.raises(CollectionBusy, match="reddit 2026-11-19: another collection of this platform-day is still running"):
+            with partition_lock("reddit", DAY, 1.5, said.append, root=tmp_path):
+                pass
+        assert said == ["reddit 2026-11-19: another collection of this platform-day is running; waiting for it"]
+        with partition_lock("youtube", DAY, 0, said.append, root=tmp_path):  # another platform-day is free
+            pass
+    with partition_lock("reddit", DAY, 0, said.append, root=tmp_path):  # and this one once released
+        pass
+    assert len(said) == 1

@@ -38,7 +38,7 @@ from social_assets.core.records import RESOURCES
 from social_assets.dead_letters import open_request_letters
 from social_assets.defs.partitions import platform_day_partitions, split_key
 from social_assets.defs.resources import SocialApiResource
-from social_assets.landing import PartitionLanding, load_partition, partition_lock
+from social_assets.landing import CollectionBusy, PartitionLanding, load_partition, partition_lock
 from social_assets.platforms.base import SourceConfig
 from social_assets.settings import pool_wait_seconds
 from social_assets.warehouse.tables import ensure_schema
@@ -97,7 +97,7 @@ def fetch(context: OpExecutionContext, config: CollectConfig, social_api: Social
         with partition_lock(platform, day, pool_wait_seconds(), context.log.info):
             landing = PartitionLanding(platform, day, context.run_id, connection.mode)
             collection = collect_partition(connection, sources, window, landing=landing)
-    except TimeoutError as exc:
+    except CollectionBusy as exc:
         raise Failure(description=str(exc)) from None
     finally:
         connection.close()
