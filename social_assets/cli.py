@@ -342,7 +342,7 @@ def run_command(days: list[date]) -> int:
     from social_assets.command_line_instance import command_line_instance
     from social_assets.platforms import PLATFORMS
     from social_assets.runs import reap_dead_runs
-    from social_assets.settings import pool_wait_seconds, sources_path
+    from social_assets.settings import pool_wait_seconds, runs_at_once, sources_path
     from social_assets.sources import SourcesConfigError, load_sources
 
     try:
@@ -351,6 +351,7 @@ def run_command(days: list[date]) -> int:
         # every day was collected, when the analytics build reads them.
         load_brands(sources_path(), sources)
         pool_wait = pool_wait_seconds()
+        at_once = runs_at_once()
     except (SourcesConfigError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -385,9 +386,9 @@ def run_command(days: list[date]) -> int:
         for day in days:
             with FileLock(str(home / "reap.lock")):  # one process reports a dead run, not each
                 reap_dead_runs(instance, _say)
-            # Every platform of the day at once, a run each: their API calls overlap, and
-            # their warehouse steps take turns in the duckdb pool.
-            with ThreadPoolExecutor(max_workers=max(1, len(platforms)), thread_name_prefix="run") as pool:
+            # The platforms of the day, `at_once` at a time, a run each: their API calls
+            # overlap, and their warehouse steps take turns in the duckdb pool.
+            with ThreadPoolExecutor(max_workers=max(1, min(at_once, len(platforms))), thread_name_prefix="run") as pool:
                 results = list(pool.map(lambda platform: collect_platform_day(day, platform), platforms))
             for platform, result in zip(platforms, results):
                 what = f"{platform} {day}"

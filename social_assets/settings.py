@@ -86,3 +86,19 @@ def warehouse_lock_wait_seconds() -> float:
     """How long a write step waits for another process (not a pipeline step) to release the
     warehouse file before it fails (`SOCIAL_WAREHOUSE_LOCK_WAIT_SECONDS`, default 120)."""
     return _seconds("SOCIAL_WAREHOUSE_LOCK_WAIT_SECONDS", 120.0)
+
+
+def runs_at_once() -> int:
+    """How many platforms of a day `social-assets run` collects at once, a Dagster run each
+    (`SOCIAL_RUNS_AT_ONCE`, default 1). More overlap their API calls, but their warehouse steps
+    queue for the single `duckdb` slot, and a Dagster run waiting for a slot checks again only
+    after a growing interval (up to 15 s): with all nine platforms at once on the sandbox, a
+    day took minutes instead of seconds. Worth raising when APIs, not the warehouse, are slow."""
+    raw = os.environ.get("SOCIAL_RUNS_AT_ONCE", "1")
+    try:
+        runs = int(raw)
+    except ValueError:
+        raise ValueError(f"SOCIAL_RUNS_AT_ONCE must be a whole number of platforms collected at once, not {raw!r}") from None
+    if runs < 1:
+        raise ValueError(f"SOCIAL_RUNS_AT_ONCE must be at least 1, not {runs}")
+    return runs
