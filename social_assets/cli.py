@@ -331,6 +331,7 @@ def run_command(days: list[date]) -> int:
 
     home = prepare_dagster_home()
     prepare_dbt_project()
+    import threading
     from concurrent.futures import ThreadPoolExecutor
 
     from filelock import FileLock
@@ -370,13 +371,17 @@ def run_command(days: list[date]) -> int:
     with command_line_instance(home) as instance:
         collect = defs.resolve_job_def("collect_platform_day")
 
+        # The runs of this process take turns at the warehouse once their fetch is done: queued
+        # in Dagster's pool instead, each waiting step would poll for the slot every 15 s.
+        warehouse_turn = threading.Lock()
+
         def collect_platform_day(day: date, platform: str):
             mode = api_mode(platform)
             if mode == "sandbox":
                 mode = f"sandbox ({os.environ.get('SOCIAL_SANDBOX_URL') or 'in-process'})"
             progress.start(day, platform, f"{len(sources[platform])} sources from {mode}")
             result = _execute_run(
-                instance, collect, f"{platform} {day}", pool_wait,
+                instance, collect, f"{platform} {day}", pool_wait, turn_after_fetch=warehouse_turn,
                 partition_key=platform_day_key(platform, day), run_config=quiet,
             )
             progress.finish(day, platform, collected_items(result) if result is not None else {},
@@ -386,9 +391,9 @@ def run_command(days: list[date]) -> int:
         for day in days:
             with FileLock(str(home / "reap.lock")):  # one process reports a dead run, not each
                 reap_dead_runs(instance, _say)
-            # The platforms of the day, `at_once` at a time, a run each: their API calls
-            # overlap, and their warehouse steps take turns in the duckdb pool.
-            with ThreadPoolExecutor(max_workers=max(1, min(at_once, len(platforms))), thread_name_prefix="run") as pool:
+            # The platforms of the day at once (or `at_once` at a time), a run each: their API
+            # calls overlap, then they take turns at the warehouse (`warehouse_turn`).
+            with ThreadPoolExecutor(max_workers=max(1, min(at_once or len(platforms), len(platforms))), thread_name_prefix="run") as pool:
                 results = list(pool.map(lambda platform: collect_platform_day(day, platform), platforms))
             for platform, result in zip(platforms, results):
                 what = f"{platform} {day}"
@@ -438,16 +443,27 @@ def _say(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
 
-def _execute_run(instance, job, what: str, pool_wait: float, take_turn: Path | None = None, **execute_args):
+def _execute_run(instance, job, what: str, pool_wait: float, take_turn: Path | None = None,
+                 turn_after_fetch=None, **execute_args):
     """Execute one run of `job` in this thread; with `take_turn` (a Dagster home), in its turn
     among the command line's analytics builds, once the dead runs of this machine are cleared
-    away. None when it gave up waiting for the pool (said why)."""
+    away; with `turn_after_fetch` (a lock), holding it from the end of its fetch step to its
+    end. None when it gave up waiting for the pool (said why)."""
     import uuid
 
     from social_assets.runs import PoolWaitTimeout, pool_turn, process_tags, reap_dead_runs, watch_pool_wait
 
     run_id = str(uuid.uuid4())
     watch = None
+    holds_turn = False
+
+    def take_turn_after_fetch() -> None:
+        nonlocal holds_turn
+        turn_after_fetch.acquire()
+        holds_turn = True
+
+    if turn_after_fetch is not None:
+        instance.after_fetch[run_id] = take_turn_after_fetch
     try:
         with pool_turn(take_turn, run_id, what, pool_wait, _say) if take_turn else contextlib.nullcontext():
             if take_turn:
@@ -462,6 +478,11 @@ def _execute_run(instance, job, what: str, pool_wait: float, take_turn: Path | N
     except PoolWaitTimeout as exc:
         _say(watch.gave_up if watch is not None and watch.gave_up else str(exc))
         return None
+    finally:
+        if turn_after_fetch is not None:
+            instance.after_fetch.pop(run_id, None)
+        if holds_turn:
+            turn_after_fetch.release()
 
 
 def _summary(home: Path, day: date, pool_wait: float) -> None:

@@ -88,13 +88,13 @@ def warehouse_lock_wait_seconds() -> float:
     return _seconds("SOCIAL_WAREHOUSE_LOCK_WAIT_SECONDS", 120.0)
 
 
-def runs_at_once() -> int:
+def runs_at_once() -> int | None:
     """How many platforms of a day `social-assets run` collects at once, a Dagster run each
-    (`SOCIAL_RUNS_AT_ONCE`, default 1). More overlap their API calls, but their warehouse steps
-    queue for the single `duckdb` slot, and a Dagster run waiting for a slot checks again only
-    after a growing interval (up to 15 s): with all nine platforms at once on the sandbox, a
-    day took minutes instead of seconds. Worth raising when APIs, not the warehouse, are slow."""
-    raw = os.environ.get("SOCIAL_RUNS_AT_ONCE", "1")
+    (`SOCIAL_RUNS_AT_ONCE`; default None: every platform of the day). Their fetches overlap;
+    then they take turns at the warehouse."""
+    raw = os.environ.get("SOCIAL_RUNS_AT_ONCE")
+    if not raw:
+        return None
     try:
         runs = int(raw)
     except ValueError:

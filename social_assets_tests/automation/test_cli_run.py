@@ -141,7 +141,6 @@ def test_the_platforms_of_a_day_collect_at_once_without_a_lock_error(environment
         return collect(*args, **kwargs)
 
     monkeypatch.setattr(raw, "collect_partition", collect_once_both_fetch)
-    monkeypatch.setenv("SOCIAL_RUNS_AT_ONCE", "2")
     code, out, err = run(capsys, "--date", "2026-11-19")
 
     assert code == 0, out + err
