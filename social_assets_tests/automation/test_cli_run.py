@@ -153,3 +153,11 @@ def test_the_platforms_of_a_day_collect_at_once_without_a_lock_error(environment
                    "SELECT platform, count(*), min(status) FROM ops.collection_log GROUP BY 1 ORDER BY 1")
     assert logged == [("reddit", 1, "success"), ("youtube", 1, "success")]
     assert not any((environment / "landing").rglob("*.gz"))  # everything fetched was loaded
+
+
+@pytest.mark.parametrize("value", ["many", "0"])
+def test_the_platforms_at_once_setting_must_be_a_positive_number(environment, capsys, monkeypatch, value):
+    monkeypatch.setenv("SOCIAL_RUNS_AT_ONCE", value)
+    code, out, err = run(capsys, "--date", "2026-11-19")
+    assert code == 2 and f"SOCIAL_RUNS_AT_ONCE must" in err and value in err
+    assert not (environment / "warehouse.duckdb").exists()
