@@ -139,12 +139,15 @@ class Progress:
     it took and how long the rest should take (the mean so far times what is left)."""
 
     def __init__(self, total: int, out=None, clock=None):
+        import threading
         import time
 
         self.total, self.out, self.clock = total, out or sys.stdout, clock or time.monotonic
         self.started = self.clock()
+        self.begun = 0
         self.done = 0
         self.items = 0
+        self.lock = threading.Lock()  # the platforms of a day report from their own threads
 
     @staticmethod
     def _clock_text(seconds: float) -> str:
@@ -152,21 +155,24 @@ class Progress:
         return f"{seconds // 3600}:{seconds // 60 % 60:02d}:{seconds % 60:02d}" if seconds >= 3600 else f"{seconds // 60}:{seconds % 60:02d}"
 
     def start(self, day: date, platform: str, detail: str) -> None:
-        print(f"[{self.done + 1}/{self.total}] {day} {platform}: collecting {detail}...", file=self.out, flush=True)
+        with self.lock:
+            self.begun += 1
+            print(f"[{self.begun}/{self.total}] {day} {platform}: collecting {detail}...", file=self.out, flush=True)
 
     def finish(self, day: date, platform: str, items: dict[str, int], ok: bool) -> None:
-        self.done += 1
-        self.items += sum(items.values())
-        elapsed = self.clock() - self.started
-        remaining = elapsed / self.done * (self.total - self.done)
-        what = ", ".join(f"{count} {name}" for name, count in items.items()) or "nothing"
-        print(
-            f"[{self.done}/{self.total}] {day} {platform}: {'done' if ok else 'FAILED'}, {what}"
-            f" | {self.items} items so far | elapsed {self._clock_text(elapsed)}"
-            f" | remaining ~{self._clock_text(remaining)}",
-            file=self.out,
-            flush=True,
-        )
+        with self.lock:
+            self.done += 1
+            self.items += sum(items.values())
+            elapsed = self.clock() - self.started
+            remaining = elapsed / self.done * (self.total - self.done)
+            what = ", ".join(f"{count} {name}" for name, count in items.items()) or "nothing"
+            print(
+                f"[{self.done}/{self.total}] {day} {platform}: {'done' if ok else 'FAILED'}, {what}"
+                f" | {self.items} items so far | elapsed {self._clock_text(elapsed)}"
+                f" | remaining ~{self._clock_text(remaining)}",
+                file=self.out,
+                flush=True,
+            )
 
 
 def collected_items(result) -> dict[str, int]:
@@ -325,14 +331,19 @@ def run_command(days: list[date]) -> int:
 
     home = prepare_dagster_home()
     prepare_dbt_project()
-    from dagster import DagsterInstance
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    from filelock import FileLock
 
     from social_assets.brands import load_brands
     from social_assets.connections import api_mode
     from social_assets.definitions import defs
     from social_assets.defs.partitions import platform_day_key
+    from social_assets.command_line_instance import command_line_instance
     from social_assets.platforms import PLATFORMS
-    from social_assets.settings import pool_wait_seconds, sources_path
+    from social_assets.runs import reap_dead_runs
+    from social_assets.settings import pool_wait_seconds, runs_at_once, sources_path
     from social_assets.sources import SourcesConfigError, load_sources
 
     try:
@@ -341,6 +352,7 @@ def run_command(days: list[date]) -> int:
         # every day was collected, when the analytics build reads them.
         load_brands(sources_path(), sources)
         pool_wait = pool_wait_seconds()
+        at_once = runs_at_once()
     except (SourcesConfigError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -356,23 +368,37 @@ def run_command(days: list[date]) -> int:
     blocked: list[str] = []
     failed_collections: list[str] = []
     collections = 0
-    with DagsterInstance.get() as instance:
+    with command_line_instance(home) as instance:
         collect = defs.resolve_job_def("collect_platform_day")
+
+        # The runs of this process take turns at the warehouse once their fetch is done: queued
+        # in Dagster's pool instead, each waiting step would poll for the slot every 15 s.
+        warehouse_turn = threading.Lock()
+
+        def collect_platform_day(day: date, platform: str):
+            mode = api_mode(platform)
+            if mode == "sandbox":
+                mode = f"sandbox ({os.environ.get('SOCIAL_SANDBOX_URL') or 'in-process'})"
+            progress.start(day, platform, f"{len(sources[platform])} sources from {mode}")
+            result = _execute_run(
+                instance, collect, f"{platform} {day}", pool_wait, turn_after_fetch=warehouse_turn,
+                partition_key=platform_day_key(platform, day), run_config=quiet,
+            )
+            progress.finish(day, platform, collected_items(result) if result is not None else {},
+                            result is not None and result.success)
+            return result
+
         for day in days:
-            for platform in platforms:
-                mode = api_mode(platform)
-                if mode == "sandbox":
-                    mode = f"sandbox ({os.environ.get('SOCIAL_SANDBOX_URL') or 'in-process'})"
+            with FileLock(str(home / "reap.lock")):  # one process reports a dead run, not each
+                reap_dead_runs(instance, _say)
+            # The platforms of the day at once (or `at_once` at a time), a run each: their API
+            # calls overlap, then they take turns at the warehouse (`warehouse_turn`).
+            with ThreadPoolExecutor(max_workers=max(1, min(at_once or len(platforms), len(platforms))), thread_name_prefix="run") as pool:
+                results = list(pool.map(lambda platform: collect_platform_day(day, platform), platforms))
+            for platform, result in zip(platforms, results):
                 what = f"{platform} {day}"
-                progress.start(day, platform, f"{len(sources[platform])} sources from {mode}")
-                result = _execute_run(
-                    instance, home, collect, what, pool_wait,
-                    partition_key=platform_day_key(platform, day), run_config=quiet,
-                )
                 collections += 1
                 ok &= _report(result, what, quiet_success=True)
-                progress.finish(day, platform, collected_items(result) if result is not None else {},
-                                result is not None and result.success)
                 if result is None or not result.success:
                     failed_collections.append(what)
                 if result is not None and _blocking_check_failed(result):
@@ -399,7 +425,8 @@ def run_command(days: list[date]) -> int:
         dbt_log = io.StringIO()  # dagster-dbt echoes dbt's log; show it only when it matters
         with contextlib.redirect_stdout(dbt_log):
             result = _execute_run(
-                instance, home, defs.resolve_job_def("build_analytics"), "analytics", pool_wait, run_config=quiet
+                instance, defs.resolve_job_def("build_analytics"), "analytics", pool_wait, take_turn=home,
+                run_config=quiet,
             )
         if result is not None and not result.success:
             print(dbt_log.getvalue(), file=sys.stderr)
@@ -416,17 +443,31 @@ def _say(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
 
-def _execute_run(instance, home: Path, job, what: str, pool_wait: float, **execute_args):
-    """Execute one run of `job` in this process, in its turn at the warehouse, once the dead
-    runs of this machine are cleared away; None when it gave up waiting for the pool (said why)."""
+def _execute_run(instance, job, what: str, pool_wait: float, take_turn: Path | None = None,
+                 turn_after_fetch=None, **execute_args):
+    """Execute one run of `job` in this thread; with `take_turn` (a Dagster home), in its turn
+    among the command line's analytics builds, once the dead runs of this machine are cleared
+    away; with `turn_after_fetch` (a lock), holding it from the end of its fetch step to its
+    end. None when it gave up waiting for the pool (said why)."""
     import uuid
 
     from social_assets.runs import PoolWaitTimeout, pool_turn, process_tags, reap_dead_runs, watch_pool_wait
 
     run_id = str(uuid.uuid4())
+    watch = None
+    holds_turn = False
+
+    def take_turn_after_fetch() -> None:
+        nonlocal holds_turn
+        turn_after_fetch.acquire()
+        holds_turn = True
+
+    if turn_after_fetch is not None:
+        instance.after_fetch[run_id] = take_turn_after_fetch
     try:
-        with pool_turn(home, run_id, what, pool_wait, _say):
-            reap_dead_runs(instance, _say)
+        with pool_turn(take_turn, run_id, what, pool_wait, _say) if take_turn else contextlib.nullcontext():
+            if take_turn:
+                reap_dead_runs(instance, _say)
             with watch_pool_wait(instance, run_id, what, pool_wait, _say) as watch:
                 result = job.execute_in_process(
                     instance=instance, run_id=run_id, tags=process_tags(), raise_on_error=False, **execute_args
@@ -435,8 +476,13 @@ def _execute_run(instance, home: Path, job, what: str, pool_wait: float, **execu
                 _say(watch.gave_up)
             return result
     except PoolWaitTimeout as exc:
-        _say(str(exc))
+        _say(watch.gave_up if watch is not None and watch.gave_up else str(exc))
         return None
+    finally:
+        if turn_after_fetch is not None:
+            instance.after_fetch.pop(run_id, None)
+        if holds_turn:
+            turn_after_fetch.release()
 
 
 def _summary(home: Path, day: date, pool_wait: float) -> None:

@@ -2,25 +2,45 @@
 
 A source that fails does not stop the others: its failing request is kept as a dead letter,
 its earlier data stays, and the collection reports itself partial, naming what failed.
+
+Each response goes, as it arrives, to the source's landing file (landing.py), so memory does
+not grow with the day; the load step puts the files into raw.* afterwards.
 """
 
 from __future__ import annotations
 
-import json
 import os
 import statistics
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any, Callable
 
 from social_assets.connections import Connection
 from social_assets.core.errors import ApiError
-from social_assets.core.http import CallStats, LandedResponse
+from social_assets.core.http import CallStats, ItemCheck, LandedResponse
 from social_assets.core.records import NotAResponse
 from social_assets.core.rest import RestClient
 from social_assets.core.timeutil import utc_now
 from social_assets.platforms.base import DayWindow, Platform, PostRef, SourceConfig, Walk
+
+if TYPE_CHECKING:
+    from social_assets.landing import PartitionLanding
+
+
+@dataclass(frozen=True)
+class FailedRequest:
+    """A request that failed for good, as a landing file recorded its `ApiError`: what a dead
+    letter and the collection log need of it."""
+
+    message: str
+    method: str
+    endpoint: str
+    params: dict[str, str]
+
+    def __str__(self) -> str:
+        return self.message
 
 
 @dataclass
@@ -39,7 +59,7 @@ class SourceOutcome:
     latency_p95_ms: float | None
     started_at: datetime
     finished_at: datetime
-    error: ApiError | None = None
+    error: ApiError | FailedRequest | None = None
 
     @property
     def duration_s(self) -> float:
@@ -64,12 +84,33 @@ class SourceOutcome:
             "error": str(self.error) if self.error else None,
         }
 
+    def to_json(self) -> dict[str, Any]:
+        """Everything, as JSON values: what a landing file keeps of the source's collection."""
+        values = {name: getattr(self, name) for name in self.__dataclass_fields__ if name != "error"}
+        values["started_at"], values["finished_at"] = self.started_at.isoformat(), self.finished_at.isoformat()
+        values["error"] = None if self.error is None else {
+            "message": str(self.error), "method": self.error.method,
+            "endpoint": self.error.endpoint, "params": dict(self.error.params),
+        }
+        return values
+
+    @classmethod
+    def from_json(cls, values: dict[str, Any]) -> "SourceOutcome":
+        error = values.get("error")
+        return cls(**{
+            **values,
+            "started_at": datetime.fromisoformat(values["started_at"]),
+            "finished_at": datetime.fromisoformat(values["finished_at"]),
+            "error": FailedRequest(**error) if error else None,
+        })
+
 
 @dataclass
 class PartitionCollection:
     platform: str
     mode: str
-    landed: list[tuple[str, LandedResponse]] = field(default_factory=list)  # (account_id, response)
+    # (account_id, response), kept only by a collection without landing files (tests, small tools)
+    landed: list[tuple[str, LandedResponse]] = field(default_factory=list)
     outcomes: list[SourceOutcome] = field(default_factory=list)
 
     @property
@@ -84,15 +125,32 @@ class PartitionCollection:
 
 
 def collect_partition(
-    connection: Connection, sources: list[SourceConfig], window: DayWindow, workers: int | None = None
+    connection: Connection,
+    sources: list[SourceConfig],
+    window: DayWindow,
+    workers: int | None = None,
+    landing: "PartitionLanding | None" = None,
 ) -> PartitionCollection:
     """Collect every source, `workers` at a time (default `SOCIAL_COLLECT_WORKERS`, 4): each
     source has its own client, and the limiter they share keeps them inside the platform's
-    limits together. Results keep the sources' order, whatever order they finish in."""
+    limits together. Results keep the sources' order, whatever order they finish in.
+
+    With `landing`, each source's responses are written to its landing file as they arrive;
+    without, they are kept in memory, in `landed`."""
     result = PartitionCollection(platform=connection.platform.name, mode=connection.mode)
     workers = max(1, min(workers or collect_workers(), len(sources) or 1))
+
+    def collect_one(position: int, source: SourceConfig) -> tuple[SourceOutcome, list[LandedResponse]]:
+        if landing is None:
+            kept: list[LandedResponse] = []
+            return _collect_source(connection, source, window, kept.append), kept
+        with landing.source(source.account_id, position) as landing_file:
+            outcome = _collect_source(connection, source, window, landing_file.write)
+            landing_file.complete(outcome)
+        return outcome, []
+
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix=f"collect-{result.platform}") as pool:
-        collected = list(pool.map(lambda source: _collect_source(connection, source, window), sources))
+        collected = list(pool.map(collect_one, range(len(sources)), sources))
     for outcome, landed in collected:
         result.outcomes.append(outcome)
         # A failed source keeps nothing: half a collection would look like a quiet day.
@@ -112,27 +170,42 @@ def collect_workers() -> int:
     return workers
 
 
+class _Tally:
+    """Counts a source's responses and their items as they land, and passes each one on."""
+
+    def __init__(self, forward: Callable[[LandedResponse], None]):
+        self.forward = forward
+        self.responses = self.items = self.problems = 0
+
+    def __call__(self, landed: LandedResponse) -> None:
+        self.responses += 1
+        # The item check already normalized the response to decide whether to fetch it again.
+        if landed.item_check is not None and 200 <= landed.status < 300:
+            self.items += landed.item_check.clean
+            self.problems += landed.item_check.problems
+        self.forward(landed)
+
+
 def _collect_source(
-    connection: Connection, source: SourceConfig, window: DayWindow
-) -> tuple[SourceOutcome, list[LandedResponse]]:
-    landed: list[LandedResponse] = []
+    connection: Connection, source: SourceConfig, window: DayWindow, forward: Callable[[LandedResponse], None]
+) -> SourceOutcome:
+    tally = _Tally(forward)
     started_at, clock = utc_now(), time.monotonic()
     error: ApiError | None = None
     client: RestClient | None = None
     try:
-        client = open_client(connection, source, landed.append)
+        client = open_client(connection, source, tally)
         walk_source(connection.platform, connection.platform.walk(client, source), source, window)
     except ApiError as exc:
         error = exc
     finished_at = started_at + _elapsed(clock)
-    items, problems = count_items(connection.platform.name, landed)
     stats = client.session.stats if client is not None else CallStats()
-    outcome = SourceOutcome(
+    return SourceOutcome(
         account_id=source.account_id,
-        status="failed" if error else ("partial" if problems else "success"),
-        items=items,
-        item_problems=problems,
-        responses=len(landed),
+        status="failed" if error else ("partial" if tally.problems else "success"),
+        items=tally.items,
+        item_problems=tally.problems,
+        responses=tally.responses,
         calls=stats.calls,
         retries=stats.retries,
         throttled=stats.throttled,
@@ -144,7 +217,6 @@ def _collect_source(
         finished_at=finished_at,
         error=error,
     )
-    return outcome, landed
 
 
 def open_client(connection: Connection, source: SourceConfig | None, sink) -> RestClient:
@@ -170,35 +242,18 @@ def item_checker(platform: str):
     """`ApiSession.check_items` for a platform: the pipeline's own normalizers are the judge."""
     from social_assets.normalization import normalize_body
 
-    def problem(resource, response, context) -> str | None:
+    def check(resource, response, context) -> ItemCheck:
         try:
             result = normalize_body(platform, resource, response.json(), context)
         except (NotAResponse, ValueError) as exc:
-            return f"not a {resource} response: {exc}"
+            return ItemCheck(0, 1, f"not a {resource} response: {exc}")
         if result.rejected:
             first = result.rejected[0]
-            return f"{len(result.rejected)} item(s) did not normalize, e.g. {first.item_id}: {first.reason}"
-        return None
+            problem = f"{len(result.rejected)} item(s) did not normalize, e.g. {first.item_id}: {first.reason}"
+            return ItemCheck(len(result.records), len(result.rejected), problem)
+        return ItemCheck(len(result.records), 0)
 
-    return problem
-
-
-def count_items(platform: str, landed: list[LandedResponse]) -> tuple[int, int]:
-    """How many items of the landed responses normalize cleanly, and how many do not."""
-    from social_assets.normalization import normalize_body
-
-    clean = problems = 0
-    for response in landed:
-        if not response.normalize or not 200 <= response.status < 300:
-            continue
-        try:
-            result = normalize_body(platform, response.resource, json.loads(response.body), response.context)
-        except (NotAResponse, json.JSONDecodeError):
-            problems += 1
-            continue
-        clean += len(result.records)
-        problems += len(result.rejected)
-    return clean, problems
+    return check
 
 
 def _elapsed(since: float) -> timedelta:

@@ -72,3 +72,4 @@ def _write_atomically(path: Path, text: str) -> None:
     temp = path.with_name(f".{path.name}.{os.getpid()}")
     temp.write_text(text)
     os.replace(temp, path)
+

@@ -9,18 +9,20 @@ forever: Dagster frees slots only when a run ends, and without a daemon nothing 
 - before a run starts, runs of this machine whose process is gone are marked failed and their
   slots freed (`reap_dead_runs`); where a daemon runs (`dagster dev`), Dagster's run monitoring
   (dagster.yaml) also fails runs that exceed the maximum runtime and frees their slots;
-- command-line runs of one Dagster home take turns (`pool_turn`, a file lock the operating
-  system releases when a process dies), so a waiting run sleeps instead of polling the pool;
+- the analytics builds of command-line runs of one Dagster home take turns (`pool_turn`, a file
+  lock the operating system releases when a process dies), so a waiting build sleeps instead of
+  polling the pool; collection runs, several at once, share the pool step by step;
 - a run waiting for the pool says which run holds it, and gives up after
   `SOCIAL_POOL_WAIT_SECONDS` (`watch_pool_wait`).
 """
 
 from __future__ import annotations
 
+import ctypes
 import json
 import os
-import signal
 import socket
+import sys
 import threading
 import time
 from contextlib import contextmanager
@@ -154,29 +156,27 @@ def _gave_up(what: str, wait_seconds: float, holder: str) -> str:
 
 @contextmanager
 def watch_pool_wait(instance, run_id: str, what: str, wait_seconds: float, say: Say) -> Iterator["_PoolWatch"]:
-    """While the body executes run `run_id` in this thread: when the run waits for the pool,
-    say which run holds it, free it if that run's process is gone, and after `wait_seconds`
-    of waiting make the run give up (it fails; the watch's `gave_up` then says why)."""
-    in_main_thread = threading.current_thread() is threading.main_thread()
-    watch = _PoolWatch(instance, run_id, what, wait_seconds, say, threading.main_thread().ident if in_main_thread else None)
-    previous = signal.signal(signal.SIGUSR1, watch.give_up_here) if in_main_thread else None
+    """While the body executes run `run_id` in this thread (runs of several platforms execute
+    at once, each in its thread): when the run waits for the pool, say which run holds it,
+    free it if that run's process is gone, and after `wait_seconds` of waiting make the run
+    give up (`PoolWaitTimeout` is raised in this thread; the watch's `gave_up` says why)."""
+    watch = _PoolWatch(instance, run_id, what, wait_seconds, say, threading.get_ident())
     watch.start()
     try:
         yield watch
     finally:
         watch.stop.set()
         watch.join()
-        if in_main_thread:
-            signal.signal(signal.SIGUSR1, previous)
 
 
 class _PoolWatch(threading.Thread):
-    def __init__(self, instance, run_id: str, what: str, wait_seconds: float, say: Say, main_thread: int | None):
+    def __init__(self, instance, run_id: str, what: str, wait_seconds: float, say: Say, run_thread: int):
         super().__init__(name=f"pool-watch-{run_id[:8]}", daemon=True)
         self.instance, self.run_id, self.what, self.wait_seconds, self.say = instance, run_id, what, wait_seconds, say
-        self.main_thread = main_thread
+        self.run_thread = run_thread
         self.stop = threading.Event()
         self.gave_up: str | None = None
+        self._stopped_the_run = False
 
     def run(self) -> None:
         waiting_since = None
@@ -202,9 +202,9 @@ class _PoolWatch(threading.Thread):
             if description != announced:
                 self.say(f"{self.what}: waiting for the {WAREHOUSE_POOL} pool: {description} holds it")
                 announced = description
-            if now - waiting_since >= self.wait_seconds and self.main_thread is not None:
+            if now - waiting_since >= self.wait_seconds and not self._stopped_the_run:
                 self.gave_up = _gave_up(self.what, self.wait_seconds, description)
-                signal.pthread_kill(self.main_thread, signal.SIGUSR1)
+                self._stop_the_run()
 
     def _holders_while_waiting(self) -> list[str]:
         """The runs holding the pool while this run waits for it; empty when it is not waiting."""
@@ -215,18 +215,28 @@ class _PoolWatch(threading.Thread):
             return []
         return sorted({slot.run_id for slot in info.claimed_slots if slot.run_id})
 
-    def give_up_here(self, _signum, frame) -> None:
-        """SIGUSR1 handler, in the main thread: stop the run only while Dagster's executor is
-        looping for a slot, never inside a step (the next poll sends the signal again)."""
-        if self.gave_up and _waiting_for_a_slot(frame):
-            raise PoolWaitTimeout(self.gave_up)
+    def _stop_the_run(self) -> None:
+        """Raise `PoolWaitTimeout` in the run's thread, only while Dagster's executor sleeps
+        between its polls for a slot, never inside a step (else the next poll tries again).
+        The exception is raised there as the sleep ends: Python delivers an exception set for
+        a thread at the next instruction that thread runs."""
+        frame = sys._current_frames().get(self.run_thread)
+        if frame is None or not _sleeping_for_a_slot(frame):
+            return
+        ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(self.run_thread), ctypes.py_object(PoolWaitTimeout))
+        self._stopped_the_run = True
 
 
-def _waiting_for_a_slot(frame) -> bool:
+def _sleeping_for_a_slot(frame) -> bool:
+    innermost = frame.f_code.co_name
     names = set()
     while frame is not None:
         names.add(frame.f_code.co_name)
         frame = frame.f_back
-    # inner_plan_execution_iterator is the executor's loop; a step runs inside
-    # dagster_event_sequence_for_step, hooks inside _trigger_hook.
-    return "inner_plan_execution_iterator" in names and not names & {"dagster_event_sequence_for_step", "_trigger_hook"}
+    # inner_plan_execution_iterator is the executor's loop, which sleeps in sleep_til_ready
+    # between polls; a step runs inside dagster_event_sequence_for_step, hooks inside _trigger_hook.
+    return (
+        innermost == "sleep_til_ready"
+        and "inner_plan_execution_iterator" in names
+        and not names & {"dagster_event_sequence_for_step", "_trigger_hook"}
+    )

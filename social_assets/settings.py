@@ -21,6 +21,16 @@ def warehouse_path() -> Path:
     return path if path.is_absolute() else (Path.cwd() / path).resolve()
 
 
+def landing_path() -> Path:
+    """Where collections land their responses before they are loaded into raw.* (`SOCIAL_LANDING`,
+    default a `landing` directory beside the warehouse), always absolute."""
+    configured = os.environ.get("SOCIAL_LANDING")
+    if not configured:
+        return warehouse_path().parent / "landing"
+    path = Path(configured)
+    return path if path.is_absolute() else (Path.cwd() / path).resolve()
+
+
 LIMIT_STORE_VARIABLE = "SOCIAL_LIMIT_STORE"
 
 
@@ -76,3 +86,19 @@ def warehouse_lock_wait_seconds() -> float:
     """How long a write step waits for another process (not a pipeline step) to release the
     warehouse file before it fails (`SOCIAL_WAREHOUSE_LOCK_WAIT_SECONDS`, default 120)."""
     return _seconds("SOCIAL_WAREHOUSE_LOCK_WAIT_SECONDS", 120.0)
+
+
+def runs_at_once() -> int | None:
+    """How many platforms of a day `social-assets run` collects at once, a Dagster run each
+    (`SOCIAL_RUNS_AT_ONCE`; default None: every platform of the day). Their fetches overlap;
+    then they take turns at the warehouse."""
+    raw = os.environ.get("SOCIAL_RUNS_AT_ONCE")
+    if not raw:
+        return None
+    try:
+        runs = int(raw)
+    except ValueError:
+        raise ValueError(f"SOCIAL_RUNS_AT_ONCE must be a whole number of platforms collected at once, not {raw!r}") from None
+    if runs < 1:
+        raise ValueError(f"SOCIAL_RUNS_AT_ONCE must be at least 1, not {runs}")
+    return runs

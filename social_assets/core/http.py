@@ -41,6 +41,16 @@ if TYPE_CHECKING:
     from social_assets.core.limits.limiter import Limiter, Permit, Settled
 
 @dataclass(frozen=True)
+class ItemCheck:
+    """What the item check (`ApiSession.check_items`) found in a 2xx response: the collection
+    log counts these, so nothing normalizes a response a second time just to count it."""
+
+    clean: int  # items that normalize
+    problems: int  # items that do not, or 1 when the body is not a response of its resource at all
+    problem: str | None = None  # why the response is refused, when it has problems
+
+
+@dataclass(frozen=True)
 class LandedResponse:
     """One API response exactly as received, with the request that produced it."""
 
@@ -60,6 +70,8 @@ class LandedResponse:
     context: Mapping[str, str] = field(default_factory=dict)
     # A JSON request body (TikTok's POSTs), secret-named fields removed; None without one.
     request_body: Any = None
+    # The item check's verdict on a 2xx response of `resource` to normalize; None when unchecked.
+    item_check: ItemCheck | None = None
 
 
 def server_time(response: httpx.Response) -> datetime:
@@ -139,10 +151,11 @@ class ApiSession:
     errors: ErrorTable = field(default_factory=ErrorTable)
     # Says what is wrong with a 2xx response (None if nothing): such a response is retried.
     validate: Callable[[httpx.Response], str | None] | None = None
-    # Says why a 2xx response landed as `resource` has items that do not normalize (a field
-    # missing or renamed), or None. Such a response is fetched again; on the last attempt it is
-    # landed as it is and its items become dead letters.
-    check_items: Callable[[Resource, httpx.Response, Mapping[str, str]], str | None] | None = None
+    # Counts the items of a 2xx response landed as `resource` that normalize and that do not
+    # (a field missing or renamed). A response with problems is fetched again; on the last
+    # attempt it is landed as it is and its items become dead letters. The landed response
+    # carries the check, so the collection log counts without normalizing again.
+    check_items: Callable[[Resource, httpx.Response, Mapping[str, str]], ItemCheck] | None = None
     # Credential values (and tokens the auth obtains) scrubbed from landed bodies and messages,
     # in plain and URL-encoded forms: Graph echoes the token in every `paging.next`.
     secrets: set[str] = field(default_factory=set)
@@ -193,9 +206,13 @@ class ApiSession:
                     # Tokens expire early or get revoked: get a fresh one once, then give up.
                     refreshed = True
                     exchange = self._exchange(send, refresh=True)
-                if attempt.retry_state.attempt_number < self.max_attempts:
-                    self._refuse_unusable_items(send, exchange, land_as, normalize, context)
-                return self._conclude(send, exchange, land_as, normalize, context)
+                check = self._check_items(exchange, land_as, normalize, context)
+                if check is not None and check.problem and attempt.retry_state.attempt_number < self.max_attempts:
+                    raise TransientApiError(
+                        self.platform, send.method, send.endpoint, exchange.response.status_code, check.problem,
+                        params=send.recorded,
+                    )
+                return self._conclude(send, exchange, land_as, normalize, context, check)
         raise AssertionError("unreachable: tenacity re-raises the last error")
 
     def scrub(self, text: str) -> str:
@@ -207,22 +224,17 @@ class ApiSession:
                 text = text.replace(form, REDACTED)
         return text
 
-    def _refuse_unusable_items(
+    def _check_items(
         self,
-        send: "_Request",
         exchange: "_Exchange",
         land_as: Resource | None,
         normalize: bool,
         context: Mapping[str, str] | None,
-    ) -> None:
-        response = exchange.response
+    ) -> ItemCheck | None:
+        """The item check of a successful response to land and normalize; None otherwise."""
         if self.check_items is None or land_as is None or not normalize or exchange.kind is not None:
-            return
-        problem = self.check_items(land_as, response, context or {})
-        if problem:
-            raise TransientApiError(
-                self.platform, send.method, send.endpoint, response.status_code, problem, params=send.recorded
-            )
+            return None
+        return self.check_items(land_as, exchange.response, context or {})
 
     def _exchange(self, send: "_Request", refresh: bool) -> "_Exchange":
         """One paced HTTP exchange and what it says; a network failure becomes a `TransientApiError`."""
@@ -274,6 +286,7 @@ class ApiSession:
         land_as: Resource | None,
         normalize: bool,
         context: Mapping[str, str] | None,
+        check: ItemCheck | None = None,
     ) -> httpx.Response:
         """Raise the exchange's error, if any (after landing a final answer), or return it."""
         response, kind, settled = exchange.response, exchange.kind, exchange.settled
@@ -294,7 +307,7 @@ class ApiSession:
                 retry_after=max((h for h in hints if h is not None), default=None), params=send.recorded,
             )
         if land_as is not None:
-            self._land(send, response, land_as, normalize, context)
+            self._land(send, response, land_as, normalize, context, check)
         if kind is not None:
             detail = self._detail(response)
             if kind is ErrorKind.AUTH and self.credential_hint:
@@ -331,6 +344,7 @@ class ApiSession:
         resource: Resource,
         normalize: bool,
         context: Mapping[str, str] | None,
+        check: ItemCheck | None = None,
     ) -> None:
         if self.sink is None:
             return
@@ -350,6 +364,7 @@ class ApiSession:
                 body=body,
                 context=dict(context or {}),
                 request_body=redact_json(send.json_body) if send.json_body is not None else None,
+                item_check=check,
             )
         )
 

@@ -1,52 +1,58 @@
 """raw/posts, raw/comments, raw/profiles: every API response of a platform-day, verbatim.
 
-One step collects all three for the platform's sources, because comments are fetched for the
-day's posts and the profile gives the follower count the posts are measured against. It also
-writes the collection log (ops.collection_log) and the dead letters of requests that failed
-for good. Sources that fail keep what an earlier run stored for them.
+One collection makes all three for the platform's sources, because comments are fetched for the
+day's posts and the profile gives the follower count the posts are measured against. It is two
+steps (a graph-backed multi asset, `collect`):
+
+- `fetch` calls the API, outside the warehouse's `duckdb` pool: a slow or throttled API holds
+  up no other step. Sources collect at once, each response written as it arrives to its
+  source's landing file (landing.py). One fetch per platform-day runs at a time.
+- `load`, in the pool, loads the partition's landing files into raw.* in one transaction, with
+  the collection log (ops.collection_log) and the dead letters of requests that failed for
+  good. Files a dead run left complete are loaded too. Sources that fail keep what an earlier
+  run stored for them.
+
+The collection's run config stays at `ops: collect: config:` (a config mapping hands it to fetch).
 """
 
-from datetime import date
 from typing import Optional
 
-import pandas as pd
 from dagster import (
-    AssetExecutionContext,
-    AssetSpec,
+    AssetOut,
     Config,
     Failure,
-    MaterializeResult,
     MetadataValue,
-    multi_asset,
+    Nothing,
+    OpExecutionContext,
+    Out,
+    Output,
+    config_mapping,
+    graph_multi_asset,
+    op,
 )
 from dagster_duckdb import DuckDBResource
 from pydantic import Field
 
-from social_assets.collection import PartitionCollection, collect_partition
+from social_assets.collection import collect_partition
 from social_assets.core.records import RESOURCES
-from social_assets.core.timeutil import to_warehouse_time
-from social_assets.dead_letters import letters_write, open_request_letters, request_letter
+from social_assets.dead_letters import open_request_letters
 from social_assets.defs.partitions import platform_day_partitions, split_key
 from social_assets.defs.resources import SocialApiResource
+from social_assets.landing import CollectionBusy, PartitionLanding, load_partition, partition_lock
 from social_assets.platforms.base import SourceConfig
-from social_assets.warehouse.tables import (
-    COLLECTION_LOG,
-    RAW_TABLES,
-    PartitionWrite,
-    ensure_schema,
-    landed_row,
-    replace_partition,
-)
+from social_assets.settings import pool_wait_seconds
+from social_assets.warehouse.tables import ensure_schema
 
-RAW_SPECS = [
-    AssetSpec(
-        ["raw", resource],
+RAW_OUTS = {
+    resource: AssetOut(
+        key=["raw", resource],
         description=f"Every {resource} API response of the platform-day, verbatim, with its request.",
         group_name="raw",
         kinds={"duckdb", "python"},
+        dagster_type=Nothing,
     )
     for resource in RESOURCES
-]
+}
 
 
 class CollectConfig(Config):
@@ -63,24 +69,22 @@ class CollectConfig(Config):
     )
 
 
-@multi_asset(
-    name="collect",
-    specs=RAW_SPECS,
-    partitions_def=platform_day_partitions,
-    pool="duckdb",
-    description="Collect one platform-day from the platform's API (or the sandbox) and land it.",
+@op(
+    description="Collect one platform-day from the platform's API (or the sandbox) into landing files.",
+    out=Out(dict, description="what the load step needs: the sources and their order, and whether all were asked for"),
 )
-def collect(
-    context: AssetExecutionContext, config: CollectConfig, social_api: SocialApiResource, warehouse: DuckDBResource
-):
-    platform, day, window = split_key(context.partition_key.keys_by_dimension)
+def fetch(context: OpExecutionContext, config: CollectConfig, social_api: SocialApiResource,
+          warehouse: DuckDBResource) -> dict:
+    platform, day, window = split_key(platform_day_partitions.get_partition_key_from_str(context.partition_key).keys_by_dimension)
     wanted = config.sources
     if config.replay_dead_letters:
+        # A short read before any call (a replay is rare): the dead letters say what to collect.
         with warehouse.get_connection() as con:
             ensure_schema(con)
             wanted = open_request_letters(con, platform, day)
         context.log.info(f"{platform} {day}: replaying dead letters of {wanted or 'no source'}")
-    sources = _selected(social_api.sources()[platform], wanted, platform)
+    configured = social_api.sources()[platform]
+    sources = _selected(configured, wanted, platform)
     if config.comment_depth is not None:
         sources = [s.model_copy(update={"comment_depth": config.comment_depth}) for s in sources]
     scoped = bool(config.sources) or config.replay_dead_letters
@@ -90,55 +94,79 @@ def collect(
         + ("" if connection.is_live else " (no credentials in the environment)")
     )
     try:
-        collection = collect_partition(connection, sources, window)
+        with partition_lock(platform, day, pool_wait_seconds(), context.log.info):
+            landing = PartitionLanding(platform, day, context.run_id, connection.mode)
+            collection = collect_partition(connection, sources, window, landing=landing)
+    except CollectionBusy as exc:
+        raise Failure(description=str(exc)) from None
     finally:
         connection.close()
     for outcome in collection.failed:
         context.log.warning(f"{platform}: {outcome.account_id} failed: {outcome.error}")
+    selected = [s.account_id for s in sources]
+    return {
+        "configured": [s.account_id for s in configured],
+        # The responses' order (seq): the sources collected, then any others a dead run left.
+        "order": selected + [s.account_id for s in configured if s.account_id not in selected],
+        "whole_partition": not scoped,
+        "api": connection.mode,
+    }
 
-    frames = _frames(collection, platform, day)
-    failed_accounts = frozenset(o.account_id for o in collection.failed)
+
+@op(
+    description="Load the platform-day's landing files into raw.*, with the collection log and dead letters.",
+    out={resource: Out(Nothing) for resource in RESOURCES},
+    pool="duckdb",
+)
+def load(context: OpExecutionContext, collected: dict, warehouse: DuckDBResource):
+    platform, day, _ = split_key(platform_day_partitions.get_partition_key_from_str(context.partition_key).keys_by_dimension)
     with warehouse.get_connection() as con:
-        letters = [
-            request_letter(platform, day, o.account_id, "posts", o.error, o.finished_at)
-            for o in collection.failed
-        ]
-        replace_partition(
-            con,
-            platform,
-            day,
-            # A failed source keeps its earlier responses; its request letter is rewritten.
-            [PartitionWrite(RAW_TABLES[r], frames[r], keep_accounts=failed_accounts) for r in RESOURCES]
-            + [letters_write(con, letters, kind="request")],
-            only_accounts={s.account_id for s in sources} if scoped else None,
+        loaded = load_partition(con, platform, day, collected["configured"], collected["order"], collected["whole_partition"])
+    recovered = loaded.recovered(context.run_id)
+    if recovered:
+        context.log.info(
+            f"{platform} {day}: loaded what runs that died before loading had collected: "
+            + ", ".join(f"{l.account_id} (run {l.run_id})" for l in recovered)
         )
-        # The log keeps every run's rows: it is history, not a partition's current state.
-        con.register("log_rows", _log_rows(collection, platform, day, context.run.run_id))
-        columns = ", ".join(COLLECTION_LOG.column_names)
-        con.execute(f"INSERT INTO {COLLECTION_LOG.qualified} ({columns}) SELECT {columns} FROM log_rows")
-        con.unregister("log_rows")
 
-    if collection.status == "failed" and collection.outcomes:
+    if loaded.status == "failed" and loaded.outcomes:
         raise Failure(
             description=f"{platform} {day}: every source failed; their earlier data is kept",
-            metadata={"errors": MetadataValue.json({o.account_id: str(o.error) for o in collection.failed})},
+            metadata={"errors": MetadataValue.json({o.account_id: str(o.error) for o in loaded.failed})},
         )
     shared = {
-        "api": MetadataValue.text(connection.mode),
-        "collection_status": MetadataValue.text(collection.status),
-        "sources": MetadataValue.json([o.summary() for o in collection.outcomes]),
-        "calls": MetadataValue.int(sum(o.calls for o in collection.outcomes)),
-        "retries": MetadataValue.int(sum(o.retries for o in collection.outcomes)),
-        "throttled_429": MetadataValue.int(sum(o.throttled for o in collection.outcomes)),
-        "dead_letters": MetadataValue.int(len(letters) + sum(o.item_problems for o in collection.outcomes)),
+        "api": MetadataValue.text(collected["api"]),
+        "collection_status": MetadataValue.text(loaded.status),
+        "sources": MetadataValue.json([o.summary() for o in loaded.outcomes]),
+        "calls": MetadataValue.int(sum(o.calls for o in loaded.outcomes)),
+        "retries": MetadataValue.int(sum(o.retries for o in loaded.outcomes)),
+        "throttled_429": MetadataValue.int(sum(o.throttled for o in loaded.outcomes)),
+        "dead_letters": MetadataValue.int(sum(o.item_problems + (1 if o.error else 0) for o in loaded.outcomes)),
     }
-    if collection.failed:
-        shared["failed_sources"] = MetadataValue.json({o.account_id: str(o.error) for o in collection.failed})
+    if loaded.failed:
+        shared["failed_sources"] = MetadataValue.json({o.account_id: str(o.error) for o in loaded.failed})
+    if recovered:
+        shared["recovered_from_runs"] = MetadataValue.json({l.account_id: l.run_id for l in recovered})
     for resource in RESOURCES:
-        yield MaterializeResult(
-            asset_key=["raw", resource],
-            metadata={**shared, "responses": MetadataValue.int(len(frames[resource]))},
-        )
+        yield Output(None, resource, metadata={**shared, "responses": MetadataValue.int(loaded.responses[resource])})
+
+
+@config_mapping
+def _collect_config(config: CollectConfig) -> dict:
+    """The graph's config (`ops: collect: config:`) is the fetch step's."""
+    return {"fetch": {"config": config.model_dump()}}
+
+
+@graph_multi_asset(
+    name="collect",
+    outs=RAW_OUTS,
+    partitions_def=platform_day_partitions,
+    config=_collect_config,
+)
+def collect():
+    """Collect one platform-day from the platform's API (or the sandbox) and land it in raw.*."""
+    loaded = load(fetch())
+    return {resource: getattr(loaded, resource) for resource in RESOURCES}
 
 
 def _selected(configured: list[SourceConfig], wanted: list[str], platform: str) -> list[SourceConfig]:
@@ -149,40 +177,3 @@ def _selected(configured: list[SourceConfig], wanted: list[str], platform: str) 
     if unknown:
         raise Failure(f"{platform}: {unknown} not in the sources file (configured: {sorted(by_id)})")
     return [by_id[w] for w in wanted]
-
-
-def _frames(collection: PartitionCollection, platform: str, day: date) -> dict[str, pd.DataFrame]:
-    rows: dict[str, list[dict]] = {r: [] for r in RESOURCES}
-    partition = {"platform": platform, "partition_date": day}
-    for seq, (account_id, landed) in enumerate(collection.landed):
-        rows[landed.resource].append(landed_row(landed, partition, account_id, seq))
-    return {r: pd.DataFrame(rows[r], columns=RAW_TABLES[r].column_names) for r in RESOURCES}
-
-
-def _log_rows(collection: PartitionCollection, platform: str, day: date, run_id: str) -> pd.DataFrame:
-    return pd.DataFrame(
-        [
-            {
-                "platform": platform,
-                "partition_date": day,
-                "account_id": o.account_id,
-                "run_id": run_id,
-                "status": o.status,
-                "items": o.items,
-                "responses": o.responses,
-                "calls": o.calls,
-                "retries": o.retries,
-                "throttled": o.throttled,
-                "dead_letters": o.item_problems + (1 if o.error else 0),
-                "latency_p50_ms": o.latency_p50_ms,
-                "latency_p95_ms": o.latency_p95_ms,
-                "duration_s": o.duration_s,
-                "api": collection.mode,
-                "error": str(o.error) if o.error else None,
-                "started_at": to_warehouse_time(o.started_at),
-                "finished_at": to_warehouse_time(o.finished_at),
-            }
-            for o in collection.outcomes
-        ],
-        columns=COLLECTION_LOG.column_names,
-    )

@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import date, datetime, timezone
-from typing import TYPE_CHECKING, Mapping
+from typing import TYPE_CHECKING, Iterable, Mapping
 
 import duckdb
 import pandas as pd
@@ -380,9 +380,10 @@ def replace_partition(
     day: date,
     writes: list[PartitionWrite],
     only_accounts: set[str] | frozenset[str] | None = None,
+    batches: Iterable[tuple[Table, pd.DataFrame]] = (),
 ) -> None:
     """Replace one platform-day (see `replace_rows`)."""
-    replace_rows(con, {"platform": platform, "partition_date": day}, writes, only_accounts)
+    replace_rows(con, {"platform": platform, "partition_date": day}, writes, only_accounts, batches)
 
 
 def replace_rows(
@@ -390,12 +391,15 @@ def replace_rows(
     partition: Mapping[str, object],
     writes: list[PartitionWrite],
     only_accounts: set[str] | frozenset[str] | None = None,
+    batches: Iterable[tuple[Table, pd.DataFrame]] = (),
 ) -> None:
     """Replace one partition (its key columns -> values) in each table, in one transaction.
 
     Either every table holds exactly the new rows for the partition or, if anything fails,
     every table is left as it was: re-running a partition is always safe. With
     `only_accounts`, only those accounts' rows are replaced (a collection of some sources).
+    `batches` are more new rows (table, rows) for tables of `writes`, inserted in the same
+    transaction as they come: a generator keeps a big partition's memory bounded.
     """
     ensure_schema(con)
     con.execute("BEGIN TRANSACTION")
@@ -414,17 +418,26 @@ def replace_rows(
             where = " AND ".join(conditions)
             record_analytics_changes(con, table, f"{table.qualified} WHERE {where}", params)
             con.execute(f"DELETE FROM {table.qualified} WHERE {where}", params)
-            if len(write.rows):
-                rows = write.rows if isinstance(write.rows, duckdb.DuckDBPyRelation) else write.rows[table.column_names]
-                con.register("incoming_rows", rows)
-                columns = ", ".join(table.column_names)
-                con.execute(f"INSERT INTO {table.qualified} ({columns}) SELECT {columns} FROM incoming_rows")
-                record_analytics_changes(con, table, "incoming_rows", [])
-                con.unregister("incoming_rows")
+            _insert(con, table, write.rows)
+        written = {write.table for write in writes}
+        for table, rows in batches:
+            if table not in written:
+                raise ValueError(f"rows for {table.qualified}, which this write does not replace")
+            _insert(con, table, rows)
         con.execute("COMMIT")
     except BaseException:
         con.execute("ROLLBACK")
         raise
+
+
+def _insert(con: duckdb.DuckDBPyConnection, table: Table, rows: pd.DataFrame | duckdb.DuckDBPyRelation) -> None:
+    if not len(rows):
+        return
+    con.register("incoming_rows", rows if isinstance(rows, duckdb.DuckDBPyRelation) else rows[table.column_names])
+    columns = ", ".join(table.column_names)
+    con.execute(f"INSERT INTO {table.qualified} ({columns}) SELECT {columns} FROM incoming_rows")
+    record_analytics_changes(con, table, "incoming_rows", [])
+    con.unregister("incoming_rows")
 
 
 # For each normalized table the analytics read: the item's id column, the column of the moment a

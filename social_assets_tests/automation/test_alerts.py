@@ -68,7 +68,7 @@ def test_a_failed_run_is_logged_and_posted_to_the_webhook(warehouse, instance, w
     assert line["event"] == "dagster_run_failed"
     assert (line["job"], line["run_id"], line["partition"]) == ("collect_platform_day", result.run_id, "2026-11-19|reddit")
     (step,) = line["failed_steps"]
-    assert step["step"] == "collect" and "['r/not_configured'] not in the sources file" in step["error"]
+    assert step["step"] == "collect.fetch" and "['r/not_configured'] not in the sources file" in step["error"]
     assert "collect_platform_day" in line["message"]
     (post,) = received
     assert post["path"] == "/hooks/T0KEN-abc123" and post["type"] == "application/json"

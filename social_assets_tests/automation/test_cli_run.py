@@ -117,3 +117,47 @@ def test_progress_estimates_what_is_left_from_the_mean_so_far():
         "[1/4] 2026-11-17 reddit: done, 3 posts, 40 comments, 1 profiles | 44 items so far | elapsed 0:30 | remaining ~1:30",
         "[2/4] 2026-11-17 youtube: FAILED, nothing | 44 items so far | elapsed 1:00 | remaining ~1:00",
     ]
+
+
+def test_the_platforms_of_a_day_collect_at_once_without_a_lock_error(environment, capsys, monkeypatch):
+    """Two platforms' runs execute at the same time: each fetch waits at a barrier for the other,
+    so run one after the other they would fail. Their warehouse steps take turns in the pool;
+    nothing meets a lock (DuckDB's, SQLite's or a landing file's)."""
+    import threading
+
+    from social_assets.defs import raw
+    from social_assets.sandbox.platforms.youtube import channel_id_for
+
+    (environment / "sources.yaml").write_text(
+        REDDIT_ONLY + f"youtube:\n  defaults: {{comment_depth: 1}}\n  sources:\n    - channel: {channel_id_for('@socialpulse')}\n"
+    )
+    both_fetching = threading.Barrier(2, timeout=120)
+    fetching_threads = set()
+    collect = raw.collect_partition
+
+    def collect_once_both_fetch(*args, **kwargs):
+        fetching_threads.add(threading.get_ident())
+        both_fetching.wait()  # BrokenBarrierError, and a failed run, unless the other fetches too
+        return collect(*args, **kwargs)
+
+    monkeypatch.setattr(raw, "collect_partition", collect_once_both_fetch)
+    code, out, err = run(capsys, "--date", "2026-11-19")
+
+    assert code == 0, out + err
+    assert len(fetching_threads) == 2
+    assert re.search("lock|Traceback", err, re.IGNORECASE) is None, err
+    done = sorted(line.split(":")[0] for line in out.splitlines() if ": done, " in line)
+    assert done == ["[1/2] 2026-11-19 reddit", "[2/2] 2026-11-19 youtube"] or done == [
+        "[1/2] 2026-11-19 youtube", "[2/2] 2026-11-19 reddit"]
+    logged = query(environment / "warehouse.duckdb",
+                   "SELECT platform, count(*), min(status) FROM ops.collection_log GROUP BY 1 ORDER BY 1")
+    assert logged == [("reddit", 1, "success"), ("youtube", 1, "success")]
+    assert not any((environment / "landing").rglob("*.gz"))  # everything fetched was loaded
+
+
+@pytest.mark.parametrize("value", ["many", "0"])
+def test_the_platforms_at_once_setting_must_be_a_positive_number(environment, capsys, monkeypatch, value):
+    monkeypatch.setenv("SOCIAL_RUNS_AT_ONCE", value)
+    code, out, err = run(capsys, "--date", "2026-11-19")
+    assert code == 2 and f"SOCIAL_RUNS_AT_ONCE must" in err and value in err
+    assert not (environment / "warehouse.duckdb").exists()
