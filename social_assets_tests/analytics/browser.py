@@ -13,6 +13,7 @@ import signal
 import subprocess
 import tempfile
 import time
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
@@ -104,8 +105,10 @@ class Browser:
 
 
 class Page:
-    def __init__(self, socket):
-        self._socket = socket
+    def __init__(self, connecting):
+        # websockets wants its connection used as a context manager; the page's close() ends it.
+        self._connection = ExitStack()
+        self._socket = self._connection.enter_context(connecting)
         self._ids = itertools.count(1)
         self.errors: list[str] = []
         self.requests: list[str] = []  # every URL the page asked for
@@ -148,4 +151,4 @@ class Page:
         path.write_bytes(base64.b64decode(shot["data"]))
 
     def close(self) -> None:
-        self._socket.close()
+        self._connection.close()
