@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import argparse
+import atexit
 import contextlib
 import io
 import json
@@ -18,6 +19,24 @@ import os
 import sys
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
+
+
+def command_line() -> None:
+    """The `social-assets` console command: `main`, then exit without tearing the interpreter
+    down. After a run, its teardown (freeing every object of the Dagster definitions and the
+    parsed dbt project, module by module) took ~1.5 s of nothing; the exit handlers still run
+    (logging flushed, thread pools joined), and every warehouse write is committed and closed
+    by then."""
+    try:
+        code = main()
+    except SystemExit as exc:  # argparse's usage errors, --help
+        code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 2)
+        if exc.code is not None and not isinstance(exc.code, int):
+            print(exc.code, file=sys.stderr)
+    atexit._run_exitfuncs()  # what a normal exit runs first (the interpreter's own, not ours)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
 
 
 def main(argv: list[str] | None = None) -> int:
