@@ -24,6 +24,7 @@ from social_assets.core.records import NotAResponse
 from social_assets.core.rest import RestClient
 from social_assets.core.timeutil import utc_now
 from social_assets.platforms.base import DayWindow, Platform, PostRef, SourceConfig, Walk
+from social_assets.settings import at_least_one
 
 if TYPE_CHECKING:
     from social_assets.landing import PartitionLanding
@@ -160,14 +161,7 @@ def collect_partition(
 
 
 def collect_workers() -> int:
-    raw = os.environ.get("SOCIAL_COLLECT_WORKERS", "4")
-    try:
-        workers = int(raw)
-    except ValueError:
-        raise ValueError(f"SOCIAL_COLLECT_WORKERS must be a whole number of sources collected at once, not {raw!r}") from None
-    if workers < 1:
-        raise ValueError(f"SOCIAL_COLLECT_WORKERS must be at least 1, not {workers}")
-    return workers
+    return at_least_one("SOCIAL_COLLECT_WORKERS", os.environ.get("SOCIAL_COLLECT_WORKERS", "4"), "sources collected at once")
 
 
 class _Tally:

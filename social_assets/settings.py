@@ -93,12 +93,16 @@ def runs_at_once() -> int | None:
     (`SOCIAL_RUNS_AT_ONCE`; default None: every platform of the day). Their fetches overlap;
     then they take turns at the warehouse."""
     raw = os.environ.get("SOCIAL_RUNS_AT_ONCE")
-    if not raw:
-        return None
+    return at_least_one("SOCIAL_RUNS_AT_ONCE", raw, "platforms collected at once") if raw else None
+
+
+def at_least_one(variable: str, raw: str, what: str) -> int:
+    """`raw`, the value of `variable`, as a whole number of `what`; an error naming both unless
+    it is one and at least 1."""
     try:
-        runs = int(raw)
+        number = int(raw)
     except ValueError:
-        raise ValueError(f"SOCIAL_RUNS_AT_ONCE must be a whole number of platforms collected at once, not {raw!r}") from None
-    if runs < 1:
-        raise ValueError(f"SOCIAL_RUNS_AT_ONCE must be at least 1, not {runs}")
-    return runs
+        raise ValueError(f"{variable} must be a whole number of {what}, not {raw!r}") from None
+    if number < 1:
+        raise ValueError(f"{variable} must be at least 1, not {number}")
+    return number
