@@ -116,13 +116,24 @@ class PartitionCollection:
 
     @property
     def failed(self) -> list[SourceOutcome]:
-        return [o for o in self.outcomes if o.status == "failed"]
+        return failed_sources(self.outcomes)
 
     @property
     def status(self) -> str:
-        if self.failed:
-            return "failed" if len(self.failed) == len(self.outcomes) else "partial"
-        return "partial" if any(o.status == "partial" for o in self.outcomes) else "success"
+        return collection_status(self.outcomes)
+
+
+def failed_sources(outcomes: list[SourceOutcome]) -> list[SourceOutcome]:
+    return [o for o in outcomes if o.status == "failed"]
+
+
+def collection_status(outcomes: list[SourceOutcome]) -> str:
+    """A collection's status from its sources': failed when every source failed, partial when
+    some failed or did not fully normalize, else success."""
+    failed = failed_sources(outcomes)
+    if failed:
+        return "failed" if len(failed) == len(outcomes) else "partial"
+    return "partial" if any(o.status == "partial" for o in outcomes) else "success"
 
 
 def collect_partition(

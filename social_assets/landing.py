@@ -38,7 +38,7 @@ import orjson
 import pandas as pd
 from filelock import FileLock, Timeout
 
-from social_assets.collection import SourceOutcome
+from social_assets.collection import SourceOutcome, collection_status, failed_sources
 from social_assets.core.http import LandedResponse
 from social_assets.core.records import RESOURCES
 from social_assets.core.timeutil import to_warehouse_time
@@ -230,13 +230,11 @@ class PartitionLoad:
 
     @property
     def failed(self) -> list[SourceOutcome]:
-        return [o for o in self.outcomes if o.status == "failed"]
+        return failed_sources(self.outcomes)
 
     @property
     def status(self) -> str:
-        if self.failed:
-            return "failed" if len(self.failed) == len(self.chosen) else "partial"
-        return "partial" if any(o.status == "partial" for o in self.outcomes) else "success"
+        return collection_status(self.outcomes)
 
     def recovered(self, run_id: str) -> list[LandedSource]:
         """Landings of other runs (which died before loading them) that this load put in."""
