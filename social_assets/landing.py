@@ -44,7 +44,7 @@ from social_assets.core.records import RESOURCES
 from social_assets.core.timeutil import to_warehouse_time
 from social_assets.dead_letters import letters_write, request_letter
 from social_assets.settings import landing_path
-from social_assets.warehouse.tables import COLLECTION_LOG, RAW_TABLES, PartitionWrite, replace_partition
+from social_assets.warehouse.tables import COLLECTION_LOG, RAW_TABLES, PartitionWrite, landed_row, replace_partition
 
 RESPONSES_SUFFIX = ".jsonl.gz"
 OUTCOME_SUFFIX = ".outcome.json"
@@ -104,18 +104,11 @@ class SourceLandingFile:
         self._complete = False
 
     def write(self, landed: LandedResponse) -> None:
-        self._out.write(orjson.dumps({
-            "resource": landed.resource,
-            "normalize": landed.normalize,
-            "method": landed.method,
-            "endpoint": landed.endpoint,
-            "params": json.dumps(landed.params, sort_keys=True),
-            "context": json.dumps(dict(landed.context), sort_keys=True),
-            "status": landed.status,
-            "fetched_at": to_warehouse_time(landed.fetched_at).isoformat(),
-            "body": landed.body,
-            "request_body": json.dumps(landed.request_body) if landed.request_body is not None else None,
-        }) + b"\n")
+        # The raw row as the warehouse keeps it, with its resource; the load numbers it (`seq`)
+        # in the partition's order of sources.
+        row = landed_row(landed, {"resource": landed.resource}, self.account_id, seq=0)
+        del row["seq"]
+        self._out.write(orjson.dumps(row) + b"\n")
 
     def complete(self, outcome: SourceOutcome) -> None:
         """The source is done: make its responses, then its outcome, visible to the loader."""
