@@ -17,6 +17,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Callable, Mapping
 
+from social_assets.core.records import ApiErrorBody
+
 # Query, form or JSON-body fields that carry credentials; never recorded or shown.
 SECRET_PARAMS = frozenset(
     {
@@ -189,6 +191,12 @@ class Envelope:
     reasons: frozenset[str] = frozenset()
     message: str = ""
 
+    @property
+    def text(self) -> str:
+        """The message, with the reasons after it, to show: "Forbidden (quotaExceeded)"."""
+        message = self.message or self.code or "no message"
+        return f"{message} ({', '.join(sorted(self.reasons))})" if self.reasons else message
+
 
 @dataclass(frozen=True)
 class ErrorRule:
@@ -268,6 +276,14 @@ class ErrorTable:
         if status >= 500:
             return ErrorKind.TRANSIENT, envelope
         return ErrorKind.INVALID, envelope
+
+    def raise_if_error(self, platform: str, body: Any) -> None:
+        """For a normalizer: raise `ApiErrorBody` when `body` holds the platform's error
+        envelope, so an error body is refused whole. Only for platforms whose envelope reader
+        finds nothing in a success body (TikTok's and Graph's 200 answers carry one)."""
+        envelope = self.read(body)
+        if envelope is not None:
+            raise ApiErrorBody(platform, envelope.code, envelope.text)
 
     def describe(self, status: int, text: str) -> str:
         """A one-line description of an error answer for messages and dead letters."""

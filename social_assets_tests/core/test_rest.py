@@ -26,6 +26,7 @@ from social_assets.core.errors import (
     rule,
 )
 from social_assets.core.limits import LimitPolicy, WindowLimit
+from social_assets.core.records import ApiErrorBody
 from social_assets.core.rest import BodyCursor, LinkHeader, NextUrl, OffsetCount, QueryCursor
 from social_assets.platforms.base import Platform, SourceConfig
 from social_assets_tests.clients import TestConnection
@@ -232,3 +233,22 @@ def test_the_error_table_decides_from_status_and_envelope(base_url, status, body
     assert type(raised.value) is error or error is TransientApiError
     if error is AuthError:
         assert "acme" in str(raised.value)  # names the source to fix
+
+
+def test_a_normalizer_refuses_a_body_that_holds_the_error_envelope_and_nothing_else():
+    def google(body):
+        error = body.get("error") if isinstance(body, dict) else None
+        if not isinstance(error, dict):
+            return None
+        reasons = frozenset(e["reason"] for e in error.get("errors", []))
+        return Envelope(code=str(error["code"]), reasons=reasons, message=error.get("message", ""))
+
+    table = ErrorTable(envelope=google)
+    with pytest.raises(ApiErrorBody) as raised:
+        table.raise_if_error("acme", {"error": {"code": 403, "message": "Spent", "errors": [{"reason": "quotaExceeded"}]}})
+    assert str(raised.value) == "acme API error 403: Spent (quotaExceeded)"
+    assert (raised.value.status, raised.value.error_message) == ("403", "Spent (quotaExceeded)")
+    with pytest.raises(ApiErrorBody, match="acme API error 500: 500$"):
+        table.raise_if_error("acme", {"error": {"code": 500}})  # no message: the code says it
+    table.raise_if_error("acme", {"items": []})  # data: nothing raised
+    table.raise_if_error("acme", {"error": "a string"})  # no envelope this reader knows: nothing raised
