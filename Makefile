@@ -2,13 +2,14 @@
 #   make run    collect yesterday (UTC) from the sandbox and build the warehouse (DATE=, or FROM= [TO=])
 #   make test   the whole test suite (what CI runs)
 #   make bench  the benchmarks of issue #11 as one table beside their baselines (BENCH_FULL=1: 1M comments)
+#   make lines  each platform's production lines (its folder and sandbox module) beside the goal of issue #7
 #   make dev    the Dagster UI on this project; prints its URL (http://127.0.0.1:3000, PORT=... to change)
 
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test bench dev install clean
+.PHONY: run test bench lines dev install clean
 
 install: $(VENV)/.installed
 
@@ -33,6 +34,9 @@ test: install
 
 bench: install
 	nice $(BIN)/python benchmarks/run.py $(BENCH_ARGS)
+
+lines: install
+	$(BIN)/python benchmarks/platform_lines.py
 
 dev: install
 	$(BIN)/social-assets dev $(if $(PORT),--port $(PORT))

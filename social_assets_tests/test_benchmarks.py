@@ -39,3 +39,25 @@ def test_the_runner_prints_one_table_of_figures_beside_their_baselines():
     calls, throttled, collected, duplicates = re.search(
         r"(\d+) / (\d+) / (\d+)% / (\d+)\s+-", rows["reddit at its real limit: most calls in one window"]).groups()
     assert 0 < int(calls) <= 1000 and (throttled, collected, duplicates) == ("0", "100", "0")
+
+
+def test_platform_lines_counts_code_apart_from_blank_lines_comments_and_docstrings():
+    sys.path.insert(0, str(PROJECT_ROOT))
+    from benchmarks.platform_lines import code_lines, measure
+
+    source = '''"""Module docstring,
+over two lines."""
+
+# a comment
+def f(x):
+    """Docstring."""
+    text = (
+        "a string in an expression"  # counted: it is code
+    )
+    return x  # trailing comment
+'''
+    assert code_lines(source) == 5  # def, text = (, the string, ), return
+    lines, code = measure("reddit")
+    files = [*PROJECT_ROOT.glob("social_assets/platforms/reddit/*.py"), PROJECT_ROOT / "social_assets/sandbox/platforms/reddit.py"]
+    assert lines == sum(len(path.read_text().splitlines()) for path in files)  # what `wc -l` of them says
+    assert 0 < code < lines
