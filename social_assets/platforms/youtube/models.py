@@ -144,12 +144,3 @@ class CommentThread(YouTubeModel):
     # The replies inline (with part=replies), raw like list items, so one bad reply does not lose the thread.
     inline_replies: list[Any] = Field(default_factory=list, validation_alias=AliasPath("replies", "comments"))
 
-
-class GoogleErrorItem(YouTubeModel):
-    reason: str | None = None
-
-
-class GoogleError(YouTubeModel):  # the envelope's {"error": {"code": 403, "message": ..., "errors": [{"reason": ...}]}}
-    code: int | None = None
-    message: str = ""
-    errors: list[GoogleErrorItem] = Field(default_factory=list)

@@ -5,8 +5,8 @@
 - comments: `commentThreadListResponse`, one `commentThread`, `commentListResponse`; top-level
   comments (depth 0) and their replies (depth 1, `parentId` = the top-level comment);
 - profiles: `channelListResponse`.
-Google's error envelope raises `ApiErrorBody`, other bodies `NotAResponse`; a bad item is
-rejected alone.
+Google's error envelope (as `spec.envelope` reads it) raises `ApiErrorBody`, other bodies
+`NotAResponse`; a bad item is rejected alone.
 """
 
 from __future__ import annotations
@@ -19,7 +19,6 @@ from typing import Any
 from pydantic import ValidationError
 
 from social_assets.core.records import (
-    ApiErrorBody,
     CommentRecord,
     Normalized,
     NotAResponse,
@@ -35,7 +34,6 @@ from social_assets.platforms.youtube.models import (
     Channel,
     Comment,
     CommentThread,
-    GoogleError,
     PlaylistItem,
     PublishedSnippet,
     SearchResult,
@@ -43,8 +41,8 @@ from social_assets.platforms.youtube.models import (
     VideoStatistics,
     best_thumbnail,
 )
+from social_assets.platforms.youtube.spec import ERRORS, PLATFORM
 
-PLATFORM = "youtube"
 WATCH_URL = "https://www.youtube.com/watch?v={video_id}"
 
 # Titles YouTube puts on playlist entries whose video is gone or private (with no thumbnails).
@@ -75,8 +73,7 @@ def normalize_profiles(body: Any) -> Normalized[ProfileRecord]:
 def _normalize(body: Any, resource: str, converters: dict[str, Convert]) -> Normalized:
     """Each item of a list response (`*ListResponse`), or the single resource, through the
     converter of the body's `kind`; raises for error envelopes and other shapes."""
-    if isinstance(body, dict) and "error" in body:
-        raise _api_error(body)
+    ERRORS.raise_if_error(PLATFORM, body)
     kind = body.get("kind") if isinstance(body, dict) else None
     if kind not in tuple(converters):  # a tuple: an unhashable `kind` is just not one of them
         found = ("an object without kind" if kind is None else repr(kind)) if isinstance(body, dict) else (
@@ -90,18 +87,6 @@ def _normalize(body: Any, resource: str, converters: dict[str, Convert]) -> Norm
         for outcome in _guarded(item, converters[kind]):
             result.add(outcome)
     return result
-
-
-def _api_error(body: dict[str, Any]) -> ApiErrorBody:
-    error = body["error"]
-    if not isinstance(error, dict):  # OAuth endpoints answer {"error": "invalid_grant", ...}
-        return ApiErrorBody(PLATFORM, None, str(body.get("error_description") or error))
-    try:
-        parsed = GoogleError.model_validate(error)
-    except ValidationError:
-        return ApiErrorBody(PLATFORM, error.get("code"), str(error.get("message", "malformed error")))
-    reasons = ", ".join(item.reason for item in parsed.errors if item.reason)
-    return ApiErrorBody(PLATFORM, parsed.code, f"{parsed.message} ({reasons})" if reasons else parsed.message)
 
 
 def _guarded(item: Any, convert: Convert) -> list[Any]:

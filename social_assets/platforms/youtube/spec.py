@@ -74,8 +74,12 @@ LIMITS = LimitPolicy(
 
 
 def envelope(body: Any) -> Envelope | None:
-    """Google's `{"error": {"code": 403, "message": ..., "errors": [{"reason": ...}]}}`."""
+    """Google's `{"error": {"code": 403, "message": ..., "errors": [{"reason": ...}]}}`, or its
+    OAuth endpoints' `{"error": "invalid_grant", "error_description": ...}` (no reasons)."""
     error = body.get("error") if isinstance(body, dict) else None
+    if isinstance(error, str):
+        description = body.get("error_description")
+        return Envelope(code=error, message=description if isinstance(description, str) else "")
     if not isinstance(error, dict):
         return None
     reasons = frozenset(e["reason"] for e in error.get("errors") or [] if isinstance(e, dict) and isinstance(e.get("reason"), str))
