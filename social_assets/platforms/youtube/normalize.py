@@ -183,8 +183,8 @@ def _post_from_activity(item: dict[str, Any]) -> list[PostRecord]:
     activity = Activity.model_validate(item)
     if activity.snippet is None:
         raise Unusable("activity has no snippet (request part=snippet)")
-    if activity.snippet.type != "upload":
-        raise Unusable(f"activity of type {activity.snippet.type!r} is not an upload")
+    if activity.type != "upload":
+        raise Unusable(f"activity of type {activity.type!r} is not an upload")
     if activity.upload_video_id is None:
         raise Unusable("upload activity carries no contentDetails.upload.videoId (request part=contentDetails)")
     return [_post(activity.upload_video_id, activity.snippet)]
@@ -226,8 +226,8 @@ def _comment_record(comment: Comment, post_id: str, parent_id: str | None) -> Co
 
 def _comments_from_thread(item: dict[str, Any]) -> Iterator[CommentRecord | Rejected]:
     thread = CommentThread.model_validate(item)
-    top = thread.snippet.top_level_comment
-    video_id = thread.snippet.video_id or top.snippet.video_id
+    top = thread.top_level_comment
+    video_id = thread.video_id or top.snippet.video_id
     if not video_id:
         raise Unusable("thread carries no videoId (not a video's comment)")
     yield _comment_record(top, video_id, None)
@@ -253,12 +253,12 @@ def _profile_from_channel(item: dict[str, Any]) -> list[ProfileRecord]:
     channel = Channel.model_validate(item)
     if channel.kind != "youtube#channel":
         raise Unusable(f"{channel.kind} is not a channel")
-    snippet, stats = channel.snippet, channel.statistics
+    stats = channel.statistics
     hidden = stats is None or stats.hidden_subscriber_count
     return [ProfileRecord(
         platform=PLATFORM,
         account_id=channel.id,
-        username=(snippet.custom_url or snippet.title) if snippet else None,
+        username=channel.custom_url or channel.title,
         followers=None if hidden else stats.subscriber_count,
         following=None,  # channels.list does not say how many channels one subscribes to
         posts_count=stats.video_count if stats else None,
