@@ -16,8 +16,6 @@ from collections.abc import Callable, Iterable, Iterator
 from functools import partial
 from typing import Any
 
-from pydantic import ValidationError
-
 from social_assets.core.records import (
     CommentRecord,
     Normalized,
@@ -27,7 +25,6 @@ from social_assets.core.records import (
     Rejected,
     Unusable,
     attempt,
-    reason_of,
 )
 from social_assets.platforms.youtube.models import (
     Activity,
@@ -93,16 +90,8 @@ def _guarded(item: Any, convert: Convert) -> list[Any]:
     """One item's records, or its `Rejected` naming the item when anything about it is wrong."""
     if not isinstance(item, dict):
         return [Rejected(item_id=None, reason=f"item is a JSON {type(item).__name__}, not an object", payload=item)]
-    outcome = attempt(lambda: list(convert(item)), item_id=_item_id(item), payload=item,
-                      explain=lambda exc: _explain(item, exc))
+    outcome = attempt(lambda: list(convert(item)), item_id=_item_id(item), payload=item)
     return [outcome] if isinstance(outcome, Rejected) else outcome
-
-
-def _explain(item: dict[str, Any], exc: Exception) -> str:
-    if not isinstance(exc, ValidationError):
-        return reason_of(exc)
-    problem, kind = exc.errors()[0], item.get("kind") if isinstance(item.get("kind"), str) else "item"
-    return f"invalid {kind}: {'.'.join(str(part) for part in problem['loc']) or 'body'}: {problem['msg']}"
 
 
 def _item_id(item: dict[str, Any]) -> str | None:
