@@ -95,10 +95,8 @@ def reply_comment_id(top_level_uid: int, uid: int) -> str:
 
 def uid_from_top_level_id(comment_id: str) -> int | None:
     raw = unb64(comment_id) if len(comment_id) == 26 else None
-    if raw is None or not (raw.startswith(_TOP_COMMENT_HEAD) and raw.endswith(_TOP_COMMENT_TAIL)):
-        return None
-    uid = decode_uid(raw[2:14], "comment")
-    return uid if top_level_comment_id(uid) == comment_id else None
+    uid = decode_uid(raw[2:14], "comment") if raw and len(raw) == 19 else None  # the 12 bytes between head and tail
+    return uid if uid is not None and top_level_comment_id(uid) == comment_id else None  # the whole id, re-encoded
 
 
 def _playlist_item_id(playlist_id: str, video_id: str) -> str:
