@@ -62,11 +62,6 @@ class Video(YouTubeModel):
     statistics: VideoStatistics | None = None
 
 
-class ChannelSnippet(YouTubeModel):
-    title: str | None = None
-    custom_url: str | None = None  # the @handle on current channels
-
-
 class ChannelStatistics(YouTubeModel):
     # Rounded down to three significant figures by YouTube; absent or meaningless when hidden.
     subscriber_count: Count | None = None
@@ -77,7 +72,8 @@ class ChannelStatistics(YouTubeModel):
 class Channel(YouTubeModel):
     kind: str = "youtube#channel"
     id: str
-    snippet: ChannelSnippet | None = None
+    title: str | None = Field(None, validation_alias=AliasPath("snippet", "title"))
+    custom_url: str | None = Field(None, validation_alias=AliasPath("snippet", "customUrl"))  # the @handle, if any
     statistics: ChannelStatistics | None = None
     # The one part of contentDetails read (by the walk): the playlist of the channel's uploads.
     uploads_playlist: str | None = Field(None, validation_alias=AliasPath("contentDetails", "relatedPlaylists", "uploads"))
@@ -106,12 +102,9 @@ class SearchResult(YouTubeModel):
     snippet: PublishedSnippet | None = None  # HTML-escaped text, unlike videos.list
 
 
-class ActivitySnippet(PublishedSnippet):
-    type: str | None = None  # upload, like, playlistItem, ...
-
-
 class Activity(YouTubeModel):
-    snippet: ActivitySnippet | None = None
+    snippet: PublishedSnippet | None = None
+    type: str | None = Field(None, validation_alias=AliasPath("snippet", "type"))  # upload, like, playlistItem, ...
     # What an upload activity names (with part=contentDetails): the video uploaded.
     upload_video_id: str | None = Field(None, validation_alias=AliasPath("contentDetails", "upload", "videoId"))
 
@@ -132,24 +125,11 @@ class Comment(YouTubeModel):
     snippet: CommentSnippet
 
 
-class CommentThreadSnippet(YouTubeModel):
-    video_id: str | None = None
-    top_level_comment: Comment
-    total_reply_count: Count = 0
-
-
-class CommentThread(YouTubeModel):
+class CommentThread(YouTubeModel):  # the three fields of its snippet that are read, through their path
     id: str
-    snippet: CommentThreadSnippet
+    video_id: str | None = Field(None, validation_alias=AliasPath("snippet", "videoId"))
+    top_level_comment: Comment = Field(validation_alias=AliasPath("snippet", "topLevelComment"))
+    total_reply_count: Count = Field(0, validation_alias=AliasPath("snippet", "totalReplyCount"))
     # The replies inline (with part=replies), raw like list items, so one bad reply does not lose the thread.
     inline_replies: list[Any] = Field(default_factory=list, validation_alias=AliasPath("replies", "comments"))
 
-
-class GoogleErrorItem(YouTubeModel):
-    reason: str | None = None
-
-
-class GoogleError(YouTubeModel):  # the envelope's {"error": {"code": 403, "message": ..., "errors": [{"reason": ...}]}}
-    code: int | None = None
-    message: str = ""
-    errors: list[GoogleErrorItem] = Field(default_factory=list)

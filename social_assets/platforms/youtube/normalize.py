@@ -5,8 +5,8 @@
 - comments: `commentThreadListResponse`, one `commentThread`, `commentListResponse`; top-level
   comments (depth 0) and their replies (depth 1, `parentId` = the top-level comment);
 - profiles: `channelListResponse`.
-Google's error envelope raises `ApiErrorBody`, other bodies `NotAResponse`; a bad item is
-rejected alone.
+Google's error envelope (as `spec.envelope` reads it) raises `ApiErrorBody`, other bodies
+`NotAResponse`; a bad item is rejected alone.
 """
 
 from __future__ import annotations
@@ -16,10 +16,7 @@ from collections.abc import Callable, Iterable, Iterator
 from functools import partial
 from typing import Any
 
-from pydantic import ValidationError
-
 from social_assets.core.records import (
-    ApiErrorBody,
     CommentRecord,
     Normalized,
     NotAResponse,
@@ -28,14 +25,12 @@ from social_assets.core.records import (
     Rejected,
     Unusable,
     attempt,
-    reason_of,
 )
 from social_assets.platforms.youtube.models import (
     Activity,
     Channel,
     Comment,
     CommentThread,
-    GoogleError,
     PlaylistItem,
     PublishedSnippet,
     SearchResult,
@@ -43,8 +38,8 @@ from social_assets.platforms.youtube.models import (
     VideoStatistics,
     best_thumbnail,
 )
+from social_assets.platforms.youtube.spec import ERRORS, PLATFORM
 
-PLATFORM = "youtube"
 WATCH_URL = "https://www.youtube.com/watch?v={video_id}"
 
 # Titles YouTube puts on playlist entries whose video is gone or private (with no thumbnails).
@@ -75,8 +70,7 @@ def normalize_profiles(body: Any) -> Normalized[ProfileRecord]:
 def _normalize(body: Any, resource: str, converters: dict[str, Convert]) -> Normalized:
     """Each item of a list response (`*ListResponse`), or the single resource, through the
     converter of the body's `kind`; raises for error envelopes and other shapes."""
-    if isinstance(body, dict) and "error" in body:
-        raise _api_error(body)
+    ERRORS.raise_if_error(PLATFORM, body)
     kind = body.get("kind") if isinstance(body, dict) else None
     if kind not in tuple(converters):  # a tuple: an unhashable `kind` is just not one of them
         found = ("an object without kind" if kind is None else repr(kind)) if isinstance(body, dict) else (
@@ -92,32 +86,12 @@ def _normalize(body: Any, resource: str, converters: dict[str, Convert]) -> Norm
     return result
 
 
-def _api_error(body: dict[str, Any]) -> ApiErrorBody:
-    error = body["error"]
-    if not isinstance(error, dict):  # OAuth endpoints answer {"error": "invalid_grant", ...}
-        return ApiErrorBody(PLATFORM, None, str(body.get("error_description") or error))
-    try:
-        parsed = GoogleError.model_validate(error)
-    except ValidationError:
-        return ApiErrorBody(PLATFORM, error.get("code"), str(error.get("message", "malformed error")))
-    reasons = ", ".join(item.reason for item in parsed.errors if item.reason)
-    return ApiErrorBody(PLATFORM, parsed.code, f"{parsed.message} ({reasons})" if reasons else parsed.message)
-
-
 def _guarded(item: Any, convert: Convert) -> list[Any]:
     """One item's records, or its `Rejected` naming the item when anything about it is wrong."""
     if not isinstance(item, dict):
         return [Rejected(item_id=None, reason=f"item is a JSON {type(item).__name__}, not an object", payload=item)]
-    outcome = attempt(lambda: list(convert(item)), item_id=_item_id(item), payload=item,
-                      explain=lambda exc: _explain(item, exc))
+    outcome = attempt(lambda: list(convert(item)), item_id=_item_id(item), payload=item)
     return [outcome] if isinstance(outcome, Rejected) else outcome
-
-
-def _explain(item: dict[str, Any], exc: Exception) -> str:
-    if not isinstance(exc, ValidationError):
-        return reason_of(exc)
-    problem, kind = exc.errors()[0], item.get("kind") if isinstance(item.get("kind"), str) else "item"
-    return f"invalid {kind}: {'.'.join(str(part) for part in problem['loc']) or 'body'}: {problem['msg']}"
 
 
 def _item_id(item: dict[str, Any]) -> str | None:
@@ -198,8 +172,8 @@ def _post_from_activity(item: dict[str, Any]) -> list[PostRecord]:
     activity = Activity.model_validate(item)
     if activity.snippet is None:
         raise Unusable("activity has no snippet (request part=snippet)")
-    if activity.snippet.type != "upload":
-        raise Unusable(f"activity of type {activity.snippet.type!r} is not an upload")
+    if activity.type != "upload":
+        raise Unusable(f"activity of type {activity.type!r} is not an upload")
     if activity.upload_video_id is None:
         raise Unusable("upload activity carries no contentDetails.upload.videoId (request part=contentDetails)")
     return [_post(activity.upload_video_id, activity.snippet)]
@@ -241,8 +215,8 @@ def _comment_record(comment: Comment, post_id: str, parent_id: str | None) -> Co
 
 def _comments_from_thread(item: dict[str, Any]) -> Iterator[CommentRecord | Rejected]:
     thread = CommentThread.model_validate(item)
-    top = thread.snippet.top_level_comment
-    video_id = thread.snippet.video_id or top.snippet.video_id
+    top = thread.top_level_comment
+    video_id = thread.video_id or top.snippet.video_id
     if not video_id:
         raise Unusable("thread carries no videoId (not a video's comment)")
     yield _comment_record(top, video_id, None)
@@ -268,12 +242,12 @@ def _profile_from_channel(item: dict[str, Any]) -> list[ProfileRecord]:
     channel = Channel.model_validate(item)
     if channel.kind != "youtube#channel":
         raise Unusable(f"{channel.kind} is not a channel")
-    snippet, stats = channel.snippet, channel.statistics
+    stats = channel.statistics
     hidden = stats is None or stats.hidden_subscriber_count
     return [ProfileRecord(
         platform=PLATFORM,
         account_id=channel.id,
-        username=(snippet.custom_url or snippet.title) if snippet else None,
+        username=channel.custom_url or channel.title,
         followers=None if hidden else stats.subscriber_count,
         following=None,  # channels.list does not say how many channels one subscribes to
         posts_count=stats.video_count if stats else None,

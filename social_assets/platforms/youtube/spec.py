@@ -74,10 +74,13 @@ LIMITS = LimitPolicy(
 
 
 def envelope(body: Any) -> Envelope | None:
-    """Google's `{"error": {"code": 403, "message": ..., "errors": [{"reason": ...}]}}`."""
-    error = body.get("error") if isinstance(body, dict) else None
-    if not isinstance(error, dict):
+    """Google's `{"error": {"code": 403, "message": ..., "errors": [{"reason": ...}]}}`, or its
+    OAuth endpoints' `{"error": "invalid_grant", "error_description": ...}` (no code, no reasons)."""
+    if not isinstance(body, dict) or "error" not in body:
         return None
+    error = body["error"]
+    if not isinstance(error, dict):
+        return Envelope(message=str(body.get("error_description") or error))
     reasons = frozenset(e["reason"] for e in error.get("errors") or [] if isinstance(e, dict) and isinstance(e.get("reason"), str))
     message = error.get("message") if isinstance(error.get("message"), str) else ""
     return Envelope(code=str(error.get("code")), reasons=reasons, message=message)

@@ -171,4 +171,4 @@ def _thread_missing_replies(item: Any) -> str | None:
     """The thread's id if it has more replies than came inline, else None."""
     thread = parsed(CommentThread, item)
     inline = len(thread.inline_replies) if thread else 0
-    return thread.id if thread and thread.snippet.total_reply_count > inline else None
+    return thread.id if thread and thread.total_reply_count > inline else None

@@ -19,7 +19,6 @@ import base64
 import hashlib
 import html
 import json
-from contextlib import suppress
 from dataclasses import dataclass
 from functools import lru_cache
 from datetime import datetime
@@ -30,7 +29,6 @@ from social_assets.sandbox.engine import (
     QUOTA,
     THROTTLED,
     TRANSIENT,
-    Emulation,
     ErrorAnswer,
     FieldFault,
     InvalidCursor,
@@ -38,6 +36,7 @@ from social_assets.sandbox.engine import (
     decode_uid,
     digest,
     encode_uid,
+    int_param,
     share,
     uid_of_token,
     uid_token,
@@ -96,10 +95,8 @@ def reply_comment_id(top_level_uid: int, uid: int) -> str:
 
 def uid_from_top_level_id(comment_id: str) -> int | None:
     raw = unb64(comment_id) if len(comment_id) == 26 else None
-    if raw is None or not (raw.startswith(_TOP_COMMENT_HEAD) and raw.endswith(_TOP_COMMENT_TAIL)):
-        return None
-    uid = decode_uid(raw[2:14], "comment")
-    return uid if top_level_comment_id(uid) == comment_id else None
+    uid = decode_uid(raw[2:14], "comment") if raw and len(raw) == 19 else None  # the 12 bytes between head and tail
+    return uid if uid is not None and top_level_comment_id(uid) == comment_id else None  # the whole id, re-encoded
 
 
 def _playlist_item_id(playlist_id: str, video_id: str) -> str:
@@ -176,13 +173,11 @@ def _listing(request: SandboxRequest, allowed: str, low: int = 0, high: int = 50
     if unknown:
         raise _ApiProblem(400, "unknownPart", f"'{unknown[0]}'", "youtube.part", "part")
     size = request.param("maxResults")
-    if size is None:
-        return parts, default
-    with suppress(ValueError):
-        if low <= int(size) <= high:
-            return parts, int(size)
-    raise _ApiProblem(400, "invalidParameter", f"Invalid value '{size}'. Values must be within the range: [{low}, {high}]",
-                      "global", "maxResults")
+    number = default if size is None else int_param(size, low - 1)  # not a number: out of range
+    if not low <= number <= high:
+        raise _ApiProblem(400, "invalidParameter", f"Invalid value '{size}'. Values must be within the range: "
+                          f"[{low}, {high}]", "global", "maxResults")
+    return parts, number
 
 
 def _choice(request: SandboxRequest, name: str, allowed: tuple[str, ...]) -> str:
@@ -246,8 +241,9 @@ def _channel_thumbnails(channel_id: str) -> dict[str, Any]:
 # -- the emulation ------------------------------------------------------------------------
 
 
-class YouTubeEmulation(Emulation):
-    """The YouTube Data API v3 over the synthetic world (see the module docstring)."""
+class YouTubeEmulation(analytics.AnalyticsRoutes):
+    """The YouTube Data API v3 over the synthetic world (see the module docstring); YouTube
+    Analytics and Google's token endpoint are its base's (youtube_analytics.py)."""
 
     platform = PLATFORM
     hosts: ClassVar[tuple[str, ...]] = ("www.googleapis.com", "youtube.googleapis.com", *analytics.HOSTS)
@@ -278,8 +274,6 @@ class YouTubeEmulation(Emulation):
         self._routes: dict[str, Callable[[SandboxRequest], SandboxResponse]] = {
             "channels": self._list_channels, "playlistItems": self._list_playlist_items, "videos": self._list_videos,
             "commentThreads": self._list_comment_threads, "comments": self._list_comments}
-        # Past subscriber counts (YouTube Analytics) and Google's token endpoint: youtube_analytics.py.
-        self.analytics = analytics.AnalyticsRoutes(self, self._channels)
 
     def is_token_request(self, request: SandboxRequest) -> bool:
         return request.host == analytics.TOKEN_HOST
@@ -293,7 +287,7 @@ class YouTubeEmulation(Emulation):
 
     def authenticate(self, request: SandboxRequest) -> str | SandboxResponse | None:
         if request.host in analytics.HOSTS:
-            return self.analytics.authenticate(request)
+            return self.analytics_authenticate(request)
         key = request.param("key")
         if not key:
             return google_error(403, "forbidden", "The request is missing a valid API key.", "global")
@@ -306,7 +300,7 @@ class YouTubeEmulation(Emulation):
 
     def route(self, request: SandboxRequest) -> SandboxResponse:
         if request.host in analytics.HOSTS:
-            return self.analytics.route(request)
+            return self.analytics_route(request)
         handler = self._routes.get(self.resource_of(request) or "")
         if handler is None or request.method != "GET":
             return google_error(404, "notFound", "Not Found", "global")

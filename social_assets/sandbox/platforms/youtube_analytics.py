@@ -43,21 +43,20 @@ def _bad_request(message: str) -> SandboxResponse:
     return _error(400, "badRequest", message, "INVALID_ARGUMENT")
 
 
-class AnalyticsRoutes:
-    """The token endpoint and the reports, for the YouTube `emulation` that owns the hosts."""
+class AnalyticsRoutes(Emulation):
+    """The token endpoint and the reports: a base of the YouTube emulation, which owns the hosts
+    and knows its channels by id (`_channels`)."""
 
-    def __init__(self, emulation: Emulation, channels: Mapping[str, WorldAccount]):
-        self.world, self.accepted, self.tokens, self.ok = emulation.world, emulation.accepted, emulation.tokens, emulation.ok
-        self.channels = channels
+    _channels: Mapping[str, WorldAccount]
 
-    def authenticate(self, request: SandboxRequest) -> SandboxResponse | None:
+    def analytics_authenticate(self, request: SandboxRequest) -> SandboxResponse | None:
         """None (not metered) for a bearer token the token endpoint issued, else Google's 401. (The
         engine authenticates no call to the token endpoint.)"""
         if self.tokens.subject(bearer(request)):
             return None
         return _error(401, "required", "Request is missing required authentication credential.", "UNAUTHENTICATED")
 
-    def route(self, request: SandboxRequest) -> SandboxResponse:
+    def analytics_route(self, request: SandboxRequest) -> SandboxResponse:
         if request.method == "POST" and request.host == TOKEN_HOST and request.path == "/token":
             return self._token(request)
         if request.method == "GET" and request.host == ANALYTICS_HOST and request.path == "/v2/reports":
@@ -78,7 +77,7 @@ class AnalyticsRoutes:
 
     def _report(self, request: SandboxRequest) -> SandboxResponse:
         ids = request.param("ids") or ""
-        account = self.channels.get(ids.removeprefix("channel==")) if ids.startswith("channel==") else None
+        account = self._channels.get(ids.removeprefix("channel==")) if ids.startswith("channel==") else None
         if account is None:
             return _error(403, "forbidden", "Forbidden", "PERMISSION_DENIED")
         try:
