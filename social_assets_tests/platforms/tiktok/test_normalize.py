@@ -155,7 +155,7 @@ def test_research_quota_in_requests_keeps_the_records_quota_too():
 
 def test_the_sliding_window_never_lets_more_than_its_limit_into_any_span():
     window = SlidingWindow("w", limit=5, window=60)
-    state, admitted, now = None, [], 1_000.0
+    state, admitted = None, []
     # Calls at the end of one minute and the start of the next: a fixed window would let 10 through.
     for moment in [1_050.0, 1_051.0, 1_052.0, 1_053.0, 1_054.0, 1_061.0, 1_062.0, 1_111.5, 1_112.0]:
         state, decision = window.reserve(state, moment, 1)
