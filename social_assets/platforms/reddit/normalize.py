@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import html
 from collections.abc import Iterator
-from http import HTTPStatus
 from typing import Any, Callable, Mapping
 from urllib.parse import urlsplit
 
@@ -37,7 +36,6 @@ from social_assets.core.timeutil import from_epoch_seconds
 from social_assets.platforms.reddit.models import (
     Account,
     Comment,
-    ErrorEnvelope,
     Link,
     Listing,
     MoreChildrenResponse,
@@ -45,6 +43,7 @@ from social_assets.platforms.reddit.models import (
     Subreddit,
     Thing,
 )
+from social_assets.platforms.reddit.spec import ERRORS
 
 PLATFORM = "reddit"
 SITE = "https://www.reddit.com"
@@ -58,7 +57,7 @@ KIND_NAMES = {"t1": "comment", "t2": "account", "t3": "post", "t4": "message", "
 
 
 def normalize_posts(body: Any) -> Normalized[PostRecord]:
-    raise_if_error(body)
+    _raise_if_error(body)
     result: Normalized[PostRecord] = Normalized()
     if _is_comment_page(body):
         listing = _parse_listing(body[0], "the post listing of a comment page", result)
@@ -152,7 +151,7 @@ def _reddit_video_url(link: Link) -> str | None:
 
 
 def normalize_comments(body: Any) -> Normalized[CommentRecord]:
-    raise_if_error(body)
+    _raise_if_error(body)
     result: Normalized[CommentRecord] = Normalized()
     depths: dict[str, int] = {}  # comment fullname -> depth, for replies that follow it
     if _is_comment_page(body):
@@ -255,7 +254,7 @@ def _morechildren_things(body: dict[str, Any]) -> list[Thing]:
 
 
 def normalize_profiles(body: Any) -> Normalized[ProfileRecord]:
-    raise_if_error(body)
+    _raise_if_error(body)
     result: Normalized[ProfileRecord] = Normalized()
     builders: Mapping[str, Callable[[Any], ProfileRecord]] = {"t2": _account_profile, "t5": _subreddit_profile}
     if _is_thing(body) and body["kind"] in ("t2", "t5"):
@@ -300,38 +299,12 @@ def _profile(prefix: str, name: str, followers: int | None) -> ProfileRecord:
 # -- errors and shapes ------------------------------------------------------------------------
 
 
-def raise_if_error(body: Any) -> None:
-    """Raise `ApiErrorBody` when `body` is one of Reddit's error envelopes."""
-    if not isinstance(body, dict):
-        return
-    if _is_morechildren(body):
-        errors = body["json"].get("errors")
-        if isinstance(errors, list) and errors:
-            # Write endpoints list errors as [code, message, field].
-            first = errors[0]
-            if isinstance(first, list) and first:
-                raise ApiErrorBody(PLATFORM, str(first[0]), str(first[1]) if len(first) > 1 else str(first[0]))
-            raise ApiErrorBody(PLATFORM, None, str(first))
-        return
-    if "kind" in body or "data" in body or not ("error" in body or ("reason" in body and "explanation" in body)):
-        return
-    try:
-        envelope = ErrorEnvelope.model_validate(body)
-    except ValidationError:
-        # Fields of unexpected types (`{"error": {"code": 404}}`): still an error, with what can be read.
-        error = body.get("error")
-        status = error.get("code") if isinstance(error, dict) else error
-        keys = ", ".join(str(key) for key in list(body)[:5])
-        status = None if isinstance(status, bool) or not isinstance(status, (int, str)) else status
-        raise ApiErrorBody(PLATFORM, status, f"malformed error envelope (keys: {keys})") from None
-    status = envelope.error
-    if status is None:
-        status = next((s.value for s in HTTPStatus if s.phrase == envelope.message), None)
-    reason = f"{envelope.reason}: {envelope.explanation}" if envelope.reason and envelope.explanation else envelope.reason
-    # The token endpoint's `{"error": "invalid_grant"}` is its own message; `{"error": 403}` has none.
-    phrase = next((s.phrase for s in HTTPStatus if s.value == status), None) if isinstance(status, int) else None
-    message = reason or envelope.message or (status if isinstance(status, str) else None) or phrase or "no message"
-    raise ApiErrorBody(PLATFORM, status, message)
+def _raise_if_error(body: Any) -> None:
+    """`ApiErrorBody` for a body that is Reddit's error envelope (`spec.envelope`), as
+    `ERRORS.raise_if_error`, but with the status a number, as Reddit sends it."""
+    if (envelope := ERRORS.read(body)) is not None:
+        code = envelope.code
+        raise ApiErrorBody(PLATFORM, int(code) if code and code.isdecimal() else code, envelope.text)
 
 
 def describe(body: Any) -> str:
