@@ -37,7 +37,6 @@ from social_assets.platforms.reddit.models import (
     Account,
     Comment,
     Link,
-    Listing,
     MoreChildrenResponse,
     Named,
     Subreddit,
@@ -60,12 +59,12 @@ def normalize_posts(body: Any) -> Normalized[PostRecord]:
     _raise_if_error(body)
     result: Normalized[PostRecord] = Normalized()
     if _is_comment_page(body):
-        listing = _parse_listing(body[0], "the post listing of a comment page", result)
+        things = _parse_listing(body[0], "the post listing of a comment page", result)
     elif _looks_like_listing(body):
-        listing = _parse_listing(body, "a Listing of posts", result)
+        things = _parse_listing(body, "a Listing of posts", result)
     else:
         raise NotAResponse(f"expected a Reddit Listing of posts (t3), found {describe(body)}")
-    for thing in listing.children:
+    for thing in things:
         result.add(_item(thing, {"t3"}, "is not a post", lambda t: _post_or_gone(Link.model_validate(t.data))))
     return result
 
@@ -156,11 +155,11 @@ def normalize_comments(body: Any) -> Normalized[CommentRecord]:
     depths: dict[str, int] = {}  # comment fullname -> depth, for replies that follow it
     if _is_comment_page(body):
         tree = _parse_listing(body[1], "the comment listing of a comment page", result)
-        _walk_tree(tree.children, None, depths, result)
+        _walk_tree(tree, None, depths, result)
     elif _is_morechildren(body):
-        _flat_comments(_morechildren_things(body), depths, result)
+        _walk_tree(_morechildren_things(body), None, depths, result)
     elif _looks_like_listing(body):
-        _flat_comments(_parse_listing(body, "a Listing of comments", result).children, depths, result)
+        _walk_tree(_parse_listing(body, "a Listing of comments", result), None, depths, result)
     else:
         raise NotAResponse(
             "expected a Reddit comment page, a Listing of comments (t1) or an /api/morechildren "
@@ -170,7 +169,9 @@ def normalize_comments(body: Any) -> Normalized[CommentRecord]:
 
 
 def _walk_tree(things: list[Thing], parent_depth: int | None, depths: dict[str, int], result: Normalized) -> None:
-    """Comments of one level of a comment page, then (depth first) their replies."""
+    """Comments of one level of a comment page, then (depth first) their replies; or of a flat
+    list (a Listing of t1, /api/morechildren in pre-order): parents come first, so a reply finds
+    its parent's depth in `depths`."""
     for thing in things:
         if thing.kind == "more":
             continue  # a stub: the comments it stands for come from another request
@@ -186,15 +187,6 @@ def _walk_tree(things: list[Thing], parent_depth: int | None, depths: dict[str, 
         result.add(_item(thing, {"t1"}, "", lambda _: _comment_or_gone(comment, parent_depth, depths)))
         if comment.replies:
             _walk_tree(comment.replies.children, depths[f"t1_{comment.id}"], depths, result)
-
-
-def _flat_comments(things: list[Thing], depths: dict[str, int], result: Normalized) -> None:
-    """A flat list (a Listing of t1, or /api/morechildren in pre-order): parents come first,
-    so a reply finds its parent's depth in `depths`."""
-    for thing in things:
-        if thing.kind != "more":
-            result.add(_item(thing, {"t1"}, "is not a comment",
-                             lambda t: _comment_or_gone(Comment.model_validate(t.data), None, depths)))
 
 
 def _comment_or_gone(comment: Comment, parent_depth: int | None, depths: dict[str, int]) -> CommentRecord | Gone:
@@ -260,7 +252,7 @@ def normalize_profiles(body: Any) -> Normalized[ProfileRecord]:
     if _is_thing(body) and body["kind"] in ("t2", "t5"):
         things = [Thing.model_validate(body)]
     elif _looks_like_listing(body):
-        things = _parse_listing(body, "a Listing of accounts", result).children
+        things = _parse_listing(body, "a Listing of accounts", result)
     elif _is_account_dict(body):
         things = [Thing(kind="t2", data={"id": fullname, **data}) for fullname, data in body.items()]
         builders = {"t2": _partial_profile}
@@ -353,15 +345,13 @@ def _field(value: Any, *path: str) -> Any:
     return value
 
 
-def _parse_listing(body: Any, what: str, result: Normalized) -> Listing:
-    """The Listing, its children kept raw; a child that is not a thing is rejected alone."""
-    children = _field(body, "data", "children")
-    if isinstance(children, list):
-        body = {"kind": body.get("kind"), "data": {"children": _things(children, result)}}
-    try:
-        return Listing.model_validate(body)
-    except ValidationError as exc:
-        raise NotAResponse(f"expected {what}, found a malformed Listing: {_first_error(exc)}") from None
+def _parse_listing(listing: dict[str, Any], what: str, result: Normalized) -> list[Thing]:
+    """The children of a Listing (`_looks_like_listing`); a child that is not a thing is rejected alone."""
+    children = listing["data"].get("children")
+    if not isinstance(children, list):
+        found = describe(children) if "children" in listing["data"] else "missing"
+        raise NotAResponse(f"expected {what}, found a malformed Listing: its children are {found}")
+    return _things(children, result)
 
 
 def _things(children: list[Any], result: Normalized) -> list[Thing]:
