@@ -175,18 +175,13 @@ def _walk_tree(things: list[Thing], parent_depth: int | None, depths: dict[str, 
     for thing in things:
         if thing.kind == "more":
             continue  # a stub: the comments it stands for come from another request
-        comment = _item(thing, {"t1"}, "is not a comment", lambda t: Comment.model_validate(t.data))
-        if isinstance(comment, Rejected):
-            result.rejected.append(comment)
-            nested = _field(thing.data, "replies", "data", "children") if thing.kind == "t1" else None
-            if isinstance(nested, list):
-                # Its replies are still good comments; their depth follows from the nesting.
-                guess = 0 if parent_depth is None else parent_depth + 1
-                _walk_tree(_things(nested, result), guess, depths, result)
-            continue
-        result.add(_item(thing, {"t1"}, "", lambda _: _comment_or_gone(comment, parent_depth, depths)))
-        if comment.replies:
-            _walk_tree(comment.replies.children, depths[f"t1_{comment.id}"], depths, result)
+        result.add(_item(thing, {"t1"}, "is not a comment",
+                         lambda t: _comment_or_gone(Comment.model_validate(t.data), parent_depth, depths)))
+        replies = _field(thing.data, "replies", "data", "children") if thing.kind == "t1" else None
+        if isinstance(replies, list):
+            # A rejected comment's replies are still good comments; their depth follows from the nesting.
+            guess = 0 if parent_depth is None else parent_depth + 1
+            _walk_tree(_things(replies, result), depths.get(f"t1_{thing.data.get('id')}", guess), depths, result)
 
 
 def _comment_or_gone(comment: Comment, parent_depth: int | None, depths: dict[str, int]) -> CommentRecord | Gone:
