@@ -302,13 +302,8 @@ def describe(body: Any) -> str:
         return f"a JSON array of {len(body)} element{'s' if len(body) != 1 else ''}"
     if not isinstance(body, dict):
         return f"a JSON {type(body).__name__}"
-    if _is_thing(body) and body["kind"] != "Listing":
+    if _is_thing(body) and body["kind"] != "Listing":  # every normalizer takes a Listing
         return f"a {body['kind']} {KIND_NAMES.get(body['kind'], 'thing')}"
-    if _is_thing(body):
-        children = _field(body, "data", "children")
-        kinds = [str(child.get("kind")) for child in (children if isinstance(children, list) else []) if isinstance(child, dict)]
-        named = dict.fromkeys(f"{kind} ({KIND_NAMES.get(kind, 'thing')})" for kind in kinds)
-        return f"a Listing of {', '.join(named)}" if named else "an empty Listing"
     keys, more = list(body)[:5], ", ..." if len(body) > 5 else ""
     return f"a JSON object with keys {', '.join(keys)}{more}" if keys else "an empty JSON object"
 
