@@ -444,7 +444,7 @@ EMULATION = RedditEmulation
 
 class _Thread(CommentTree):
     """One post's comments visible now, siblings sorted for display, rendered depth first:
-    `budget` of them at most, then a "load more" stub for the rest of a level; below `levels`
+    `budget` of them at most, then "load more" stubs for the rest of a level; below `levels`
     (None: no limit) a "continue this thread" stub. Nested for the comment page, depths from
     `base_depth`; or `flat` for /api/morechildren: pre-order, `replies` ""."""
 
