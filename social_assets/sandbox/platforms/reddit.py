@@ -17,6 +17,7 @@ Faults: `field_missing` / `field_renamed` hit a post's or comment's `created_utc
 from __future__ import annotations
 
 import html
+import json
 import math
 import re
 from collections import defaultdict
@@ -647,11 +648,6 @@ def _markdown_html(text: str, sc_markers: bool = True) -> str:
 
 
 def _html_escaped(value: Any) -> Any:
-    """Reddit's legacy JSON: without `raw_json=1` every string has &, < and > escaped."""
-    if isinstance(value, str):
-        return html.escape(value, quote=False)
-    if isinstance(value, (list, tuple)):
-        return [_html_escaped(v) for v in value]
-    if isinstance(value, dict):
-        return {k: _html_escaped(v) for k, v in value.items()}
-    return value
+    """Reddit's legacy JSON: without `raw_json=1` every string has &, < and > escaped. JSON has
+    these characters only inside strings, so escaping the whole document escapes just those."""
+    return json.loads(html.escape(json.dumps(value), quote=False))
