@@ -179,7 +179,8 @@ def _walk_tree(things: list[Thing], parent_depth: int | None, depths: dict[str, 
                          lambda t: _comment_or_gone(Comment.model_validate(t.data), parent_depth, depths)))
         replies = _field(thing.data, "replies", "data", "children") if thing.kind == "t1" else None
         if isinstance(replies, list):
-            # A rejected comment's replies are still good comments; their depth follows from the nesting.
+            # Replies go one level below the comment's recorded depth; a rejected comment has none,
+            # but its replies are still good comments, their depth guessed from the nesting.
             guess = 0 if parent_depth is None else parent_depth + 1
             _walk_tree(_things(replies, result), depths.get(f"t1_{thing.data.get('id')}", guess), depths, result)
 
