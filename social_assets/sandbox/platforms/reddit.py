@@ -184,10 +184,9 @@ class RedditEmulation(Emulation):
                 return self._about(self._account("subreddit", name))
             case ["r", name, sort] if sort in SORTS:
                 return self._listing(self._account("subreddit", name), sort, request)
-            case ["r", name, "comments", post_id, *rest] if len(rest) <= 2:
-                return self._comment_page(post_id, rest[1] if len(rest) == 2 else None, request, subreddit=name)
-            case ["comments", post_id, *rest] if len(rest) <= 2:
-                return self._comment_page(post_id, rest[1] if len(rest) == 2 else None, request)
+            case ["r", _, "comments", post_id, *rest] | ["comments", post_id, *rest] if len(rest) <= 2:
+                subreddit = parts[1] if parts[0] == "r" else None
+                return self._comment_page(post_id, rest[1] if len(rest) == 2 else None, request, subreddit)
             case ["user", name, "about"]:
                 return self._about(self._account("user", name))
             case ["user", name, "submitted"]:
