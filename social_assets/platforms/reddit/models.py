@@ -133,7 +133,7 @@ class MoreChildrenData(RedditModel):
     things: list[Thing] = Field(default_factory=list)
 
 
-class MoreChildrenJson(RedditModel):  # its `errors` are read by `normalize.raise_if_error`
+class MoreChildrenJson(RedditModel):  # its `errors` are read by `spec.envelope`
     data: MoreChildrenData | None = None
 
 
@@ -156,10 +156,3 @@ class Account(Named):
 class Subreddit(RedditModel):
     display_name: str
     subscribers: int | None = None
-
-
-class ErrorEnvelope(RedditModel):  # {"message": "Unauthorized", "error": 401}, or {"reason", "explanation"}
-    error: int | str | None = None
-    message: str | None = None
-    reason: str | None = None
-    explanation: str | None = None

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import html
 from collections.abc import Iterator
-from http import HTTPStatus
 from typing import Any, Callable, Mapping
 from urllib.parse import urlsplit
 
@@ -37,14 +36,13 @@ from social_assets.core.timeutil import from_epoch_seconds
 from social_assets.platforms.reddit.models import (
     Account,
     Comment,
-    ErrorEnvelope,
     Link,
-    Listing,
     MoreChildrenResponse,
     Named,
     Subreddit,
     Thing,
 )
+from social_assets.platforms.reddit.spec import ERRORS
 
 PLATFORM = "reddit"
 SITE = "https://www.reddit.com"
@@ -58,15 +56,15 @@ KIND_NAMES = {"t1": "comment", "t2": "account", "t3": "post", "t4": "message", "
 
 
 def normalize_posts(body: Any) -> Normalized[PostRecord]:
-    raise_if_error(body)
+    _raise_if_error(body)
     result: Normalized[PostRecord] = Normalized()
     if _is_comment_page(body):
-        listing = _parse_listing(body[0], "the post listing of a comment page", result)
+        things = _parse_listing(body[0], "the post listing of a comment page", result)
     elif _looks_like_listing(body):
-        listing = _parse_listing(body, "a Listing of posts", result)
+        things = _parse_listing(body, "a Listing of posts", result)
     else:
         raise NotAResponse(f"expected a Reddit Listing of posts (t3), found {describe(body)}")
-    for thing in listing.children:
+    for thing in things:
         result.add(_item(thing, {"t3"}, "is not a post", lambda t: _post_or_gone(Link.model_validate(t.data))))
     return result
 
@@ -152,16 +150,16 @@ def _reddit_video_url(link: Link) -> str | None:
 
 
 def normalize_comments(body: Any) -> Normalized[CommentRecord]:
-    raise_if_error(body)
+    _raise_if_error(body)
     result: Normalized[CommentRecord] = Normalized()
     depths: dict[str, int] = {}  # comment fullname -> depth, for replies that follow it
     if _is_comment_page(body):
         tree = _parse_listing(body[1], "the comment listing of a comment page", result)
-        _walk_tree(tree.children, None, depths, result)
+        _walk_tree(tree, None, depths, result)
     elif _is_morechildren(body):
-        _flat_comments(_morechildren_things(body), depths, result)
+        _walk_tree(_morechildren_things(body), None, depths, result)
     elif _looks_like_listing(body):
-        _flat_comments(_parse_listing(body, "a Listing of comments", result).children, depths, result)
+        _walk_tree(_parse_listing(body, "a Listing of comments", result), None, depths, result)
     else:
         raise NotAResponse(
             "expected a Reddit comment page, a Listing of comments (t1) or an /api/morechildren "
@@ -171,31 +169,20 @@ def normalize_comments(body: Any) -> Normalized[CommentRecord]:
 
 
 def _walk_tree(things: list[Thing], parent_depth: int | None, depths: dict[str, int], result: Normalized) -> None:
-    """Comments of one level of a comment page, then (depth first) their replies."""
+    """Comments of one level of a comment page, then (depth first) their replies; or of a flat
+    list (a Listing of t1, /api/morechildren in pre-order): parents come first, so a reply finds
+    its parent's depth in `depths`."""
     for thing in things:
         if thing.kind == "more":
             continue  # a stub: the comments it stands for come from another request
-        comment = _item(thing, {"t1"}, "is not a comment", lambda t: Comment.model_validate(t.data))
-        if isinstance(comment, Rejected):
-            result.rejected.append(comment)
-            nested = _field(thing.data, "replies", "data", "children") if thing.kind == "t1" else None
-            if isinstance(nested, list):
-                # Its replies are still good comments; their depth follows from the nesting.
-                guess = 0 if parent_depth is None else parent_depth + 1
-                _walk_tree(_things(nested, result), guess, depths, result)
-            continue
-        result.add(_item(thing, {"t1"}, "", lambda _: _comment_or_gone(comment, parent_depth, depths)))
-        if comment.replies:
-            _walk_tree(comment.replies.children, depths[f"t1_{comment.id}"], depths, result)
-
-
-def _flat_comments(things: list[Thing], depths: dict[str, int], result: Normalized) -> None:
-    """A flat list (a Listing of t1, or /api/morechildren in pre-order): parents come first,
-    so a reply finds its parent's depth in `depths`."""
-    for thing in things:
-        if thing.kind != "more":
-            result.add(_item(thing, {"t1"}, "is not a comment",
-                             lambda t: _comment_or_gone(Comment.model_validate(t.data), None, depths)))
+        result.add(_item(thing, {"t1"}, "is not a comment",
+                         lambda t: _comment_or_gone(Comment.model_validate(t.data), parent_depth, depths)))
+        replies = _field(thing.data, "replies", "data", "children") if thing.kind == "t1" else None
+        if isinstance(replies, list):
+            # Replies go one level below the comment's recorded depth; a rejected comment has none,
+            # but its replies are still good comments, their depth guessed from the nesting.
+            guess = 0 if parent_depth is None else parent_depth + 1
+            _walk_tree(_things(replies, result), depths.get(f"t1_{thing.data.get('id')}", guess), depths, result)
 
 
 def _comment_or_gone(comment: Comment, parent_depth: int | None, depths: dict[str, int]) -> CommentRecord | Gone:
@@ -255,13 +242,13 @@ def _morechildren_things(body: dict[str, Any]) -> list[Thing]:
 
 
 def normalize_profiles(body: Any) -> Normalized[ProfileRecord]:
-    raise_if_error(body)
+    _raise_if_error(body)
     result: Normalized[ProfileRecord] = Normalized()
     builders: Mapping[str, Callable[[Any], ProfileRecord]] = {"t2": _account_profile, "t5": _subreddit_profile}
     if _is_thing(body) and body["kind"] in ("t2", "t5"):
         things = [Thing.model_validate(body)]
     elif _looks_like_listing(body):
-        things = _parse_listing(body, "a Listing of accounts", result).children
+        things = _parse_listing(body, "a Listing of accounts", result)
     elif _is_account_dict(body):
         things = [Thing(kind="t2", data={"id": fullname, **data}) for fullname, data in body.items()]
         builders = {"t2": _partial_profile}
@@ -300,38 +287,12 @@ def _profile(prefix: str, name: str, followers: int | None) -> ProfileRecord:
 # -- errors and shapes ------------------------------------------------------------------------
 
 
-def raise_if_error(body: Any) -> None:
-    """Raise `ApiErrorBody` when `body` is one of Reddit's error envelopes."""
-    if not isinstance(body, dict):
-        return
-    if _is_morechildren(body):
-        errors = body["json"].get("errors")
-        if isinstance(errors, list) and errors:
-            # Write endpoints list errors as [code, message, field].
-            first = errors[0]
-            if isinstance(first, list) and first:
-                raise ApiErrorBody(PLATFORM, str(first[0]), str(first[1]) if len(first) > 1 else str(first[0]))
-            raise ApiErrorBody(PLATFORM, None, str(first))
-        return
-    if "kind" in body or "data" in body or not ("error" in body or ("reason" in body and "explanation" in body)):
-        return
-    try:
-        envelope = ErrorEnvelope.model_validate(body)
-    except ValidationError:
-        # Fields of unexpected types (`{"error": {"code": 404}}`): still an error, with what can be read.
-        error = body.get("error")
-        status = error.get("code") if isinstance(error, dict) else error
-        keys = ", ".join(str(key) for key in list(body)[:5])
-        status = None if isinstance(status, bool) or not isinstance(status, (int, str)) else status
-        raise ApiErrorBody(PLATFORM, status, f"malformed error envelope (keys: {keys})") from None
-    status = envelope.error
-    if status is None:
-        status = next((s.value for s in HTTPStatus if s.phrase == envelope.message), None)
-    reason = f"{envelope.reason}: {envelope.explanation}" if envelope.reason and envelope.explanation else envelope.reason
-    # The token endpoint's `{"error": "invalid_grant"}` is its own message; `{"error": 403}` has none.
-    phrase = next((s.phrase for s in HTTPStatus if s.value == status), None) if isinstance(status, int) else None
-    message = reason or envelope.message or (status if isinstance(status, str) else None) or phrase or "no message"
-    raise ApiErrorBody(PLATFORM, status, message)
+def _raise_if_error(body: Any) -> None:
+    """`ApiErrorBody` for a body that is Reddit's error envelope (`spec.envelope`), as
+    `ERRORS.raise_if_error`, but with the status a number, as Reddit sends it."""
+    if (envelope := ERRORS.read(body)) is not None:
+        code = envelope.code
+        raise ApiErrorBody(PLATFORM, int(code) if code and code.isdecimal() else code, envelope.text)
 
 
 def describe(body: Any) -> str:
@@ -342,13 +303,8 @@ def describe(body: Any) -> str:
         return f"a JSON array of {len(body)} element{'s' if len(body) != 1 else ''}"
     if not isinstance(body, dict):
         return f"a JSON {type(body).__name__}"
-    if _is_thing(body) and body["kind"] != "Listing":
+    if _is_thing(body) and body["kind"] != "Listing":  # every normalizer takes a Listing
         return f"a {body['kind']} {KIND_NAMES.get(body['kind'], 'thing')}"
-    if _is_thing(body):
-        children = _field(body, "data", "children")
-        kinds = [str(child.get("kind")) for child in (children if isinstance(children, list) else []) if isinstance(child, dict)]
-        named = dict.fromkeys(f"{kind} ({KIND_NAMES.get(kind, 'thing')})" for kind in kinds)
-        return f"a Listing of {', '.join(named)}" if named else "an empty Listing"
     keys, more = list(body)[:5], ", ..." if len(body) > 5 else ""
     return f"a JSON object with keys {', '.join(keys)}{more}" if keys else "an empty JSON object"
 
@@ -380,15 +336,13 @@ def _field(value: Any, *path: str) -> Any:
     return value
 
 
-def _parse_listing(body: Any, what: str, result: Normalized) -> Listing:
-    """The Listing, its children kept raw; a child that is not a thing is rejected alone."""
-    children = _field(body, "data", "children")
-    if isinstance(children, list):
-        body = {"kind": body.get("kind"), "data": {"children": _things(children, result)}}
-    try:
-        return Listing.model_validate(body)
-    except ValidationError as exc:
-        raise NotAResponse(f"expected {what}, found a malformed Listing: {_first_error(exc)}") from None
+def _parse_listing(listing: dict[str, Any], what: str, result: Normalized) -> list[Thing]:
+    """The children of a Listing (`_looks_like_listing`); a child that is not a thing is rejected alone."""
+    children = listing["data"].get("children")
+    if not isinstance(children, list):
+        found = describe(children) if "children" in listing["data"] else "missing"
+        raise NotAResponse(f"expected {what}, found a malformed Listing: its children are {found}")
+    return _things(children, result)
 
 
 def _things(children: list[Any], result: Normalized) -> list[Thing]:

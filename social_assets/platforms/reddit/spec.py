@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 from datetime import timedelta
+from http import HTTPStatus
 from typing import Any, Literal
 
 import httpx
@@ -91,21 +92,37 @@ LIMITS = LimitPolicy(
 )
 
 
+_PHRASES = {status.value: status.phrase for status in HTTPStatus}
+_STATUS_OF_PHRASE = {status.phrase: status.value for status in HTTPStatus}
+
+
 def envelope(body: Any) -> Envelope | None:
-    """Reddit's errors: `{"message": "Forbidden", "error": 403, "reason": "quarantined"}`, or
-    a write endpoint's `{"json": {"errors": [[CODE, message, field], ...]}}`."""
-    if not isinstance(body, dict):
+    """Reddit's errors: `{"message": "Forbidden", "error": 403, "reason": "quarantined"}`; a bare
+    `{"error": 403}` (its message: the status's phrase); `{"message": "Bad Request", "reason":
+    "USER_DOESNT_EXIST", "explanation": ...}` (the status only named by its phrase); the token
+    endpoint's `{"error": "invalid_grant"}`; a write endpoint's `{"json": {"errors": [[CODE,
+    message, field], ...]}}`. Fields of unexpected types (`{"error": {"code": 404}}`) still make
+    an error, with what can be read. Things and Listings (`kind`, `data`) are never errors."""
+    if not isinstance(body, dict) or "kind" in body or "data" in body:
         return None
-    if "error" in body and not isinstance(body.get("error"), (dict, list)):
-        reason = body.get("reason")
-        message = body.get("message") if isinstance(body.get("message"), str) else ""
-        return Envelope(code=str(body["error"]), reasons=frozenset([reason]) if isinstance(reason, str) else frozenset(),
-                        message=message or str(body.get("explanation") or ""))
-    errors = body.get("json", {}).get("errors") if isinstance(body.get("json"), dict) else None
-    if errors:
+    if isinstance(body.get("json"), dict):
+        errors = body["json"].get("errors")
+        if not (isinstance(errors, list) and errors):
+            return None
         first = errors[0] if isinstance(errors[0], list) else [errors[0]]
         return Envelope(code=str(first[0]), message=str(first[1]) if len(first) > 1 else "")
-    return None
+    if "error" not in body and not ("reason" in body and "explanation" in body):
+        return None
+    error, message, reason, explanation = (body.get(key) for key in ("error", "message", "reason", "explanation"))
+    if isinstance(error, bool) or not isinstance(error, (int, str, type(None))) or not all(
+            isinstance(text, (str, type(None))) for text in (message, reason, explanation)):
+        code = error.get("code") if isinstance(error, dict) else error
+        code = None if isinstance(code, bool) or not isinstance(code, (int, str)) else code
+        keys = ", ".join(str(key) for key in list(body)[:5])
+        return Envelope(code=None if code is None else str(code), message=f"malformed error envelope (keys: {keys})")
+    code = error if error is not None else _STATUS_OF_PHRASE.get(message or "")
+    return Envelope(code=None if code is None else str(code), reasons=frozenset([reason]) if reason else frozenset(),
+                    message=explanation or message or _PHRASES.get(error, ""))
 
 
 ERRORS = ErrorTable(

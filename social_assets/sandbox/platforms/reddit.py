@@ -17,6 +17,7 @@ Faults: `field_missing` / `field_renamed` hit a post's or comment's `created_utc
 from __future__ import annotations
 
 import html
+import json
 import math
 import re
 from collections import defaultdict
@@ -183,10 +184,9 @@ class RedditEmulation(Emulation):
                 return self._about(self._account("subreddit", name))
             case ["r", name, sort] if sort in SORTS:
                 return self._listing(self._account("subreddit", name), sort, request)
-            case ["r", name, "comments", post_id, *rest] if len(rest) <= 2:
-                return self._comment_page(post_id, rest[1] if len(rest) == 2 else None, request, subreddit=name)
-            case ["comments", post_id, *rest] if len(rest) <= 2:
-                return self._comment_page(post_id, rest[1] if len(rest) == 2 else None, request)
+            case ["r", _, "comments", post_id, *rest] | ["comments", post_id, *rest] if len(rest) <= 2:
+                subreddit = parts[1] if parts[0] == "r" else None
+                return self._comment_page(post_id, rest[1] if len(rest) == 2 else None, request, subreddit)
             case ["user", name, "about"]:
                 return self._about(self._account("user", name))
             case ["user", name, "submitted"]:
@@ -382,15 +382,12 @@ class RedditEmulation(Emulation):
         levels = int_param(request.param("depth"), default=self.max_tree_depth)
         levels = self.max_tree_depth if levels <= 0 else min(levels, self.max_tree_depth)
         limit = max(1, min(int_param(request.param("limit"), default=self.default_comment_limit), self.max_comment_limit))
+        # A subtree view: the anchor comment is the only root and depths count from it. Reddit
+        # ignores a comment id it cannot find and shows the whole tree.
         anchor = self._comment(request.param("comment") or comment_id or "")
-        if anchor is not None and anchor.post.uid == post.uid:
-            # A subtree view: the anchor comment is the only root and depths count from it.
-            thread = _Thread(self, post, request.param("sort"), levels, limit, base_depth=anchor.depth)
-            comments = thread.level([anchor], _parent_fullname(anchor), [])
-        else:
-            # Reddit ignores a comment id it cannot find and shows the whole tree.
-            thread = _Thread(self, post, request.param("sort"), levels, limit)
-            comments = thread.level(thread.top_level, f"t3_{to_base36(post.uid)}", [])
+        anchor = anchor if anchor is not None and anchor.post.uid == post.uid else None
+        thread = _Thread(self, post, request.param("sort"), levels, limit, base_depth=anchor.depth if anchor else 0)
+        comments = thread.level([anchor] if anchor else thread.top_level, [])
         post_listing = _listing([self._link_thing(post, on_comment_page=True)], None, None, dist=1, geo_filter="")
         return self.ok([post_listing, _listing(comments, None, None, dist=None, geo_filter="")])
 
@@ -403,11 +400,13 @@ class RedditEmulation(Emulation):
         ids = [i for i in (params.get("children") or "").split(",") if i]
         if len(ids) > self.morechildren_max_ids:
             return self.error(BAD_REQUEST)
-        asked = [c for c in (self._comment(i) for i in ids) if c is not None and c.post.uid == post.uid]
         levels = int_param(params.get("depth"), default=0)
+        thread = _Thread(self, post, params.get("sort"), levels if levels > 0 else None, self.morechildren_max_comments,
+                         flat=True)
+        asked = sorted((c for c in map(self._comment, ids) if c is not None and c.post.uid == post.uid
+                        and (levels <= 0 or c.depth < levels)), key=thread.sort_key)
         only_asked = bool(re.match(r"^[^0Ff]", params.get("limit_children") or "0"))
-        thread = _Thread(self, post, params.get("sort"), levels if levels > 0 else None, self.morechildren_max_comments, flat=True)
-        return self.ok({"json": {"errors": [], "data": {"things": thread.flat_list(asked, only_asked)}}})
+        return self.ok({"json": {"errors": [], "data": {"things": thread.level(asked, [], not only_asked)}}})
 
     _COMMENT = _THING | constant_fields(
         null="associated_award collapsed_because_crowd_control collapsed_reason collapsed_reason_code comment_type "
@@ -445,7 +444,7 @@ EMULATION = RedditEmulation
 
 class _Thread(CommentTree):
     """One post's comments visible now, siblings sorted for display, rendered depth first:
-    `budget` of them at most, then a "load more" stub for the rest of a level; below `levels`
+    `budget` of them at most, then "load more" stubs for the rest of a level; below `levels`
     (None: no limit) a "continue this thread" stub. Nested for the comment page, depths from
     `base_depth`; or `flat` for /api/morechildren: pre-order, `replies` ""."""
 
@@ -453,9 +452,9 @@ class _Thread(CommentTree):
                  base_depth: int = 0, flat: bool = False):
         self.emulation, self.levels, self.budget, self.base_depth, self.flat = emulation, levels, budget, base_depth, flat
         self.now, self.sort = emulation.world.now(), sort if sort in COMMENT_SORTS else "confidence"
-        super().__init__(emulation.world.comments(post, include_deleted=True), order=self._sort_key)
+        super().__init__(emulation.world.comments(post, include_deleted=True), order=self.sort_key)
 
-    def _sort_key(self, comment: WorldComment) -> tuple:
+    def sort_key(self, comment: WorldComment) -> tuple:
         stamp = comment.published_at.timestamp()
         if self.sort == "new":
             return (-stamp,)
@@ -465,12 +464,17 @@ class _Thread(CommentTree):
             return (comment.likes(self.now), stamp)
         return (-comment.likes(self.now), stamp)  # confidence, top, qa, live, random
 
-    def level(self, siblings: list[WorldComment], parent_name: str, out: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    def level(self, siblings: list[WorldComment], out: list[dict[str, Any]], with_replies: bool = True) -> list[dict]:
+        """`siblings` in order while the budget lasts, then "load more" stubs (one per parent)
+        for the rest; /api/morechildren's asked-for comments are siblings too."""
         for position, comment in enumerate(siblings):
             if self.budget <= 0:
-                out.append(self._load_more(siblings[position:], parent_name, self._depth(comment)))
+                hidden: dict[str, list[WorldComment]] = defaultdict(list)
+                for rest in siblings[position:]:
+                    hidden[_parent_fullname(rest)].append(rest)
+                out.extend(self._load_more(parent_name, comments) for parent_name, comments in hidden.items())
                 break
-            self.comment(comment, out)
+            self.comment(comment, out, with_replies)
         return out
 
     def comment(self, comment: WorldComment, out: list[dict[str, Any]], with_replies: bool = True) -> None:
@@ -485,28 +489,13 @@ class _Thread(CommentTree):
         if self.levels is not None and depth >= self.levels:
             nested.append(_more(0, "_", f"t1_{to_base36(comment.uid)}", depth, []))  # "continue this thread"
         else:
-            self.level(replies, f"t1_{to_base36(comment.uid)}", nested)
+            self.level(replies, nested)
         if not self.flat:
             thing["data"]["replies"] = _listing(nested, None, None, dist=None, geo_filter="")
 
-    def flat_list(self, asked: list[WorldComment], only_asked: bool) -> list[dict[str, Any]]:
-        """The asked-for comments (and, unless `only_asked`, their replies); the rest, once the
-        budget is spent, as "load more" stubs by parent."""
-        out: list[dict[str, Any]] = []
-        visible = [c for c in sorted(asked, key=self._sort_key) if self.levels is None or c.depth < self.levels]
-        for position, comment in enumerate(visible):
-            if self.budget <= 0:
-                by_parent: dict[str, list[WorldComment]] = defaultdict(list)
-                for hidden in visible[position:]:
-                    by_parent[_parent_fullname(hidden)].append(hidden)
-                out.extend(self._load_more(hidden, name, hidden[0].depth) for name, hidden in by_parent.items())
-                break
-            self.comment(comment, out, with_replies=not only_asked)
-        return out
-
-    def _load_more(self, hidden: list[WorldComment], parent_name: str, depth: int) -> dict[str, Any]:
-        return _more(sum(self.subtree_size(c) for c in hidden), to_base36(hidden[0].uid), parent_name, depth,
-                     [to_base36(c.uid) for c in hidden])
+    def _load_more(self, parent_name: str, hidden: list[WorldComment]) -> dict[str, Any]:
+        return _more(sum(self.subtree_size(c) for c in hidden), to_base36(hidden[0].uid), parent_name,
+                     self._depth(hidden[0]), [to_base36(c.uid) for c in hidden])
 
     def _depth(self, comment: WorldComment) -> int:
         return comment.depth - self.base_depth
@@ -658,11 +647,6 @@ def _markdown_html(text: str, sc_markers: bool = True) -> str:
 
 
 def _html_escaped(value: Any) -> Any:
-    """Reddit's legacy JSON: without `raw_json=1` every string has &, < and > escaped."""
-    if isinstance(value, str):
-        return html.escape(value, quote=False)
-    if isinstance(value, (list, tuple)):
-        return [_html_escaped(v) for v in value]
-    if isinstance(value, dict):
-        return {k: _html_escaped(v) for k, v in value.items()}
-    return value
+    """Reddit's legacy JSON: without `raw_json=1` every string has &, < and > escaped. JSON has
+    these characters only inside strings, so escaping the whole document escapes just those."""
+    return json.loads(html.escape(json.dumps(value), quote=False))

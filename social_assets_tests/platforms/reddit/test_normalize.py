@@ -293,7 +293,7 @@ def test_profiles():
 
 
 def test_error_envelopes_keep_their_message():
-    with pytest.raises(ApiErrorBody, match="USER_DOESNT_EXIST: that user doesn't exist") as error:
+    with pytest.raises(ApiErrorBody, match=r"400: that user doesn't exist \(USER_DOESNT_EXIST\)") as error:
         normalize_profiles(body("err_400_user_doesnt_exist"))
     assert error.value.status == 400
     with pytest.raises(ApiErrorBody, match="403: Forbidden"):
