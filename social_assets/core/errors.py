@@ -283,7 +283,8 @@ class ErrorTable:
         finds nothing in a success body (TikTok's and Graph's 200 answers carry one)."""
         envelope = self.read(body)
         if envelope is not None:
-            raise ApiErrorBody(platform, envelope.code, envelope.text)
+            code = envelope.code  # a number, as the platform sent it, when it is one ("403": 403)
+            raise ApiErrorBody(platform, int(code) if code and code.isdecimal() else code, envelope.text)
 
     def describe(self, status: int, text: str) -> str:
         """A one-line description of an error answer for messages and dead letters."""

@@ -247,7 +247,9 @@ def test_a_normalizer_refuses_a_body_that_holds_the_error_envelope_and_nothing_e
     with pytest.raises(ApiErrorBody) as raised:
         table.raise_if_error("acme", {"error": {"code": 403, "message": "Spent", "errors": [{"reason": "quotaExceeded"}]}})
     assert str(raised.value) == "acme API error 403: Spent (quotaExceeded)"
-    assert (raised.value.status, raised.value.error_message) == ("403", "Spent (quotaExceeded)")
+    assert (raised.value.status, raised.value.error_message) == (403, "Spent (quotaExceeded)")  # a number stays one
+    with pytest.raises(ApiErrorBody, match="acme API error invalid_grant: invalid_grant$"):
+        ErrorTable(envelope=lambda body: Envelope(code=body["error"])).raise_if_error("acme", {"error": "invalid_grant"})
     with pytest.raises(ApiErrorBody, match="acme API error 500: 500$"):
         table.raise_if_error("acme", {"error": {"code": 500}})  # no message: the code says it
     table.raise_if_error("acme", {"items": []})  # data: nothing raised

@@ -20,7 +20,6 @@ from urllib.parse import urlsplit
 from pydantic import ValidationError
 
 from social_assets.core.records import (
-    ApiErrorBody,
     CommentRecord,
     ContentType,
     Gone,
@@ -56,7 +55,7 @@ KIND_NAMES = {"t1": "comment", "t2": "account", "t3": "post", "t4": "message", "
 
 
 def normalize_posts(body: Any) -> Normalized[PostRecord]:
-    _raise_if_error(body)
+    ERRORS.raise_if_error(PLATFORM, body)
     result: Normalized[PostRecord] = Normalized()
     if _is_comment_page(body):
         things = _parse_listing(body[0], "the post listing of a comment page", result)
@@ -150,7 +149,7 @@ def _reddit_video_url(link: Link) -> str | None:
 
 
 def normalize_comments(body: Any) -> Normalized[CommentRecord]:
-    _raise_if_error(body)
+    ERRORS.raise_if_error(PLATFORM, body)
     result: Normalized[CommentRecord] = Normalized()
     depths: dict[str, int] = {}  # comment fullname -> depth, for replies that follow it
     if _is_comment_page(body):
@@ -242,7 +241,7 @@ def _morechildren_things(body: dict[str, Any]) -> list[Thing]:
 
 
 def normalize_profiles(body: Any) -> Normalized[ProfileRecord]:
-    _raise_if_error(body)
+    ERRORS.raise_if_error(PLATFORM, body)
     result: Normalized[ProfileRecord] = Normalized()
     builders: Mapping[str, Callable[[Any], ProfileRecord]] = {"t2": _account_profile, "t5": _subreddit_profile}
     if _is_thing(body) and body["kind"] in ("t2", "t5"):
@@ -285,14 +284,6 @@ def _profile(prefix: str, name: str, followers: int | None) -> ProfileRecord:
 
 
 # -- errors and shapes ------------------------------------------------------------------------
-
-
-def _raise_if_error(body: Any) -> None:
-    """`ApiErrorBody` for a body that is Reddit's error envelope (`spec.envelope`), as
-    `ERRORS.raise_if_error`, but with the status a number, as Reddit sends it."""
-    if (envelope := ERRORS.read(body)) is not None:
-        code = envelope.code
-        raise ApiErrorBody(PLATFORM, int(code) if code and code.isdecimal() else code, envelope.text)
 
 
 def describe(body: Any) -> str:

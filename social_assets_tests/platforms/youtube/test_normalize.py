@@ -297,11 +297,11 @@ def test_hidden_or_missing_subscriber_counts_are_none():
 def test_google_error_envelopes_raise_with_code_message_and_reason():
     with pytest.raises(ApiErrorBody) as invalid:
         normalize_posts(body("err_400_key_invalid"))
-    assert (invalid.value.platform, invalid.value.status) == ("youtube", "400")  # the envelope's code, as text
+    assert (invalid.value.platform, invalid.value.status) == ("youtube", 400)
     assert invalid.value.error_message == "Bad Request (keyInvalid)"
     with pytest.raises(ApiErrorBody) as denied:
         normalize_profiles(body("err_403_permission_denied"))
-    assert denied.value.status == "403"
+    assert denied.value.status == 403
     assert denied.value.error_message == "The caller does not have permission (SERVICE_UNAVAILABLE)"
 
 
