@@ -103,6 +103,25 @@ def test_reddit_window_learns_from_each_response_and_never_counts_down():
     assert state["used"] == 1 and state["resets_at"] == pytest.approx(now + 299.8 + 600)
 
 
+def test_a_call_admitted_just_before_the_reset_counts_in_the_next_window_too():
+    # X's reset is an epoch second: a call sent 0.4 s before it may reach X after its window turned.
+    window = WindowLimit("requests", limit=3, window=900, headers=X_HEADERS)
+    now = 2_000_000.0
+    state = window.observe(None, {"x-rate-limit-limit": "3", "x-rate-limit-remaining": "3",
+                                  "x-rate-limit-reset": str(int(now + 60))}, now, Outcome.OK, 1)
+    state, _ = window.reserve(state, now, 1)  # a minute before the reset: this window's only
+    state, _ = window.reserve(state, now + 59.6, 1)  # within the margin: maybe the next window's
+    assert state["used"] == 2 and state["straddling"] == 1
+    admitted = []
+    for moment in (now + 60, now + 61, now + 62):
+        state, decision = window.reserve(state, moment, 1)
+        admitted.append(isinstance(decision, Admit))
+    assert admitted == [True, True, False]  # the next window's three calls include the straddler
+    assert state["used"] == 3 and "straddling" not in state
+    state, decision = window.reserve(state, now + 60 + 900 + 1, 1)  # the window after starts from zero
+    assert isinstance(decision, Admit) and state["used"] == 1
+
+
 def test_past_the_limit_used_counts_refusals_so_the_limit_is_learned_while_calls_remain():
     [window] = REDDIT_LIMITS.limits
     now = 9_000.0

@@ -29,6 +29,8 @@ from typing import Any, Mapping, Union
 from social_assets.core.errors import Outcome
 
 State = dict[str, Any]
+# Seconds before a window's end within which a call may still land in the next window.
+TURN_MARGIN = 1.5
 
 
 @dataclass(frozen=True)
@@ -125,8 +127,12 @@ class WindowLimit:
     courtesy; 1.0 = go flat out and stop only when nothing remains). Whatever the pacing says,
     no call is admitted once the window's count is used up: it waits for the reset.
 
+    A call admitted in the window's last moments (`turn_margin`) may reach the platform after
+    its window turned: it is counted in both, so the next window never gets one call too many.
+
     State: `limit`, `used` (the platform's count or our reservations, whichever is higher),
-    `resets_at`, and `confirmed` (the reset came from the platform, not our guess).
+    `resets_at`, `confirmed` (the reset came from the platform, not our guess) and
+    `straddling` (calls admitted within `turn_margin` of the reset).
     """
 
     name: str
@@ -147,7 +153,17 @@ class WindowLimit:
         start = current["resets_at"] - self.window
         slot = start + max(0.0, current["used"] - burst) * self.window / current["limit"]
         current["used"] += cost
+        if max(now, slot) >= current["resets_at"] - self.turn_margin:
+            # It may reach the platform after the window turned there: it counts in the next one too.
+            current["straddling"] = current.get("straddling", 0.0) + cost
         return current, Admit(max(now, slot))
+
+    @property
+    def turn_margin(self) -> float:
+        """How close to a window's end a call may land in the next window: resets are known to
+        the whole second, and a call takes a moment to reach the platform (a quarter of a
+        window at most, for the seconds-long windows of tests)."""
+        return min(TURN_MARGIN, self.window / 4)
 
     def observe(self, state: State | None, headers: Mapping[str, str], now: float, outcome: Outcome, cost: int) -> State:
         current = self._current(state, now)
@@ -210,7 +226,8 @@ class WindowLimit:
             # Windows follow each other on the platform's grid: keep to it.
             turns = math.floor((now - current["resets_at"]) / self.window) + 1
             current["resets_at"] += turns * self.window
-            current["used"] = 0.0
+            straddling = current.pop("straddling", 0.0)
+            current["used"] = straddling if turns == 1 else 0.0
         return current
 
 
