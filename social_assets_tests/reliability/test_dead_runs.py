@@ -133,3 +133,41 @@ def test_the_pool_wait_setting_must_be_a_number(home, pipeline_env, monkeypatch,
     monkeypatch.setenv("SOCIAL_POOL_WAIT_SECONDS", "soon")
     assert main(["run", "--date", "2026-11-19"]) == 2
     assert "SOCIAL_POOL_WAIT_SECONDS='soon' is not a number of seconds" in capsys.readouterr().err
+
+
+def test_a_step_waiting_for_the_pool_sleeps_between_its_claim_checks(home):
+    """Dagster's in-process executor would spin a core while a step's claim is refused
+    (`defs/claim_wait.py`): with the project's definitions loaded it sleeps, then runs the
+    step once the slot is free."""
+    import threading
+    import time
+
+    from dagster import job, op
+
+    import social_assets.definitions  # noqa: F401 (applies claim_wait)
+
+    @op(pool=WAREHOUSE_POOL)
+    def writes_the_warehouse() -> int:
+        return 1
+
+    @job
+    def waits_for_the_pool():
+        writes_the_warehouse()
+
+    with DagsterInstance.get() as instance:
+        holder = _run_holding_the_pool(instance, process_tags())
+        results = []
+        runner = threading.Thread(target=lambda: results.append(waits_for_the_pool.execute_in_process(instance=instance)))
+        runner.start()
+        deadline = time.monotonic() + 30
+        while not instance.event_log_storage.get_concurrency_info(WAREHOUSE_POOL).pending_steps:
+            assert time.monotonic() < deadline, "the step never asked for the slot"
+            time.sleep(0.1)
+        cpu, wall = time.process_time(), time.monotonic()
+        time.sleep(2)
+        cpu, wall = time.process_time() - cpu, time.monotonic() - wall
+        assert cpu < wall / 2, f"the waiting run used {cpu:.2f} s of CPU in {wall:.2f} s"  # spinning: about all of it
+        instance.event_log_storage.free_concurrency_slots_for_run(holder)
+        runner.join(timeout=60)
+    assert not runner.is_alive() and results[0].success
+    assert results[0].output_for_node("writes_the_warehouse") == 1
