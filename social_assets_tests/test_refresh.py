@@ -77,3 +77,34 @@ def test_refreshing_an_hour_again_replaces_it(pipeline_env, instance, monkeypatc
 
     assert table_contents(pipeline_env, ("normalized",)) == first
     assert first["normalized.post_metrics"]
+
+
+def test_the_lookups_run_outside_the_warehouse_pool(pipeline_env, sandbox_api, monkeypatch):
+    """The refresh holds the `duckdb` pool only to read which posts are due and to write what it
+    found: while its API calls run, it holds no slot, so an API that makes it wait (a spent
+    rate-limit window) stalls no writer."""
+    import dataclasses
+
+    from dagster import instance_for_test
+
+    from social_assets.instance import WAREHOUSE_POOL
+    from social_assets.platforms import PLATFORMS
+
+    reddit = PLATFORMS["reddit"]
+    held_while_calling: list[set[str]] = []
+    pools = {"concurrency": {"pools": {"default_limit": 1, "granularity": "op"}}}  # as dagster.yaml
+    with instance_for_test(overrides=pools) as instance:
+
+        def refresh_watching_the_pool(client, post_ids):
+            slots = instance.event_log_storage.get_concurrency_info(WAREHOUSE_POOL).claimed_slots
+            held_while_calling.append({slot.step_key for slot in slots})
+            return reddit.refresh(client, post_ids)
+
+        collect_partition(instance, "reddit", DAY)
+        monkeypatch.setitem(PLATFORMS, "reddit", dataclasses.replace(reddit, refresh=refresh_watching_the_pool))
+        result = refresh(instance, "reddit")
+
+    assert held_while_calling and all(held == set() for held in held_while_calling), held_while_calling
+    steps = [e.step_key for e in result.all_events if e.is_step_success]
+    assert steps == ["refresh_engagement.due_posts", "refresh_engagement.fetch_metrics", "refresh_engagement.load_metrics"]
+    assert query(pipeline_env, "SELECT count(*) FROM normalized.post_metrics")[0][0] > 0

@@ -7,24 +7,35 @@ with 100 fullnames, YouTube videos.list with 50 ids). Each hour is its own parti
 collections, and every hour adds a point to analytics.engagement_snapshots. Posts the refresh
 finds gone (the platform's refresh says so, or its normalizer) are purged and kept as
 tombstones (privacy/deletions.py); they are not asked for again.
+
+Like `collect`, it is a graph-backed multi asset whose API calls run outside the warehouse's
+`duckdb` pool, so an API that makes it wait (a spent rate-limit window) holds up no writer:
+- `due_posts`, in the pool: which posts to refresh, read from normalized.posts;
+- `fetch_metrics`: the batch lookups, and the metrics read from their answers;
+- `load_metrics`, in the pool: raw/metric_refreshes and normalized/post_metrics of the hour replaced in
+  one transaction, gone posts purged.
+The run config stays at `ops: refresh_engagement: config:` (a config mapping hands it to `due_posts`).
 """
 
 from datetime import datetime, timedelta, timezone
 
 import pandas as pd
 from dagster import (
-    AssetExecutionContext,
+    AssetOut,
     AssetSelection,
-    AssetSpec,
     Config,
+    DefaultScheduleStatus,
     HourlyPartitionsDefinition,
-    MaterializeResult,
     MetadataValue,
     MultiPartitionsDefinition,
+    Nothing,
+    Out,
+    Output,
     build_schedule_from_partitioned_job,
+    config_mapping,
     define_asset_job,
-    multi_asset,
-    DefaultScheduleStatus,
+    graph_multi_asset,
+    op,
 )
 from dagster_duckdb import DuckDBResource
 from pydantic import Field
@@ -59,37 +70,23 @@ class RefreshConfig(Config):
     max_age_days: int = Field(default=7, gt=0, le=90, description="refresh posts published this recently")
 
 
-@multi_asset(
-    name="refresh_engagement",
-    specs=[
-        AssetSpec(
-            ["raw", "metric_refreshes"],
-            description="Batch-lookup responses of the hour's engagement refresh, verbatim.",
-            group_name="raw",
-            kinds={"duckdb", "python"},
-        ),
-        AssetSpec(
-            ["normalized", "post_metrics"],
-            description="Likes, comments, shares and views of recent posts, observed this hour.",
-            group_name="normalized",
-            kinds={"duckdb", "python"},
-        ),
-    ],
-    partitions_def=platform_hour_partitions,
-    pool="duckdb",
-    description="Refresh the metrics of a platform's recent posts (reads normalized.posts for which).",
-)
-def refresh_engagement(
-    context: AssetExecutionContext, config: RefreshConfig, social_api: SocialApiResource, warehouse: DuckDBResource
-):
-    keys = context.partition_key.keys_by_dimension
-    platform = keys["platform"]
-    hour = datetime.strptime(keys["hour"], "%Y-%m-%d-%H:%M").replace(tzinfo=timezone.utc)
-    as_of = hour + timedelta(hours=1)
+def _partition(context) -> tuple[str, datetime]:
+    """The step's platform and hour."""
+    keys = platform_hour_partitions.get_partition_key_from_str(context.partition_key).keys_by_dimension
+    return keys["platform"], datetime.strptime(keys["hour"], "%Y-%m-%d-%H:%M").replace(tzinfo=timezone.utc)
+
+
+@op(description="The posts whose metrics the hour refreshes (normalized.posts), by account.", pool="duckdb")
+def due_posts(context, config: RefreshConfig, warehouse: DuckDBResource) -> dict:
+    platform, hour = _partition(context)
     with warehouse.get_connection() as con:
         ensure_schema(con)
-        recent = recent_posts(con, platform, as_of, timedelta(days=config.max_age_days))
+        return recent_posts(con, platform, hour + timedelta(hours=1), timedelta(days=config.max_age_days))
 
+
+@op(description="The batch lookups of the due posts, outside the duckdb pool, and the metrics they answer.")
+def fetch_metrics(context, recent: dict, social_api: SocialApiResource) -> dict:
+    platform, hour = _partition(context)
     landed: list[tuple[str, LandedResponse]] = []
     errors: dict[str, str] = {}
     gone: list[Gone] = []
@@ -114,34 +111,76 @@ def refresh_engagement(
                 landed.extend((account_id, response) for response in sink)
         finally:
             connection.close()
-
     responses, metrics, reported = _rows(platform, hour, landed)
-    gone.extend(reported)
+    return {
+        "responses": responses, "metrics": metrics, "gone": gone + reported, "errors": errors,
+        "posts_due": sum(len(ids) for ids in recent.values()),
+        "fetched_at": max((r.fetched_at for _, r in landed), default=utc_now()),
+    }
+
+
+@op(
+    description="The hour's responses and metrics into the warehouse in one transaction; gone posts purged.",
+    out={"metric_refreshes": Out(Nothing), "post_metrics": Out(Nothing)},
+    pool="duckdb",
+)
+def load_metrics(context, fetched: dict, warehouse: DuckDBResource):
+    platform, hour = _partition(context)
+    errors, gone = fetched["errors"], fetched["gone"]
     partition = {"platform": platform, "partition_hour": to_warehouse_time(hour)}
     with warehouse.get_connection() as con:
         replace_rows(
             con,
             partition,
             [
-                PartitionWrite(REFRESH_RESPONSES, responses, keep_accounts=frozenset(errors)),
-                PartitionWrite(POST_METRICS, metrics, keep_accounts=frozenset(errors)),
+                PartitionWrite(REFRESH_RESPONSES, fetched["responses"], keep_accounts=frozenset(errors)),
+                PartitionWrite(POST_METRICS, fetched["metrics"], keep_accounts=frozenset(errors)),
             ],
         )
-        new_gone = record_gone(con, platform, gone, max((r.fetched_at for _, r in landed), default=utc_now()))
+        new_gone = record_gone(con, platform, gone, fetched["fetched_at"])
         purged = honour(con, platform, new_gone, partition, [REFRESH_RESPONSES], snapshot=analytics_snapshot_path())
     if gone:
         context.log.info(f"{platform}: {len(gone)} post(s) gone on the platform; purged: {purged}")
     shared = {
-        "posts_due": MetadataValue.int(sum(len(ids) for ids in recent.values())),
+        "posts_due": MetadataValue.int(fetched["posts_due"]),
         "gone_on_platform": MetadataValue.int(len({g.item_id for g in gone})),
         "failed_accounts": MetadataValue.json(errors),
     }
-    yield MaterializeResult(
-        asset_key=["raw", "metric_refreshes"], metadata={**shared, "responses": MetadataValue.int(len(responses))}
-    )
-    yield MaterializeResult(
-        asset_key=["normalized", "post_metrics"], metadata={**shared, "rows": MetadataValue.int(len(metrics))}
-    )
+    yield Output(None, "metric_refreshes", metadata={**shared, "responses": MetadataValue.int(len(fetched["responses"]))})
+    yield Output(None, "post_metrics", metadata={**shared, "rows": MetadataValue.int(len(fetched["metrics"]))})
+
+
+@config_mapping
+def _refresh_config(config: RefreshConfig) -> dict:
+    """The graph's config (`ops: refresh_engagement: config:`) is the `due_posts` step's."""
+    return {"due_posts": {"config": config.model_dump()}}
+
+
+@graph_multi_asset(
+    name="refresh_engagement",
+    outs={
+        "metric_refreshes": AssetOut(
+            key=["raw", "metric_refreshes"],
+            description="Batch-lookup responses of the hour's engagement refresh, verbatim.",
+            group_name="raw",
+            kinds={"duckdb", "python"},
+            dagster_type=Nothing,
+        ),
+        "post_metrics": AssetOut(
+            key=["normalized", "post_metrics"],
+            description="Likes, comments, shares and views of recent posts, observed this hour.",
+            group_name="normalized",
+            kinds={"duckdb", "python"},
+            dagster_type=Nothing,
+        ),
+    },
+    partitions_def=platform_hour_partitions,
+    config=_refresh_config,
+)
+def refresh_engagement():
+    """Refresh the metrics of a platform's recent posts (reads normalized.posts for which)."""
+    loaded = load_metrics(fetch_metrics(due_posts()))
+    return {"metric_refreshes": loaded.metric_refreshes, "post_metrics": loaded.post_metrics}
 
 
 def recent_posts(con, platform: str, as_of: datetime, max_age: timedelta) -> dict[str, list[str]]:
