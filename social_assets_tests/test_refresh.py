@@ -79,14 +79,16 @@ def test_refreshing_an_hour_again_replaces_it(pipeline_env, instance, monkeypatc
     assert first["normalized.post_metrics"]
 
 
-def test_the_lookups_run_outside_the_warehouse_pool(pipeline_env, sandbox_api, monkeypatch):
+def test_the_lookups_run_outside_the_warehouse_pool(pipeline_env, sandbox_api, monkeypatch, tmp_path):
     """The refresh holds the `duckdb` pool only to read which posts are due and to write what it
     found: while its API calls run, it holds no slot, so an API that makes it wait (a spent
     rate-limit window) stalls no writer."""
     import dataclasses
 
-    from dagster import instance_for_test
+    from dagster import fs_io_manager, instance_for_test, materialize
 
+    from social_assets.defs.refresh import refresh_engagement
+    from social_assets.defs.resources import build_resources
     from social_assets.instance import WAREHOUSE_POOL
     from social_assets.platforms import PLATFORMS
 
@@ -102,9 +104,19 @@ def test_the_lookups_run_outside_the_warehouse_pool(pipeline_env, sandbox_api, m
 
         collect_partition(instance, "reddit", DAY)
         monkeypatch.setitem(PLATFORMS, "reddit", dataclasses.replace(reddit, refresh=refresh_watching_the_pool))
-        result = refresh(instance, "reddit")
+        # Step outputs go to files here, as in runs the daemon launches (Dagster's default).
+        storage = tmp_path / "storage"
+        resources = {**build_resources(), "io_manager": fs_io_manager.configured({"base_dir": str(storage)})}
+        result = materialize([refresh_engagement], instance=instance, resources=resources,
+                             partition_key="2026-11-20-08:00|reddit")
 
+    assert result.success
     assert held_while_calling and all(held == set() for held in held_while_calling), held_while_calling
     steps = [e.step_key for e in result.all_events if e.is_step_success]
     assert steps == ["refresh_engagement.due_posts", "refresh_engagement.fetch_metrics", "refresh_engagement.load_metrics"]
-    assert query(pipeline_env, "SELECT count(*) FROM normalized.post_metrics")[0][0] > 0
+    titles = [title for (title,) in query(pipeline_env, "SELECT text FROM normalized.posts LIMIT 5")]
+    assert titles and query(pipeline_env, "SELECT count(*) FROM normalized.post_metrics")[0][0] > 0
+    # The API's answers (post texts among them) went from step to step in memory: no copy is left
+    # in Dagster's storage for the purge of a deleted post to miss.
+    stored = [path.read_bytes() for path in storage.rglob("*") if path.is_file()]
+    assert not any(title.split("\n")[0].encode() in data for title in titles for data in stored)

@@ -46,7 +46,7 @@ from social_assets.core.http import LandedResponse
 from social_assets.core.records import Gone, NotAResponse
 from social_assets.core.timeutil import to_warehouse_time, utc_now
 from social_assets.defs.partitions import platforms_partitions
-from social_assets.defs.resources import SocialApiResource
+from social_assets.defs.resources import HANDOFF, SocialApiResource
 from social_assets.normalization import normalize_body, parse_body
 from social_assets.platforms import PLATFORMS
 from social_assets.privacy.deletions import honour, record_gone
@@ -76,7 +76,11 @@ def _partition(context) -> tuple[str, datetime]:
     return keys["platform"], datetime.strptime(keys["hour"], "%Y-%m-%d-%H:%M").replace(tzinfo=timezone.utc)
 
 
-@op(description="The posts whose metrics the hour refreshes (normalized.posts), by account.", pool="duckdb")
+@op(
+    description="The posts whose metrics the hour refreshes (normalized.posts), by account.",
+    out=Out(dict, io_manager_key=HANDOFF),
+    pool="duckdb",
+)
 def due_posts(context, config: RefreshConfig, warehouse: DuckDBResource) -> dict:
     platform, hour = _partition(context)
     with warehouse.get_connection() as con:
@@ -84,7 +88,12 @@ def due_posts(context, config: RefreshConfig, warehouse: DuckDBResource) -> dict
         return recent_posts(con, platform, hour + timedelta(hours=1), timedelta(days=config.max_age_days))
 
 
-@op(description="The batch lookups of the due posts, outside the duckdb pool, and the metrics they answer.")
+@op(
+    description="The batch lookups of the due posts, outside the duckdb pool, and the metrics they answer.",
+    # In memory: the answers (post texts among them) are not copied into Dagster's storage, where
+    # the purge of deleted posts would not reach them.
+    out=Out(dict, io_manager_key=HANDOFF),
+)
 def fetch_metrics(context, recent: dict, social_api: SocialApiResource) -> dict:
     platform, hour = _partition(context)
     landed: list[tuple[str, LandedResponse]] = []

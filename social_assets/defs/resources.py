@@ -8,7 +8,7 @@ from importlib.metadata import version
 from pathlib import Path
 from typing import Optional
 
-from dagster import ConfigurableResource, EnvVar, get_dagster_logger
+from dagster import ConfigurableResource, EnvVar, get_dagster_logger, mem_io_manager
 from dagster_dbt import DbtCliResource
 from dagster_duckdb import DuckDBResource
 from packaging.version import Version
@@ -100,6 +100,9 @@ def _credentials_from_environment() -> dict[str, EnvVar]:
     return {name: EnvVar(name) for name in sorted(names) if os.environ.get(name)}
 
 
+HANDOFF = "in_memory_handoff"
+
+
 def build_resources() -> dict[str, object]:
     database = warehouse_path()
     database.parent.mkdir(parents=True, exist_ok=True)
@@ -113,6 +116,9 @@ def build_resources() -> dict[str, object]:
             pseudonym_key=EnvVar(PSEUDONYM_KEY_VARIABLE) if os.environ.get(PSEUDONYM_KEY_VARIABLE) else None,
         ),
         "warehouse": WarehouseResource(database=str(database)),
+        # Hands a step's output to the next step of the same run in memory (every run executes
+        # in one process): the refresh's API answers are never written to Dagster's storage.
+        HANDOFF: mem_io_manager,
         "dbt": LocalDbtCliResource(
             project_dir=str(DBT_PROJECT_DIR), profiles_dir=str(DBT_PROJECT_DIR), dbt_executable=dbt_executable()
         ),
