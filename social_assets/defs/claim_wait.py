@@ -38,7 +38,6 @@ def _dagster_never_sleeps() -> bool:
 
 
 def apply() -> None:
-    if InstanceConcurrencyContext.interval_to_next_pending_claim_check is not seconds_to_next_claim_check and (
-        _dagster_never_sleeps()
-    ):
+    # Applied already, the probe finds a positive wait: applying again changes nothing.
+    if _dagster_never_sleeps():
         InstanceConcurrencyContext.interval_to_next_pending_claim_check = seconds_to_next_claim_check
